@@ -1,0 +1,173 @@
+"""Who is the client? Resolve the address behind trusted proxies, never trusting the client itself.
+
+Nothing is trusted by default: `Forwarded` and `X-Forwarded-For` are read only when the direct peer
+is a configured proxy. The hops are walked right to left and the first hop that is not a trusted
+proxy is the client, so a client can prepend whatever it likes without choosing its identity
+(see uvicorn's proxy_headers middleware and RFC 7239 section 7.4 on the same point).
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Iterable, Sequence
+
+from .errors import ConfigurationError
+
+__all__ = ["IPAddress", "TrustedProxies", "network_of", "parse_ip"]
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+#: Longest address literal we try to parse; longer header parts are garbage by definition.
+_MAX_LITERAL = 64
+
+
+@functools.lru_cache(maxsize=4096)
+def parse_ip(text: str) -> IPAddress | None:
+    """Parse an address as it appears in a header or a server's peer field, or return None.
+
+    Accepts ``1.2.3.4``, ``1.2.3.4:80``, ``[2001:db8::1]``, ``[2001:db8::1]:443`` and quoted forms.
+    IPv4-mapped IPv6 addresses become IPv4 so one client has one identity. Zone ids are dropped.
+    """
+    text = text.strip().strip('"').strip()
+    if not text or len(text) > _MAX_LITERAL:
+        return None
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            return None
+        text = text[1:end]
+    elif text.count(":") == 1:  # IPv4 with a port
+        text = text.split(":", 1)[0]
+    text = text.split("%", 1)[0]
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+@functools.lru_cache(maxsize=8192)
+def network_of(address: IPAddress, v4_prefix: int = 32, v6_prefix: int = 64) -> str:
+    """The network a client is keyed by: the address for IPv4, its /64 for IPv6 by default.
+
+    One IPv6 host usually owns a whole /64, so keying single addresses would let it rotate freely.
+    """
+    prefix = v4_prefix if address.version == 4 else v6_prefix
+    if prefix == address.max_prefixlen:
+        return str(address)
+    return str(ipaddress.ip_network((address, prefix), strict=False))
+
+
+def _parse_network(item: str) -> _Network:
+    try:
+        return ipaddress.ip_network(item.strip(), strict=False)
+    except ValueError as exc:
+        raise ConfigurationError(f"not an IP address or network: {item!r}") from exc
+
+
+class TrustedProxies:
+    """The proxies whose forwarding headers we believe, and the walk that finds the client.
+
+    :param proxies: addresses and CIDR networks of the proxies in front of the app
+        (``"127.0.0.1"``, ``"10.0.0.0/8"``, ``"::1"``). Empty (the default) trusts nobody.
+    :param headers: which forwarding headers to read, in order of preference; the first one a
+        trusted peer sent is used. ``"forwarded"`` (RFC 7239) and ``"x-forwarded-for"``.
+    """
+
+    __slots__ = ("_headers", "_networks", "_plain")
+
+    def __init__(
+        self,
+        proxies: Iterable[str] = (),
+        *,
+        headers: Sequence[str] = ("forwarded", "x-forwarded-for"),
+    ) -> None:
+        if isinstance(proxies, str):
+            proxies = [p for p in proxies.split(",") if p.strip()]
+        networks = [_parse_network(p) for p in proxies]
+        unknown = [h for h in headers if h.lower() not in ("forwarded", "x-forwarded-for")]
+        if unknown:
+            raise ConfigurationError(f"unsupported forwarding headers: {unknown}")
+        self._headers = tuple(h.lower() for h in headers)
+        self._plain = frozenset(n.network_address for n in networks if n.num_addresses == 1)
+        self._networks = tuple(n for n in networks if n.num_addresses > 1)
+
+    def __bool__(self) -> bool:
+        return bool(self._plain or self._networks)
+
+    def __contains__(self, address: IPAddress | None) -> bool:
+        if address is None:
+            return False
+        if address in self._plain:
+            return True
+        return any(address.version == n.version and address in n for n in self._networks)
+
+    def __repr__(self) -> str:
+        items = [str(a) for a in self._plain] + [str(n) for n in self._networks]
+        return f"TrustedProxies({sorted(items)!r})"
+
+    def client(self, peer: str | None, header_values: dict[str, list[str]]) -> IPAddress | None:
+        """The client's address, given the direct peer and the forwarding header lines.
+
+        :param peer: the address of the TCP peer as the server reports it (None for a unix socket).
+        :param header_values: lower-case header name -> every line of it, in arrival order.
+        """
+        address = parse_ip(peer) if peer else None
+        if address not in self:
+            return address
+        for name in self._headers:
+            lines = header_values.get(name)
+            if lines:
+                hops = _forwarded_hops(lines) if name == "forwarded" else _xff_hops(lines)
+                return self._walk(address, hops)
+        return address
+
+    def _walk(self, nearest: IPAddress | None, hops: list[str]) -> IPAddress | None:
+        for hop in reversed(hops):
+            address = parse_ip(hop)
+            if address is None:
+                # Garbage, "unknown" or an obfuscated id: what stands further left cannot be
+                # trusted, so the last hop we could verify is the client.
+                return nearest
+            if address not in self:
+                return address
+            nearest = address
+        return nearest
+
+
+def _xff_hops(lines: list[str]) -> list[str]:
+    return [hop for line in lines for hop in line.split(",")]
+
+
+def _forwarded_hops(lines: list[str]) -> list[str]:
+    hops: list[str] = []
+    for line in lines:
+        for element in _split_quoted(line, ","):
+            value = ""
+            for pair in _split_quoted(element, ";"):
+                key, sep, val = pair.partition("=")
+                if sep and key.strip().lower() == "for":
+                    value = val.strip()
+            hops.append(value)
+    return hops
+
+
+def _split_quoted(text: str, sep: str) -> list[str]:
+    """Split on `sep` outside double quotes (RFC 7239 quotes IPv6 literals with ports)."""
+    parts: list[str] = []
+    current: list[str] = []
+    quoted = False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == sep and not quoted:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return parts

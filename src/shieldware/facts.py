@@ -1,0 +1,208 @@
+"""The facts of one request: everything a layer may look at, and nothing it may not (no body).
+
+`Facts` is built by pure constructors from an ASGI scope or a WSGI environ; adapters do nothing else
+with the request. Header values are decoded as latin-1, which can represent any byte, so hostile
+bytes never raise here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .clientip import IPAddress, TrustedProxies, parse_ip
+
+__all__ = ["Facts"]
+
+_NO_PROXIES = TrustedProxies()
+#: Header lines joined with this separator when a header appears more than once.
+_JOINERS = {"cookie": "; "}
+#: Limits on what we keep of hostile input; longer values are cut, not rejected.
+MAX_HEADERS = 200
+MAX_VALUE = 8192
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What a request looks like.
+
+    :param method: upper-case method (``"WEBSOCKET"`` never appears; see `protocol`).
+    :param scheme: ``"http"``/``"https"`` (``"ws"``/``"wss"`` for websockets).
+    :param host: the Host header (lower-case, port kept), or the server name.
+    :param path: the decoded path.
+    :param query: the raw query string (latin-1 text).
+    :param headers: lower-case ``(name, value)`` pairs in arrival order.
+    :param client_ip: the client address resolved through `TrustedProxies`, or None.
+    :param peer_ip: the direct TCP peer.
+    :param header_order_known: False under WSGI, where the server's dict loses the order.
+    :param protocol: ``"http"`` or ``"websocket"``.
+    :param principal: a user or API key identity, set by integrations that run after auth.
+    :param route: the route template (``"/items/{id}"``) when a framework knows it.
+    :param extra: anything an integration wants to hand to custom layers.
+    """
+
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()
+    client_ip: IPAddress | None = None
+    scheme: str = "http"
+    host: str = ""
+    query: str = ""
+    peer_ip: IPAddress | None = None
+    header_order_known: bool = True
+    protocol: str = "http"
+    principal: str | None = None
+    route: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    _index: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self._index and self.headers:
+            object.__setattr__(self, "_index", _index(self.headers))
+
+    # -- helpers ---------------------------------------------------------------------------
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """The value of header `name` (lower-case), repeated lines joined; or `default`."""
+        return self._index.get(name, default)
+
+    def has_header(self, name: str) -> bool:
+        return name in self._index
+
+    @property
+    def user_agent(self) -> str:
+        return self._index.get("user-agent", "")
+
+    @property
+    def secure(self) -> bool:
+        return self.scheme in ("https", "wss")
+
+    def cookie(self, name: str) -> str | None:
+        """The value of cookie `name`, or None. Malformed cookie headers yield None."""
+        raw = self._index.get("cookie")
+        if raw is None or name not in raw:
+            return None
+        for part in raw.split(";"):
+            key, sep, value = part.strip().partition("=")
+            if sep and key == name:
+                return value.strip().strip('"')
+        return None
+
+    def query_param(self, name: str) -> str | None:
+        """The first value of query parameter `name` (URL-decoded), or None."""
+        if name not in self.query:
+            return None
+        from urllib.parse import parse_qsl
+
+        for key, value in parse_qsl(self.query, keep_blank_values=True):
+            if key == name:
+                return value
+        return None
+
+    def with_(self, **changes: Any) -> Facts:
+        """A copy with some fields changed (integrations set `principal` and `route` this way)."""
+        changes.setdefault("_index", self._index)
+        return replace(self, **changes)
+
+    # -- constructors ----------------------------------------------------------------------
+    @classmethod
+    def from_scope(cls, scope: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES) -> Facts:
+        """Facts of an ASGI ``http`` or ``websocket`` scope."""
+        headers = _clean(
+            (bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1"))
+            for k, v in scope.get("headers") or ()
+        )
+        index = _index(headers)
+        client = scope.get("client")
+        peer = str(client[0]) if client else None
+        server = scope.get("server")
+        host = index.get("host") or (f"{server[0]}:{server[1]}" if server else "")
+        protocol = "websocket" if scope.get("type") == "websocket" else "http"
+        query = scope.get("query_string") or b""
+        return cls(
+            method=str(scope.get("method", "GET")).upper(),
+            scheme=str(scope.get("scheme", "ws" if protocol == "websocket" else "http")),
+            host=host.lower(),
+            path=str(scope.get("path") or "/"),
+            query=bytes(query).decode("latin-1"),
+            headers=headers,
+            client_ip=proxies.client(peer, _lines(headers)) if proxies else _peer(peer),
+            peer_ip=_peer(peer),
+            header_order_known=True,
+            protocol=protocol,
+            _index=index,
+        )
+
+    @classmethod
+    def from_environ(
+        cls, environ: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES
+    ) -> Facts:
+        """Facts of a WSGI environ (PEP 3333). Header order is not known here."""
+        pairs: list[tuple[str, str]] = []
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                pairs.append((key[5:].replace("_", "-").lower(), str(value)))
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                pairs.append((key.replace("_", "-").lower(), str(value)))
+        headers = _clean(pairs)
+        index = _index(headers)
+        peer = environ.get("REMOTE_ADDR") or None
+        host = (
+            index.get("host")
+            or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
+        )
+        path = _wsgi_text(str(environ.get("SCRIPT_NAME", ""))) + _wsgi_text(
+            str(environ.get("PATH_INFO", ""))
+        )
+        return cls(
+            method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
+            scheme=str(environ.get("wsgi.url_scheme", "http")),
+            host=host.lower(),
+            path=path or "/",
+            query=str(environ.get("QUERY_STRING", "")),
+            headers=headers,
+            client_ip=proxies.client(peer, _lines(headers)) if proxies else _peer(peer),
+            peer_ip=_peer(peer),
+            header_order_known=False,
+            protocol="http",
+            _index=index,
+        )
+
+
+def _peer(peer: str | None) -> IPAddress | None:
+    return parse_ip(peer) if peer else None
+
+
+def _wsgi_text(value: str) -> str:
+    """PEP 3333 hands bytes through latin-1; paths are UTF-8 in practice."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def _clean(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if len(out) >= MAX_HEADERS:
+            break
+        out.append((name, value[:MAX_VALUE]))
+    return tuple(out)
+
+
+def _index(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for name, value in headers:
+        if name in index:
+            index[name] = index[name] + _JOINERS.get(name, ", ") + value
+        else:
+            index[name] = value
+    return index
+
+
+def _lines(headers: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
+    lines: dict[str, list[str]] = {}
+    for name, value in headers:
+        if name in ("forwarded", "x-forwarded-for"):
+            lines.setdefault(name, []).append(value)
+    return lines

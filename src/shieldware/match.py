@@ -1,0 +1,208 @@
+"""Small matchers a layer takes as ``match=`` to scope itself to part of the app.
+
+A matcher is any callable ``(Facts) -> bool``; these are compiled once, cheap per request and
+readable in a repr. Combine them with `all_of`, `any_of` and `not_`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+
+from .clientip import IPAddress
+from .errors import ConfigurationError
+from .facts import Facts
+
+__all__ = [
+    "Matcher",
+    "NetworkSet",
+    "all_of",
+    "any_of",
+    "host",
+    "method",
+    "network",
+    "not_",
+    "path",
+    "path_regex",
+]
+
+Matcher = Callable[[Facts], bool]
+
+
+class _Named:
+    __slots__ = ("_repr",)
+    _repr: str
+
+    def __repr__(self) -> str:
+        return self._repr
+
+
+class path(_Named):
+    """Match paths exactly, or by prefix when a pattern ends with ``*`` (``"/api/*"``)."""
+
+    __slots__ = ("_exact", "_prefixes")
+
+    def __init__(self, *patterns: str) -> None:
+        if not patterns or not all(p.startswith("/") for p in patterns):
+            raise ConfigurationError(f"path patterns must start with '/': {patterns!r}")
+        self._exact = frozenset(p for p in patterns if not p.endswith("*"))
+        self._prefixes = tuple(p[:-1] for p in patterns if p.endswith("*"))
+        self._repr = f"path{patterns!r}"
+
+    def __call__(self, facts: Facts) -> bool:
+        p = facts.path
+        return p in self._exact or p.startswith(self._prefixes)
+
+
+class path_regex(_Named):
+    """Match the path against a regular expression (``re.fullmatch``)."""
+
+    __slots__ = ("_regex",)
+
+    def __init__(self, pattern: str) -> None:
+        try:
+            self._regex = re.compile(pattern)
+        except re.error as exc:
+            raise ConfigurationError(f"bad path regex {pattern!r}: {exc}") from exc
+        self._repr = f"path_regex({pattern!r})"
+
+    def __call__(self, facts: Facts) -> bool:
+        return self._regex.fullmatch(facts.path) is not None
+
+
+class method(_Named):
+    """Match request methods (``method("POST", "PUT")``)."""
+
+    __slots__ = ("_methods",)
+
+    def __init__(self, *methods: str) -> None:
+        if not methods:
+            raise ConfigurationError("method() needs at least one method")
+        self._methods = frozenset(m.upper() for m in methods)
+        self._repr = f"method{tuple(sorted(self._methods))!r}"
+
+    def __call__(self, facts: Facts) -> bool:
+        return facts.method in self._methods
+
+
+class host(_Named):
+    """Match the Host (port ignored); ``"*.example.com"`` matches subdomains."""
+
+    __slots__ = ("_exact", "_suffixes")
+
+    def __init__(self, *hosts: str) -> None:
+        if not hosts:
+            raise ConfigurationError("host() needs at least one host")
+        names = [h.lower() for h in hosts]
+        self._exact = frozenset(h for h in names if not h.startswith("*."))
+        self._suffixes = tuple(h[1:] for h in names if h.startswith("*."))
+        self._repr = f"host{hosts!r}"
+
+    def __call__(self, facts: Facts) -> bool:
+        name = facts.host
+        if name.startswith("["):
+            name = name[: name.find("]") + 1]
+        else:
+            name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+        return name in self._exact or (bool(self._suffixes) and name.endswith(self._suffixes))
+
+
+class NetworkSet:
+    """Addresses and CIDR networks, looked up in one set probe per distinct prefix length."""
+
+    __slots__ = ("_tables", "_text")
+
+    def __init__(self, items: Iterable[str]) -> None:
+        tables: dict[tuple[int, int], set[int]] = {}
+        text: list[str] = []
+        errors: list[str] = []
+        for item in items:
+            try:
+                net = ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                errors.append(item)
+                continue
+            tables.setdefault((net.version, net.prefixlen), set()).add(int(net.network_address))
+            text.append(str(net))
+        if errors:
+            raise ConfigurationError(f"not IP addresses or networks: {errors!r}")
+        # Longest prefixes first, so the most specific entry answers.
+        self._tables = tuple(
+            (version, _mask(version, plen), frozenset(nets))
+            for (version, plen), nets in sorted(tables.items(), key=lambda kv: -kv[0][1])
+        )
+        self._text = tuple(text)
+
+    def __contains__(self, address: IPAddress | None) -> bool:
+        if address is None:
+            return False
+        value, version = int(address), address.version
+        return any(v == version and (value & mask) in nets for v, mask, nets in self._tables)
+
+    def __len__(self) -> int:
+        return len(self._text)
+
+    def __bool__(self) -> bool:
+        return bool(self._text)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(self._text[:5]) + (", ..." if len(self._text) > 5 else "")
+        return f"NetworkSet([{shown}])"
+
+
+def _mask(version: int, prefixlen: int) -> int:
+    bits = 32 if version == 4 else 128
+    return ((1 << prefixlen) - 1) << (bits - prefixlen)
+
+
+class network(_Named):
+    """Match the client address against addresses and CIDR networks."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self, *items: str) -> None:
+        self._set = NetworkSet(items)
+        self._repr = f"network{items!r}"
+
+    def __call__(self, facts: Facts) -> bool:
+        return facts.client_ip in self._set
+
+
+class all_of(_Named):
+    """True when every matcher is (short-circuits)."""
+
+    __slots__ = ("_matchers",)
+
+    def __init__(self, *matchers: Matcher) -> None:
+        self._matchers = matchers
+        self._repr = f"all_of{matchers!r}"
+
+    def __call__(self, facts: Facts) -> bool:
+        return all(m(facts) for m in self._matchers)
+
+
+class any_of(_Named):
+    """True when any matcher is (short-circuits)."""
+
+    __slots__ = ("_matchers",)
+
+    def __init__(self, *matchers: Matcher) -> None:
+        self._matchers = matchers
+        self._repr = f"any_of{matchers!r}"
+
+    def __call__(self, facts: Facts) -> bool:
+        return any(m(facts) for m in self._matchers)
+
+
+class not_(_Named):
+    """The negation of a matcher."""
+
+    __slots__ = ("_matcher",)
+
+    def __init__(self, matcher: Matcher) -> None:
+        self._matcher = matcher
+        self._repr = f"not_({matcher!r})"
+
+    def __call__(self, facts: Facts) -> bool:
+        return not self._matcher(facts)

@@ -1,0 +1,41 @@
+"""The chain a newcomer gets in one line: ``Shield.default(secret=...)``.
+
+Everything here is reachable piece by piece; the preset only picks sensible values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .layers import IPList
+from .policy import Layer, Mode, Reporter, Shield
+from .secret import SecretInput
+from .stores import Store
+
+__all__ = ["default_layers", "default_shield"]
+
+
+def default_layers(secret: SecretInput = None) -> list[Layer]:
+    """The default layers, in order. Grows as layers land; see docs/concepts.md."""
+    return [IPList()]
+
+
+def default_shield(
+    secret: SecretInput = None,
+    *,
+    mode: Mode = "enforce",
+    store: Store | str | None = None,
+    trusted_proxies: Iterable[str] = (),
+    reporters: Iterable[Reporter] = (),
+    **options: Any,
+) -> Shield:
+    """A `Shield` with the default layers. Extra keyword options go to `Shield`."""
+    return Shield(
+        default_layers(secret),
+        mode=mode,
+        store=store,
+        trusted_proxies=trusted_proxies,
+        reporters=reporters,
+        **options,
+    )

@@ -1,0 +1,130 @@
+"""The embedded store: bounded, lock-protected, thread-free, on a monotonic clock.
+
+Every entry carries an expiry; the entry that expires first is the one whose loss costs least (for
+GCRA it is the bucket closest to full, for a spent id the one nearest harmless), so when the store
+is full that entry is evicted. A flood of distinct keys therefore cannot grow memory past
+`max_entries`, and evictions cost the flood, not the clients that are in debt.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..errors import ConfigurationError, StoreError
+from ..ops import Add, Op, Take
+from ..rate import gcra, peek
+
+__all__ = ["MemoryStore"]
+
+R = TypeVar("R")
+
+DEFAULT_MAX_ENTRIES = 100_000
+
+
+def _monotonic_us() -> int:
+    return time.monotonic_ns() // 1000
+
+
+class MemoryStore:
+    """A bounded in-process store.
+
+    :param max_entries: the most keys kept at once; the earliest-expiring entry is evicted beyond.
+    :param clock: microseconds from an arbitrary origin; monotonic by default (tests inject one).
+    """
+
+    shared = False
+
+    def __init__(
+        self, max_entries: int = DEFAULT_MAX_ENTRIES, *, clock: Callable[[], int] = _monotonic_us
+    ) -> None:
+        if max_entries < 1:
+            raise ConfigurationError("max_entries must be at least 1")
+        self.max_entries = max_entries
+        self.clock = clock
+        self.evictions = 0
+        self._lock = threading.Lock()
+        self._values: dict[str, tuple[Any, int]] = {}  # key -> (value, expires_at_us)
+        self._heap: list[tuple[int, str]] = []  # (expires_at_us, key); stale rows are skipped
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"MemoryStore(max_entries={self.max_entries}, size={len(self._values)})"
+
+    # -- the Store protocol ----------------------------------------------------------------
+    def run(self, op: Op[R]) -> R:
+        with self._lock:
+            now = self.clock()
+            if isinstance(op, Take):
+                result: Any = self._take(op, now)
+            elif isinstance(op, Add):
+                result = self._add(op, now)
+            else:
+                raise StoreError(f"MemoryStore cannot run {type(op).__name__}")
+            return result  # type: ignore[no-any-return]
+
+    async def arun(self, op: Op[R]) -> R:
+        # Every operation is a few dict and heap steps under an uncontended lock: no I/O to await.
+        return self.run(op)
+
+    def close(self) -> None:
+        with self._lock:
+            self._values.clear()
+            self._heap.clear()
+
+    # -- operations ------------------------------------------------------------------------
+    def _take(self, op: Take, now: int) -> tuple[Any, ...]:
+        tats = [self._get(b.key, now) for b in op.buckets]
+        outcomes = [gcra(tat, now, b) for tat, b in zip(tats, op.buckets, strict=True)]
+        if all(state.allowed for _, state in outcomes):
+            for (new_tat, _), b in zip(outcomes, op.buckets, strict=True):
+                assert new_tat is not None
+                self._set(b.key, new_tat, new_tat, now)
+            return tuple(state for _, state in outcomes)
+        return tuple(
+            state if not state.allowed else peek(tat, now, b)
+            for (_, state), tat, b in zip(outcomes, tats, op.buckets, strict=True)
+        )
+
+    def _add(self, op: Add, now: int) -> bool:
+        if self._get(op.key, now) is not None:
+            return False
+        expires = now + max(1, math.ceil(op.ttl * 1_000_000))
+        self._set(op.key, 1, expires, now)
+        return True
+
+    # -- the table -------------------------------------------------------------------------
+    def _get(self, key: str, now: int) -> Any:
+        entry = self._values.get(key)
+        if entry is None:
+            return None
+        if entry[1] <= now:
+            del self._values[key]
+            return None
+        return entry[0]
+
+    def _set(self, key: str, value: Any, expires: int, now: int) -> None:
+        if key not in self._values and len(self._values) >= self.max_entries:
+            self._make_room(now)
+        self._values[key] = (value, expires)
+        heapq.heappush(self._heap, (expires, key))
+        if len(self._heap) > 2 * self.max_entries + 1024:
+            self._heap = [(exp, k) for k, (_, exp) in self._values.items()]
+            heapq.heapify(self._heap)
+
+    def _make_room(self, now: int) -> None:
+        heap, values = self._heap, self._values
+        while heap and len(values) >= self.max_entries:
+            expires, key = heapq.heappop(heap)
+            entry = values.get(key)
+            if entry is None or entry[1] != expires:
+                continue  # stale row: the key was updated or removed since
+            del values[key]
+            if expires > now:
+                self.evictions += 1

@@ -1,0 +1,154 @@
+"""What a layer answers (`Verdict`) and what the chain decides (`Decision`).
+
+Both are frozen values: they cross from the sans-IO core into adapters, reporters and the app.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .ops import Op
+
+__all__ = ["DEFAULT_ALLOW", "Action", "Decision", "Reason", "Reply", "Verdict"]
+
+
+class Action(enum.Enum):
+    """What a verdict asks for. Only PASS is non-decisive: the chain goes on after it."""
+
+    PASS = "pass"  # noqa: S105 - an action, not a password
+    ALLOW = "allow"
+    THROTTLE = "throttle"
+    CHALLENGE = "challenge"
+    DENY = "deny"
+
+    @property
+    def blocks(self) -> bool:
+        """True for the actions that keep the request away from the app."""
+        return self in _BLOCKING
+
+
+_BLOCKING = frozenset({Action.THROTTLE, Action.CHALLENGE, Action.DENY})
+
+
+class Reason:
+    """Named reasons shared by the core; layers add their own short kebab-case strings."""
+
+    DEFAULT_ALLOW = "no-rule-matched"
+    SCORE = "score-threshold"
+    IP_ALLOWED = "ip-allow-listed"
+    IP_DENIED = "ip-deny-listed"
+    STORE_FAILED_OPEN = "store-failed-open"
+    STORE_FAILED_CLOSED = "store-failed-closed"
+    LAYER_FAILED = "layer-failed"
+    BAD_REQUEST = "bad-request"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A complete HTTP response the adapters send instead of calling the app."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (case-insensitive), or None."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One layer's answer about one request.
+
+    :param action: PASS (no decision, maybe a weight) or a decisive action.
+    :param rule: where it came from, e.g. ``"ratelimit/login"`` or ``"fingerprint/ua-curl"``.
+    :param reason: a short stable reason string (see `Reason`).
+    :param weight: added to the request's score (PASS verdicts mostly).
+    :param status: HTTP status to use when this verdict blocks; None picks the action's default.
+    :param retry_after: seconds until the client may try again, when known.
+    :param headers: response headers to add (on a passing response as well as on a reply).
+    :param reply: a ready response; the adapters send it instead of rendering one.
+    :param after: store operations to run once the response has ended (lease releases).
+    :param detail: explanation data for logs and debugging (signals, counters).
+    :param shadow: recorded in the trail but neither counted nor enforced.
+    :param degraded: decided without the store (it failed); reported as such.
+    """
+
+    action: Action
+    rule: str
+    reason: str
+    weight: float = 0.0
+    status: int | None = None
+    retry_after: float | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    reply: Reply | None = None
+    after: tuple[Op[Any], ...] = ()
+    detail: Mapping[str, Any] = field(default_factory=dict)
+    shadow: bool = False
+    degraded: bool = False
+
+
+#: The verdict of a request no layer and no threshold objected to.
+DEFAULT_ALLOW = Verdict(Action.ALLOW, "default/allow", Reason.DEFAULT_ALLOW)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The chain's answer: the decisive verdict plus the trail that explains it.
+
+    :param verdict: the verdict that decided (or ``default/allow``).
+    :param trail: every verdict in evaluation order, the decisive one included.
+    :param score: the summed weight of the non-shadow verdicts.
+    :param enforced: False in shadow mode: the decision is reported but never blocks.
+    """
+
+    verdict: Verdict = DEFAULT_ALLOW
+    trail: tuple[Verdict, ...] = ()
+    score: float = 0.0
+    enforced: bool = True
+
+    @property
+    def action(self) -> Action:
+        return self.verdict.action
+
+    @property
+    def blocked(self) -> bool:
+        """True when the adapters must answer instead of the app."""
+        return self.enforced and (self.verdict.action.blocks or self.verdict.reply is not None)
+
+    @property
+    def degraded(self) -> bool:
+        """True when any layer decided without its store."""
+        return any(v.degraded for v in self.trail)
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Headers every verdict asked to add, in trail order."""
+        if len(self.trail) == 1:
+            return self.trail[0].headers
+        return tuple(h for v in self.trail for h in v.headers)
+
+    @property
+    def after(self) -> tuple[Op[Any], ...]:
+        """Store operations to run once the response has ended."""
+        return tuple(op for v in self.trail for op in v.after)
+
+    def explain(self) -> str:
+        """A few human lines: the outcome, then each verdict of the trail."""
+        mode = "enforced" if self.enforced else "shadow"
+        lines = [
+            f"{self.action.value} by {self.verdict.rule} ({self.verdict.reason}); "
+            f"score {self.score:g}; {mode}"
+        ]
+        for v in self.trail:
+            flags = "".join((" [shadow]" if v.shadow else "", " [degraded]" if v.degraded else ""))
+            lines.append(f"  {v.rule}: {v.action.value} {v.reason} weight={v.weight:g}{flags}")
+        return "\n".join(lines)
