@@ -1,0 +1,280 @@
+"""The shared store: Redis or Valkey (standalone, TLS, unix socket, cluster, sentinel).
+
+`limits` is the connection layer: its storage objects parse the URL and own the client, its pools
+and cluster/sentinel discovery. On that client we register our own Lua scripts, one per op, so
+every decision is one round trip, atomic, and timed by the server's ``TIME`` (all hosts share one
+clock). The sync client serves `run` (WSGI); the asyncio client (redis-py's, never coredis) serves
+`arun` (ASGI). Both are created on first use, so one `RedisStore` serves both kinds of app and
+building one never touches the network.
+
+Failures never hang and never escape as driver errors: sockets time out after `timeout` seconds
+(tens of milliseconds by default), redis-py's own retries are off, every error becomes a
+`StoreError`, and a `CircuitBreaker` stops asking a dead server at all until a cool-down passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import ConfigurationError, StoreError
+from ..ops import Add, BucketState, Op, Take
+from .resilience import CircuitBreaker
+
+__all__ = ["DEFAULT_TIMEOUT", "RedisStore", "SCHEMES"]
+
+R = TypeVar("R")
+
+#: Seconds a socket read, write or connect may take before the op fails.
+DEFAULT_TIMEOUT = 0.05
+
+#: URL schemes we accept, mapped to the redis-py flavour limits should use. Valkey speaks the Redis
+#: protocol, so redis-py serves it too and the ``valkey`` client package is not needed.
+SCHEMES: Mapping[str, str] = {
+    "redis": "redis",
+    "rediss": "rediss",
+    "redis+unix": "redis+unix",
+    "redis+cluster": "redis+cluster",
+    "redis+sentinel": "redis+sentinel",
+    "valkey": "redis",
+    "valkeys": "rediss",
+    "valkey+unix": "redis+unix",
+    "valkey+cluster": "redis+cluster",
+    "valkey+sentinel": "redis+sentinel",
+}
+
+_US = 1_000_000
+
+
+@cache
+def _lua(name: str) -> str:
+    return files("shieldware.stores").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One op as one script call: what to send and how to read the answer."""
+
+    script: str
+    keys: list[str]
+    args: list[Any]
+    decode: Callable[[Any], Any]
+
+
+class _Client:
+    """A driver client with our scripts registered on it."""
+
+    def __init__(self, storage: Any, client: Any) -> None:
+        self.storage = storage  # the limits storage: keeps the client's owner alive
+        self.client = client
+        self.scripts = {name: client.register_script(_lua(name)) for name in _SCRIPTS}
+
+
+class RedisStore:
+    """Runs shieldware's ops on Redis/Valkey through `limits`' storage objects.
+
+    :param url: ``redis://host:port/db``, ``rediss://``, ``redis+unix:///path``,
+        ``redis+cluster://h:p,h:p``, ``redis+sentinel://h:p,h:p/service`` or the ``valkey``
+        spellings of each.
+    :param prefix: put before every key (``"shieldware:"``); must not contain ``{`` or ``}`` so
+        the layers' hash tags keep deciding the cluster slot.
+    :param timeout: seconds for a socket read or write.
+    :param connect_timeout: seconds to connect (``timeout`` by default).
+    :param breaker: the circuit breaker; a default one opens after 3 consecutive failures for 1 s.
+        Pass ``False`` to have none.
+    :param options: more keyword options for the redis-py client (``ssl_ca_certs``, ``password``,
+        ``retry``, ``sentinel_kwargs``, ``max_connections`` ...).
+    """
+
+    shared = True
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "shieldware:",
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        breaker: CircuitBreaker | bool = True,
+        **options: Any,
+    ) -> None:
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme.lower() not in SCHEMES:
+            raise ConfigurationError(f"not a Redis/Valkey URL: {_redact(url)!r}")
+        if "{" in prefix or "}" in prefix:
+            raise ConfigurationError("a RedisStore prefix must not contain '{' or '}'")
+        if timeout <= 0 or (connect_timeout is not None and connect_timeout <= 0):
+            raise ConfigurationError("RedisStore timeouts must be positive")
+        self.url = f"{SCHEMES[scheme.lower()]}://{rest}"
+        self.prefix = prefix
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout or timeout
+        self.breaker: CircuitBreaker | None = (
+            CircuitBreaker() if breaker is True else breaker or None
+        )
+        self.options = options
+        self._lock = threading.Lock()
+        self._sync: _Client | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __repr__(self) -> str:
+        return f"RedisStore({_redact(self.url)!r}, prefix={self.prefix!r})"
+
+    # -- the Store protocol ------------------------------------------------------------------
+    def run(self, op: Op[R]) -> R:
+        call = self._compile(op)
+        breaker = self.breaker
+        if breaker is not None:
+            breaker.check()
+        try:
+            client = self._sync or self._connect_sync()
+            raw = client.scripts[call.script](keys=call.keys, args=call.args)
+        except Exception as exc:
+            raise self._failed(op, exc) from exc
+        if breaker is not None:
+            breaker.success()
+        return call.decode(raw)  # type: ignore[no-any-return]
+
+    async def arun(self, op: Op[R]) -> R:
+        call = self._compile(op)
+        breaker = self.breaker
+        if breaker is not None:
+            breaker.check()
+        try:
+            client = self._async.get(asyncio.get_running_loop()) or self._connect_async()
+            raw = await client.scripts[call.script](keys=call.keys, args=call.args)
+        except Exception as exc:
+            raise self._failed(op, exc) from exc
+        if breaker is not None:
+            breaker.success()
+        return call.decode(raw)  # type: ignore[no-any-return]
+
+    def close(self) -> None:
+        """Drop the clients (their pools close their sockets). Idempotent."""
+        with self._lock:
+            sync, self._sync = self._sync, None
+            self._async = weakref.WeakKeyDictionary()
+        if sync is not None:
+            # Closing a dead connection may fail; there is nothing left to keep.
+            with contextlib.suppress(Exception):
+                sync.client.close()
+
+    # -- ops -> script calls -------------------------------------------------------------------
+    def _compile(self, op: Op[Any]) -> _Call:
+        if isinstance(op, Take):
+            if not op.buckets:
+                raise StoreError("a Take needs at least one bucket")
+            args: list[Any] = [""]
+            for b in op.buckets:
+                args += [b.interval_us, b.capacity, b.cost]
+            keys = [self.prefix + b.key for b in op.buckets]
+            return _Call("take", keys, args, lambda raw: _decode_take(op, raw))
+        if isinstance(op, Add):
+            ttl_ms = max(1, math.ceil(op.ttl * 1000))
+            return _Call("add", [self.prefix + op.key], [ttl_ms], _decode_bool)
+        raise StoreError(f"RedisStore cannot run {type(op).__name__}")
+
+    def _run_at(self, op: Take, now_us: int) -> tuple[BucketState, ...]:
+        """Run a `Take` on a clock the caller gives (tests compare the script with `rate.gcra`)."""
+        call = self._compile(op)
+        call.args[0] = now_us
+        client = self._sync or self._connect_sync()
+        return call.decode(client.scripts[call.script](keys=call.keys, args=call.args))  # type: ignore[no-any-return]
+
+    # -- connections -----------------------------------------------------------------------------
+    def _client_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "socket_timeout": self.timeout,
+            "socket_connect_timeout": self.connect_timeout,
+        }
+        if self.url.startswith("redis+sentinel"):
+            options["sentinel_kwargs"] = dict(options)
+        options.update(self.options)
+        return options
+
+    def _connect_sync(self) -> _Client:
+        from limits.storage import storage_from_string
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
+
+        with self._lock:
+            if self._sync is None:
+                options = {"retry": Retry(NoBackoff(), 0), **self._client_options()}
+                storage: Any = storage_from_string(self.url, **options)
+                self._sync = _Client(storage, storage.get_connection())
+            return self._sync
+
+    def _connect_async(self) -> _Client:
+        from limits.storage import storage_from_string
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        loop = asyncio.get_running_loop()
+        options = {
+            "retry": Retry(NoBackoff(), 0),
+            **self._client_options(),
+            "implementation": "redispy",
+        }
+        storage: Any = storage_from_string("async+" + self.url, **options)
+        client = _Client(storage, storage.bridge.get_connection())
+        # A redis.asyncio client belongs to the loop it first ran on; keep one per loop.
+        with self._lock:
+            return self._async.setdefault(loop, client)
+
+    def _failed(self, op: Op[Any], exc: Exception) -> StoreError:
+        if self.breaker is not None and _is_outage(exc):
+            self.breaker.failure()
+        if isinstance(exc, StoreError):
+            return exc
+        return StoreError(
+            f"Redis failed running {type(op).__name__}: {type(exc).__name__}: {exc}", original=exc
+        )
+
+
+_SCRIPTS = ("take", "add")
+
+
+def _decode_take(op: Take, raw: Any) -> tuple[BucketState, ...]:
+    return tuple(
+        BucketState(
+            allowed=int(allowed) == 1,
+            limit=bucket.capacity,
+            remaining=int(remaining),
+            retry_after=math.inf if int(retry) < 0 else int(retry) / _US,
+            reset_after=int(reset) / _US,
+        )
+        for bucket, (allowed, remaining, retry, reset) in zip(op.buckets, raw, strict=True)
+    )
+
+
+def _decode_bool(raw: Any) -> bool:
+    return int(raw) == 1
+
+
+def _is_outage(exc: Exception) -> bool:
+    """True when the server did not answer; an error *reply* (bad key type) means it is up."""
+    from redis.exceptions import ClusterDownError, ResponseError
+
+    return isinstance(exc, ClusterDownError) or not isinstance(exc, ResponseError)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages and reprs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    query = urlencode(parse_qsl(parts.query))
+    return urlunsplit((parts.scheme, user + netloc, parts.path, query, parts.fragment))
