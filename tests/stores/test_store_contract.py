@@ -33,7 +33,7 @@ def _async(store: Store) -> Iterator[Runner]:
     try:
         yield lambda op: loop.run_until_complete(store.arun(op))
     finally:
-        store.close()
+        store.close()  # closes the asyncio client on its (idle) loop too
         loop.close()
 
 

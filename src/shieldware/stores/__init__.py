@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import ConfigurationError
 from .base import Store
@@ -71,5 +71,6 @@ def _redis_from_url(url: str) -> Store:
     cooldown = ours.pop("breaker_cooldown", None)
     if failures is not None or cooldown is not None:
         ours["breaker"] = CircuitBreaker(failures or 3, cooldown or 1.0)
-    clean = urlunsplit(parts._replace(query=urlencode(rest)))
+    # Rebuilt by hand: urlunsplit would turn ``redis+unix:///path`` into ``redis+unix:/path``.
+    clean = url.split("?", 1)[0] + (f"?{urlencode(rest)}" if rest else "")
     return RedisStore(clean, **ours)

@@ -37,6 +37,9 @@ R = TypeVar("R")
 #: Seconds a socket read, write or connect may take before the op fails.
 DEFAULT_TIMEOUT = 0.05
 
+#: Connections per client (per process, and per event loop for asyncio) to a standalone server.
+DEFAULT_MAX_CONNECTIONS = 64
+
 #: URL schemes we accept, mapped to the redis-py flavour limits should use. Valkey speaks the Redis
 #: protocol, so redis-py serves it too and the ``valkey`` client package is not needed.
 SCHEMES: Mapping[str, str] = {
@@ -78,6 +81,18 @@ class _Client:
         self.client = client
         self.scripts = {name: client.register_script(_lua(name)) for name in _SCRIPTS}
 
+    def close(self) -> None:
+        self.client.close()
+        pool = getattr(self.client, "connection_pool", None)  # ours when we made it blocking
+        if pool is not None:
+            pool.disconnect()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+        pool = getattr(self.client, "connection_pool", None)
+        if pool is not None:
+            await pool.disconnect()
+
 
 class RedisStore:
     """Runs shieldware's ops on Redis/Valkey through `limits`' storage objects.
@@ -92,7 +107,8 @@ class RedisStore:
     :param breaker: the circuit breaker; a default one opens after 3 consecutive failures for 1 s.
         Pass ``False`` to have none.
     :param options: more keyword options for the redis-py client (``ssl_ca_certs``, ``password``,
-        ``retry``, ``sentinel_kwargs``, ``max_connections`` ...).
+        ``retry``, ``sentinel_kwargs``, ``max_connections`` ...). ``pool_timeout`` (seconds a
+        request waits for a free connection in a burst) defaults to ten times `timeout`.
     """
 
     shared = True
@@ -161,14 +177,30 @@ class RedisStore:
         return call.decode(raw)  # type: ignore[no-any-return]
 
     def close(self) -> None:
-        """Drop the clients (their pools close their sockets). Idempotent."""
+        """Drop the clients and close their connections. Idempotent.
+
+        An asyncio client whose loop is still running belongs to that loop: close it there with
+        `aclose` (an ASGI lifespan shutdown, say); here it is closed only if its loop is idle.
+        """
         with self._lock:
             sync, self._sync = self._sync, None
-            self._async = weakref.WeakKeyDictionary()
+            clients, self._async = list(self._async.items()), weakref.WeakKeyDictionary()
         if sync is not None:
             # Closing a dead connection may fail; there is nothing left to keep.
             with contextlib.suppress(Exception):
-                sync.client.close()
+                sync.close()
+        for loop, client in clients:
+            if not loop.is_closed() and not loop.is_running():
+                with contextlib.suppress(Exception):
+                    loop.run_until_complete(client.aclose())
+
+    async def aclose(self) -> None:
+        """Close the asyncio client of the running loop (call it before the loop ends)."""
+        with self._lock:
+            client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await client.aclose()
 
     # -- ops -> script calls -------------------------------------------------------------------
     def _compile(self, op: Op[Any]) -> _Call:
@@ -203,30 +235,47 @@ class RedisStore:
         options.update(self.options)
         return options
 
+    def _with_pool(self, options: dict[str, Any], pool_class: Any) -> dict[str, Any]:
+        """Standalone servers get a *blocking* pool: a burst waits briefly for a connection
+        instead of failing with "Too many connections" (redis-py's default pool holds 100)."""
+        if not self.url.startswith(("redis://", "rediss://", "redis+unix://")):
+            return options
+        if "connection_pool" in options:
+            return options
+        options = dict(options)
+        size = options.pop("max_connections", DEFAULT_MAX_CONNECTIONS)
+        wait = options.pop("pool_timeout", max(self.timeout * 10, 0.5))
+        url = self.url.replace("redis+unix://", "unix://", 1)
+        return {
+            "connection_pool": pool_class.from_url(
+                url, max_connections=size, timeout=wait, **options
+            )
+        }
+
     def _connect_sync(self) -> _Client:
         from limits.storage import storage_from_string
+        from redis import BlockingConnectionPool
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
         with self._lock:
             if self._sync is None:
                 options = {"retry": Retry(NoBackoff(), 0), **self._client_options()}
+                options = self._with_pool(options, BlockingConnectionPool)
                 storage: Any = storage_from_string(self.url, **options)
                 self._sync = _Client(storage, storage.get_connection())
             return self._sync
 
     def _connect_async(self) -> _Client:
         from limits.storage import storage_from_string
+        from redis.asyncio import BlockingConnectionPool
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
         loop = asyncio.get_running_loop()
-        options = {
-            "retry": Retry(NoBackoff(), 0),
-            **self._client_options(),
-            "implementation": "redispy",
-        }
-        storage: Any = storage_from_string("async+" + self.url, **options)
+        options = {"retry": Retry(NoBackoff(), 0), **self._client_options()}
+        options = self._with_pool(options, BlockingConnectionPool)
+        storage: Any = storage_from_string("async+" + self.url, implementation="redispy", **options)
         client = _Client(storage, storage.bridge.get_connection())
         # A redis.asyncio client belongs to the loop it first ran on; keep one per loop.
         with self._lock:
