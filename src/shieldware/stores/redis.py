@@ -8,8 +8,10 @@ clock). The sync client serves `run` (WSGI); the asyncio client (redis-py's, nev
 building one never touches the network.
 
 Failures never hang and never escape as driver errors: sockets time out after `timeout` seconds
-(tens of milliseconds by default), redis-py's own retries are off, every error becomes a
-`StoreError`, and a `CircuitBreaker` stops asking a dead server at all until a cool-down passes.
+(tens of milliseconds by default); redis-py's ten retries with back-off are cut to one immediate
+retry on a broken connection (a pooled socket that died with a restarted server) and none on a
+timeout; every error becomes a `StoreError`; and a `CircuitBreaker` stops asking a dead server
+at all until a cool-down passes.
 """
 
 from __future__ import annotations
@@ -256,11 +258,13 @@ class RedisStore:
         from limits.storage import storage_from_string
         from redis import BlockingConnectionPool
         from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError
         from redis.retry import Retry
 
         with self._lock:
             if self._sync is None:
-                options = {"retry": Retry(NoBackoff(), 0), **self._client_options()}
+                retry = Retry(NoBackoff(), 1, (ConnectionError,))
+                options = {"retry": retry, **self._client_options()}
                 options = self._with_pool(options, BlockingConnectionPool)
                 storage: Any = storage_from_string(self.url, **options)
                 self._sync = _Client(storage, storage.get_connection())
@@ -271,9 +275,11 @@ class RedisStore:
         from redis.asyncio import BlockingConnectionPool
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError
 
         loop = asyncio.get_running_loop()
-        options = {"retry": Retry(NoBackoff(), 0), **self._client_options()}
+        retry = Retry(NoBackoff(), 1, (ConnectionError,))
+        options = {"retry": retry, **self._client_options()}
         options = self._with_pool(options, BlockingConnectionPool)
         storage: Any = storage_from_string("async+" + self.url, implementation="redispy", **options)
         client = _Client(storage, storage.bridge.get_connection())
