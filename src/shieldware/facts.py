@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
 from .clientip import IPAddress, TrustedProxies, parse_ip
 
@@ -97,8 +98,6 @@ class Facts(NamedTuple):
         """The first value of query parameter `name` (URL-decoded), or None."""
         if name not in self.query:
             return None
-        from urllib.parse import parse_qsl
-
         for key, value in parse_qsl(self.query, keep_blank_values=True):
             if key == name:
                 return value

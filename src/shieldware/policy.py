@@ -315,6 +315,10 @@ class Shield:
             except StoreError as exc:
                 log.warning("shieldware: after-response op %r failed: %s", op, exc)
 
+    def close(self) -> None:
+        """Close the store's connections (call it on application shutdown)."""
+        self.store.close()
+
     def _report(self, decision: Decision, facts: Facts) -> None:
         for reporter in self.reporters:
             try:
