@@ -174,8 +174,8 @@ def test_one_round_trip_per_decision(redis_server: Any) -> None:
     store.run(Add("spent", 60))
     delta = command_calls(info) - before
     delta.pop("info", None)
-    # inside the scripts: TIME + GET + SET per bucket charged, one SET per Add
-    assert delta == Counter(evalsha=31, time=30, get=40, set=41)
+    # inside the scripts: one TIME each, GET + SET per bucket charged, one SET per Add
+    assert delta == Counter(evalsha=31, time=31, get=40, set=41)
 
     async def decide_async() -> Counter[str]:
         await store.arun(Take(buckets))  # warm up this loop's client

@@ -16,7 +16,18 @@ from typing import Any
 import pytest
 
 from shieldware import Add, Bucket, StoreError, Take
-from shieldware.ops import Op
+from shieldware.ops import (
+    Acquire,
+    Count,
+    Get,
+    Hit,
+    Incr,
+    LeaseState,
+    Op,
+    Release,
+    Strategy,
+    Window,
+)
 from shieldware.stores import MemoryStore, RedisStore, Store, store_from_url
 
 HOUR_US = 3_600_000_000
@@ -149,3 +160,111 @@ def test_unknown_op_is_a_store_error(run: Runner) -> None:
 
     with pytest.raises(StoreError):
         run(Nope())
+
+
+# -- window quotas -------------------------------------------------------------------------------
+@pytest.mark.parametrize("strategy", ["fixed", "sliding", "moving"])
+def test_window_admits_its_limit_then_rejects(run: Runner, strategy: Strategy) -> None:
+    w = Window(key(f"w-{strategy}"), 3, HOUR_US, strategy)
+    states = [run(Hit((w,)))[0] for _ in range(4)]
+    assert [s.allowed for s in states] == [True, True, True, False]
+    assert [s.remaining for s in states] == [2, 1, 0, 0]
+    assert all(s.limit == 3 for s in states)
+    assert 0 < states[3].retry_after <= 2 * 3600
+    if strategy != "sliding":  # sliding's answer depends on where in the aligned window we are
+        assert states[3].retry_after == pytest.approx(3600, abs=5)
+        assert states[0].reset_after == pytest.approx(3600, abs=5)
+
+
+@pytest.mark.parametrize("strategy", ["fixed", "sliding", "moving"])
+def test_rejected_hit_charges_no_window(run: Runner, strategy: Strategy) -> None:
+    wide = Window(key(f"wide-{strategy}"), 5, HOUR_US, strategy)
+    narrow = Window(key(f"narrow-{strategy}"), 1, HOUR_US, "fixed")
+    assert [s.allowed for s in run(Hit((wide, narrow)))] == [True, True]
+    second = run(Hit((wide, narrow)))
+    assert [s.allowed for s in second] == [True, False]
+    assert second[0].remaining == 4
+    assert run(Hit((wide,)))[0].remaining == 3
+
+
+@pytest.mark.parametrize("strategy", ["fixed", "sliding", "moving"])
+def test_window_cost_above_limit_never_fits(run: Runner, strategy: Strategy) -> None:
+    (state,) = run(Hit((Window(key(f"big-{strategy}"), 3, HOUR_US, strategy, cost=4),)))
+    assert not state.allowed
+    assert math.isinf(state.retry_after)
+    assert state.remaining == 3
+
+
+@pytest.mark.parametrize("strategy", ["fixed", "moving"])
+def test_window_frees_up_after_its_length(run: Runner, strategy: Strategy) -> None:
+    w = Window(key(f"short-{strategy}"), 2, 100_000, strategy, cost=2)  # 2 per 100 ms
+    assert run(Hit((w,)))[0].allowed
+    assert not run(Hit((w,)))[0].allowed
+    time.sleep(0.25)
+    assert run(Hit((w,)))[0].allowed
+
+
+# -- concurrency leases --------------------------------------------------------------------------
+def test_leases_up_to_the_limit(run: Runner) -> None:
+    k = key("leases")
+    assert run(Acquire(k, "a", 2, 60)) == LeaseState(True, 2, 1)
+    assert run(Acquire(k, "b", 2, 60)) == LeaseState(True, 2, 2)
+    assert run(Acquire(k, "c", 2, 60)) == LeaseState(False, 2, 2)
+    assert run(Release(k, "a")) is True
+    assert run(Release(k, "a")) is False
+    assert run(Acquire(k, "c", 2, 60)) == LeaseState(True, 2, 2)
+    assert run(Acquire(k, "c", 2, 60)) == LeaseState(True, 2, 2)  # the same lease counts once
+
+
+def test_expired_leases_are_dropped(run: Runner) -> None:
+    k = key("dead-worker")
+    assert run(Acquire(k, "a", 1, 0.05)).acquired
+    assert not run(Acquire(k, "b", 1, 0.05)).acquired
+    time.sleep(0.15)
+    assert run(Acquire(k, "b", 1, 60)) == LeaseState(True, 1, 1)
+    assert run(Release(k, "a")) is False
+
+
+def test_release_of_an_unknown_lease_is_false(run: Runner) -> None:
+    assert run(Release(key("nobody"), "x")) is False
+
+
+# -- counters ------------------------------------------------------------------------------------
+def test_counters_count_and_read(run: Runner) -> None:
+    k = key("offences")
+    assert run(Get(k)) is None
+    assert run(Incr(k, 60)) == 1
+    assert run(Incr(k, 60, 2)) == 3
+    count = run(Get(k))
+    assert count is not None
+    assert count.value == 3
+    assert 59 < count.ttl <= 60
+
+
+def test_incr_refreshes_the_life_of_a_counter(run: Runner) -> None:
+    k = key("refresh")
+    assert run(Incr(k, 0.05)) == 1
+    assert run(Incr(k, 60, 0)) == 1  # amount 0: just outlive a ban
+    time.sleep(0.15)
+    count = run(Get(k))
+    assert isinstance(count, Count)
+    assert count.value == 1
+    assert 58 < count.ttl <= 60
+    assert run(Incr(key("fade"), 0.05)) == 1
+    time.sleep(0.15)
+    assert run(Get(key("fade"))) is None
+
+
+def test_an_add_marker_reads_as_one(run: Runner) -> None:
+    assert run(Add(key("ban"), 30)) is True
+    count = run(Get(key("ban")))
+    assert count is not None
+    assert count.value == 1
+    assert 29 < count.ttl <= 30
+
+
+def test_get_of_a_window_or_lease_key_is_none(run: Runner) -> None:
+    run(Hit((Window(key("gw"), 3, HOUR_US, "fixed"),)))
+    run(Acquire(key("gl"), "a", 3, 60))
+    assert run(Get(key("gw"))) is None
+    assert run(Get(key("gl"))) is None

@@ -29,7 +29,20 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigurationError, StoreError
-from ..ops import Add, BucketState, Op, Take
+from ..ops import (
+    Acquire,
+    Add,
+    BucketState,
+    Count,
+    Get,
+    Hit,
+    Incr,
+    LeaseState,
+    Op,
+    Release,
+    Take,
+    WindowState,
+)
 from .resilience import CircuitBreaker
 
 __all__ = ["DEFAULT_TIMEOUT", "RedisStore", "SCHEMES"]
@@ -62,7 +75,11 @@ _US = 1_000_000
 
 @cache
 def _lua(name: str) -> str:
-    return files("shieldware.stores").joinpath(f"lua/{name}.lua").read_text(encoding="utf-8")
+    """A script's source: the shared prelude (clock, integer helpers), then its body."""
+    lua = files("shieldware.stores").joinpath("lua")
+    return "\n".join(
+        (lua / f"{part}.lua").read_text(encoding="utf-8") for part in ("prelude", name)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,21 +223,38 @@ class RedisStore:
 
     # -- ops -> script calls -------------------------------------------------------------------
     def _compile(self, op: Op[Any]) -> _Call:
+        p = self.prefix
         if isinstance(op, Take):
             if not op.buckets:
                 raise StoreError("a Take needs at least one bucket")
             args: list[Any] = [""]
             for b in op.buckets:
                 args += [b.interval_us, b.capacity, b.cost]
-            keys = [self.prefix + b.key for b in op.buckets]
+            keys = [p + b.key for b in op.buckets]
             return _Call("take", keys, args, lambda raw: _decode_take(op, raw))
         if isinstance(op, Add):
-            ttl_ms = max(1, math.ceil(op.ttl * 1000))
-            return _Call("add", [self.prefix + op.key], [ttl_ms], _decode_bool)
+            return _Call("add", [p + op.key], ["", _ttl_us(op.ttl)], _decode_bool)
+        if isinstance(op, Hit):
+            if not op.windows:
+                raise StoreError("a Hit needs at least one window")
+            args = [""]
+            for w in op.windows:
+                args += [w.strategy, w.limit, w.window_us, w.cost]
+            keys = [p + w.key for w in op.windows]
+            return _Call("hit", keys, args, lambda raw: _decode_hit(op, raw))
+        if isinstance(op, Acquire):
+            args = ["", op.lease, op.limit, _ttl_us(op.ttl)]
+            return _Call("acquire", [p + op.key], args, lambda raw: _decode_acquire(op, raw))
+        if isinstance(op, Release):
+            return _Call("release", [p + op.key], ["", op.lease], _decode_bool)
+        if isinstance(op, Incr):
+            return _Call("incr", [p + op.key], ["", _ttl_us(op.ttl), op.amount], int)
+        if isinstance(op, Get):
+            return _Call("get", [p + op.key], [""], _decode_count)
         raise StoreError(f"RedisStore cannot run {type(op).__name__}")
 
-    def _run_at(self, op: Take, now_us: int) -> tuple[BucketState, ...]:
-        """Run a `Take` on a clock the caller gives (tests compare the script with `rate.gcra`)."""
+    def _run_at(self, op: Op[R], now_us: int) -> R:
+        """Run `op` on a clock the caller gives (tests compare the scripts with `rate`)."""
         call = self._compile(op)
         call.args[0] = now_us
         client = self._sync or self._connect_sync()
@@ -297,7 +331,7 @@ class RedisStore:
         )
 
 
-_SCRIPTS = ("take", "add")
+_SCRIPTS = ("take", "add", "hit", "acquire", "release", "incr", "get")
 
 
 def _decode_take(op: Take, raw: Any) -> tuple[BucketState, ...]:
@@ -313,8 +347,38 @@ def _decode_take(op: Take, raw: Any) -> tuple[BucketState, ...]:
     )
 
 
+def _decode_hit(op: Hit, raw: Any) -> tuple[WindowState, ...]:
+    return tuple(
+        WindowState(
+            allowed=int(allowed) == 1,
+            limit=window.limit,
+            remaining=int(remaining),
+            retry_after=math.inf if int(retry) < 0 else int(retry) / _US,
+            reset_after=int(reset) / _US,
+        )
+        for window, (allowed, remaining, retry, reset) in zip(op.windows, raw, strict=True)
+    )
+
+
+def _decode_acquire(op: Acquire, raw: Any) -> LeaseState:
+    acquired, in_flight = raw
+    return LeaseState(int(acquired) == 1, op.limit, int(in_flight))
+
+
+def _decode_count(raw: Any) -> Count | None:
+    if raw is None:
+        return None
+    value, ttl = raw
+    return Count(int(value), math.inf if int(ttl) < 0 else int(ttl) / _US)
+
+
 def _decode_bool(raw: Any) -> bool:
     return int(raw) == 1
+
+
+def _ttl_us(seconds: float) -> int:
+    """A TTL in whole microseconds, rounded up and never 0 (as MemoryStore rounds it)."""
+    return max(1, math.ceil(seconds * _US))
 
 
 def _is_outage(exc: Exception) -> bool:

@@ -1,6 +1,5 @@
--- shieldware Add: record KEYS[1] for ARGV[1] milliseconds unless present; 1 when it was new.
--- The TTL is rounded up by the caller and never below 1 ms (PX 0 is an error, not "expire now").
-if redis.call("SET", KEYS[1], "1", "PX", ARGV[1], "NX") then
+-- shieldware Add: record KEYS[1] for ARGV[2] microseconds unless present; 1 when it was new.
+if redis.call("SET", KEYS[1], "1", "PX", px(tonumber(ARGV[2])), "NX") then
   return 1
 end
 return 0

@@ -2,34 +2,12 @@
 --
 -- KEYS[i]      the bucket keys (a multi-key call must stay in one cluster slot: the layer
 --              hash-tags them).
--- ARGV[1]      "" to use the server's TIME (always, in production), or a clock value in
---              microseconds (tests drive the script and the Python reference with one clock).
+-- ARGV[1]      the clock override (see prelude.lua).
 -- ARGV[3i-1..3i+1]  interval_us, capacity, cost of bucket i.
 --
 -- Returns one {allowed, remaining, retry_us, reset_us} per bucket, integers only (a float
 -- returned from Lua is truncated by Redis): retry_us = -1 means "can never conform".
 -- Mirrors shieldware.rate.gcra / peek exactly (tests/stores compare them).
-
-if redis.replicate_commands then redis.replicate_commands() end
-
-local now
-if ARGV[1] == "" then
-  local t = redis.call("TIME")
-  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-else
-  now = tonumber(ARGV[1])
-end
-
--- floor(a / b) for non-negative integers held in doubles, corrected for rounding.
-local function idiv(a, b)
-  local q = math.floor(a / b)
-  if q * b > a then
-    q = q - 1
-  elseif (q + 1) * b <= a then
-    q = q + 1
-  end
-  return q
-end
 
 local function remaining(headroom, interval)
   if headroom <= 0 then return 0 end
@@ -65,9 +43,7 @@ end
 
 if all_ok then
   for i = 1, n do
-    local ttl_ms = math.ceil((new_tats[i] - now) / 1000)
-    if ttl_ms < 1 then ttl_ms = 1 end  -- PX 0 would delete the key: an unlimited bucket
-    redis.call("SET", KEYS[i], string.format("%.0f", new_tats[i]), "PX", string.format("%.0f", ttl_ms))
+    redis.call("SET", KEYS[i], int(new_tats[i]), "PX", px(new_tats[i] - now))
   end
   return out
 end
