@@ -38,8 +38,9 @@ class Limit:
         return Verdict(Action.THROTTLE, self.name, "over-limit", status=429)
 
 
-def outage_store(url: str) -> RedisStore:
-    return RedisStore(url, timeout=0.2, breaker=CircuitBreaker(failures=2, cooldown=0.3))
+def outage_store(url: str, quiet: float = 0.1) -> RedisStore:
+    breaker = CircuitBreaker(failures=2, cooldown=0.3, quiet=quiet)
+    return RedisStore(url, timeout=0.2, breaker=breaker)
 
 
 def timed(fn: Any) -> tuple[Any, float]:
@@ -57,6 +58,7 @@ def test_sync_decisions_survive_an_outage(redis_server: Any, policy: Any) -> Non
 
     redis_server.stop()
     for _ in range(10):
+        time.sleep(0.03)  # the breaker waits for a quiet spell with no success before opening
         decision, elapsed = timed(lambda: shield.decide(FACTS))
         assert elapsed < NO_HANG
         assert decision.degraded
@@ -104,7 +106,7 @@ def test_async_decisions_survive_an_outage(redis_server: Any) -> None:
 
 
 def test_open_circuit_fails_without_touching_the_network(redis_server: Any) -> None:
-    store = outage_store(redis_server.url)
+    store = outage_store(redis_server.url, quiet=0)
     take = Take((Bucket("k", HOUR_US, 5),))
     store.run(take)
     redis_server.stop()

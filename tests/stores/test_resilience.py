@@ -26,10 +26,11 @@ def breaker(clock: Clock) -> CircuitBreaker:
     return CircuitBreaker(failures=3, cooldown=2.0, clock=clock)
 
 
-def test_opens_after_consecutive_failures_only(breaker: CircuitBreaker) -> None:
+def test_opens_after_consecutive_failures_only(breaker: CircuitBreaker, clock: Clock) -> None:
     breaker.failure()
     breaker.failure()
     breaker.success()  # the count is of *consecutive* failures
+    clock.now += 1
     breaker.failure()
     breaker.failure()
     assert breaker.state == "closed"
@@ -79,6 +80,20 @@ def test_a_probe_that_never_reports_does_not_wedge_the_breaker(
     assert not breaker.allow()
     clock.now += 1.5
     assert breaker.allow()  # another probe
+
+
+def test_failures_soon_after_a_success_do_not_open_it(
+    breaker: CircuitBreaker, clock: Clock
+) -> None:
+    """A burst on a busy event loop: timeouts cluster between steady successes."""
+    breaker.success()
+    for _ in range(10):
+        clock.now += 0.01
+        breaker.failure()
+    assert breaker.state == "closed"
+    clock.now += 0.25  # then nothing succeeds for a while: the server is gone
+    breaker.failure()
+    assert breaker.state == "open"
 
 
 @pytest.mark.parametrize(("failures", "cooldown"), [(0, 1.0), (3, 0.0), (3, -1.0)])

@@ -1,16 +1,22 @@
 """Keeping a dead store cheap: a circuit breaker, and a store that falls back to local memory.
 
 A shared store that stops answering must not cost every request a timeout. After `failures`
-consecutive failures the breaker *opens*: calls fail at once with `CircuitOpen` (a `StoreError`,
-so the layer's or the Shield's failure policy applies) and no socket is touched. After `cooldown`
-seconds one call is let through as a probe (*half-open*); its success closes the breaker, its
-failure opens it for another cool-down. Only one probe runs at a time, so a recovering Redis sees
-one request, not a stampede.
+failures with no success in between, and no success for `quiet` seconds, the breaker *opens*:
+calls fail at once with `CircuitOpen` (a `StoreError`, so the layer's or the Shield's failure
+policy applies) and no socket is touched. After `cooldown` seconds one call is let through as a
+probe (*half-open*); its success closes the breaker, its failure opens it for another cool-down.
+Only one probe runs at a time, so a recovering Redis sees one request, not a stampede.
+
+Why `quiet`: under a burst, an event loop busy with a thousand tasks may resume a few of them
+after their socket timeout although Redis answered in time. Those timeouts come in a cluster,
+between steady successes; a dead server gives no successes at all. Requiring a quiet spell keeps
+a burst from opening the circuit (which would degrade every request for a cool-down).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -33,8 +39,9 @@ class CircuitOpen(StoreError):
 class CircuitBreaker:
     """Counts consecutive failures and short-circuits calls while the store is presumed down.
 
-    :param failures: consecutive failures that open the circuit.
+    :param failures: failures without a success in between that open the circuit.
     :param cooldown: seconds to wait, once open, before letting one probe through.
+    :param quiet: seconds without any success needed, too, before the circuit opens.
     :param clock: seconds, monotonic (tests inject one).
     """
 
@@ -43,15 +50,18 @@ class CircuitBreaker:
         failures: int = 3,
         cooldown: float = 1.0,
         *,
+        quiet: float = 0.25,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if failures < 1:
             raise ConfigurationError("a circuit breaker needs failures >= 1")
-        if cooldown <= 0:
-            raise ConfigurationError("a circuit breaker needs a positive cooldown")
+        if cooldown <= 0 or quiet < 0:
+            raise ConfigurationError("a circuit breaker needs a positive cooldown and quiet")
         self.failures = failures
         self.cooldown = cooldown
+        self.quiet = quiet
         self.clock = clock
+        self._last_success = -math.inf
         self.opened = 0  # how many times the circuit opened (for reports and tests)
         self._lock = threading.Lock()
         self._count = 0
@@ -86,6 +96,8 @@ class CircuitBreaker:
 
     def success(self) -> None:
         """The store answered: close the circuit."""
+        if self.quiet:
+            self._last_success = self.clock()
         if self._count or self._open_until is not None:
             with self._lock:
                 self._count = 0
@@ -96,10 +108,13 @@ class CircuitBreaker:
         """The store did not answer (connection refused, timeout): count it, maybe open."""
         with self._lock:
             self._count += 1
-            if self._probing or self._count >= self.failures:
+            now = self.clock()
+            if self._probing or (
+                self._count >= self.failures and now - self._last_success >= self.quiet
+            ):
                 if self._open_until is None or self._probing:
                     self.opened += 1
-                self._open_until = self.clock() + self.cooldown
+                self._open_until = now + self.cooldown
                 self._probing = False
 
     def check(self) -> None:
