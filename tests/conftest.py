@@ -138,7 +138,7 @@ def redis_prefix() -> str:
 def redis_url(redis_available: None, redis_prefix: str) -> str:
     """A store URL for the shared Redis at 127.0.0.1:6379 with a random key prefix."""
     # A generous timeout: the machines that run the suite are shared and sometimes slow.
-    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0?prefix={redis_prefix}&timeout=0.5"
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0?prefix={redis_prefix}&timeout=2"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -262,3 +263,18 @@ def test_two_processes_sharing_redis_admit_exactly_the_capacity(redis_url: str) 
     assert all(child.returncode == 0 for child in children)
     counts = [int(out) for out in outputs]
     assert sum(counts) == 150
+
+
+def test_close_from_inside_the_running_loop_closes_the_async_client(redis_url: str) -> None:
+    """`Shield.close()` in an ASGI lifespan shutdown runs on the loop that owns the client."""
+    store = store_from_url(redis_url)
+
+    async def main() -> None:
+        assert await store.arun(Add("x", 60)) is True
+        store.close()
+        await asyncio.sleep(0.05)  # the close task runs
+        assert await store.arun(Add("x", 60)) is False  # and the store still works after
+        await store.aclose()
+
+    asyncio.run(main())
+    gc.collect()  # an unclosed connection would warn here (warnings are errors in this suite)

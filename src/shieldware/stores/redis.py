@@ -162,6 +162,7 @@ class RedisStore:
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = (
             weakref.WeakKeyDictionary()
         )
+        self._closing: set[asyncio.Task[None]] = set()
 
     def __repr__(self) -> str:
         return f"RedisStore({_redact(self.url)!r}, prefix={self.prefix!r})"
@@ -198,8 +199,9 @@ class RedisStore:
     def close(self) -> None:
         """Drop the clients and close their connections. Idempotent.
 
-        An asyncio client whose loop is still running belongs to that loop: close it there with
-        `aclose` (an ASGI lifespan shutdown, say); here it is closed only if its loop is idle.
+        An asyncio client is closed on its own loop: right away if that loop is idle, as a task
+        if it is running (a lifespan shutdown calling `Shield.close`), or handed to it from
+        another thread. `aclose` does the same from inside the loop, awaiting it.
         """
         with self._lock:
             sync, self._sync = self._sync, None
@@ -209,9 +211,17 @@ class RedisStore:
             with contextlib.suppress(Exception):
                 sync.close()
         for loop, client in clients:
-            if not loop.is_closed() and not loop.is_running():
-                with contextlib.suppress(Exception):
+            if loop.is_closed():
+                continue
+            with contextlib.suppress(Exception):
+                if not loop.is_running():
                     loop.run_until_complete(client.aclose())
+                elif _running_loop() is loop:
+                    task = loop.create_task(client.aclose())
+                    self._closing.add(task)
+                    task.add_done_callback(self._closing.discard)
+                else:
+                    asyncio.run_coroutine_threadsafe(client.aclose(), loop)
 
     async def aclose(self) -> None:
         """Close the asyncio client of the running loop (call it before the loop ends)."""
@@ -332,6 +342,13 @@ class RedisStore:
 
 
 _SCRIPTS = ("take", "add", "hit", "acquire", "release", "incr", "get")
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _decode_take(op: Take, raw: Any) -> tuple[BucketState, ...]:
