@@ -67,17 +67,29 @@ def free_port(*, bus: bool = False) -> int:
 class RedisServer:
     """A redis-server we own: started on a free port, stoppable and restartable on that port."""
 
-    def __init__(self, directory: Path, *, port: int | None = None, cluster: bool = False) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        port: int | None = None,
+        cluster: bool = False,
+        extra: tuple[str, ...] = (),
+    ) -> None:
         if REDIS_SERVER is None:
             raise RuntimeError("no redis-server binary")
         self.directory = directory
         self.cluster = cluster
+        self.extra = extra
         self.port = port or free_port(bus=cluster)
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"redis://{REDIS_HOST}:{self.port}/0"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.directory / "redis.sock"
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -89,6 +101,8 @@ class RedisServer:
             "--appendonly", "no",
             "--dir", str(self.directory),
             "--protected-mode", "no",
+            "--unixsocket", str(self.socket_path),
+            *self.extra,
         ]  # fmt: skip
         if self.cluster:
             args += [

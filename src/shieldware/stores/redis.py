@@ -101,16 +101,24 @@ class _Client:
         self.scripts = {name: client.register_script(_lua(name)) for name in _SCRIPTS}
 
     def close(self) -> None:
-        self.client.close()
-        pool = getattr(self.client, "connection_pool", None)  # ours when we made it blocking
-        if pool is not None:
-            pool.disconnect()
+        for client in self._clients():
+            client.close()
+            pool = getattr(client, "connection_pool", None)  # ours when we made it blocking
+            if pool is not None:
+                pool.disconnect()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
-        pool = getattr(self.client, "connection_pool", None)
-        if pool is not None:
-            await pool.disconnect()
+        for client in self._clients():
+            await client.aclose()
+            pool = getattr(client, "connection_pool", None)
+            if pool is not None:
+                await pool.disconnect()
+
+    def _clients(self) -> list[Any]:
+        """Our client, and for Sentinel the clients to the sentinels themselves."""
+        owner = getattr(self.storage, "bridge", self.storage)
+        sentinel = getattr(owner, "sentinel", None)
+        return [self.client, *(getattr(sentinel, "sentinels", None) or ())]
 
 
 class RedisStore:
