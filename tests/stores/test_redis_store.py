@@ -17,6 +17,7 @@ import pytest
 import redis
 
 from shieldware import Add, Bucket, ConfigurationError, Take
+from shieldware.ops import Acquire, Hit, Incr, Release, Window
 from shieldware.stores import RedisStore, store_from_url
 
 HOUR_US = 3_600_000_000
@@ -278,3 +279,19 @@ def test_close_from_inside_the_running_loop_closes_the_async_client(redis_url: s
 
     asyncio.run(main())
     gc.collect()  # an unclosed connection would warn here (warnings are errors in this suite)
+
+
+def test_every_key_written_carries_a_ttl(store: Any, raw: Any) -> None:
+    """No op leaves a key that lives forever (a lockout, or memory that only grows)."""
+    store.run(Take((Bucket("{c}:bucket", HOUR_US, 5),)))
+    store.run(Add("{c}:id", 60))
+    for strategy in ("fixed", "sliding", "moving"):
+        store.run(Hit((Window(f"{{c}}:{strategy}", 5, HOUR_US, strategy),)))
+    store.run(Acquire("{c}:leases", "a", 3, 60))
+    store.run(Acquire("{c}:leases", "b", 3, 60))
+    store.run(Release("{c}:leases", "a"))
+    store.run(Incr("{c}:count", 60))
+    store.run(Incr("{c}:count", 60, 0))
+    keys = list(raw.scan_iter(match=store.prefix + "*"))
+    assert len(keys) == 7
+    assert all(raw.pttl(key) > 0 for key in keys)
