@@ -140,3 +140,23 @@ def test_fallback_store_keeps_limits_locally_during_an_outage(redis_server: Any)
     assert store.degraded == 3
     assert len(degraded) == 3
     store.close()
+
+
+@pytest.mark.parametrize(
+    "url", ["redis+cluster://127.0.0.1:9,127.0.0.1:11", "redis+sentinel://127.0.0.1:9/main"]
+)
+def test_unreachable_cluster_or_sentinel_fails_fast_sync_and_async(url: str) -> None:
+    store = RedisStore(url, timeout=0.05, breaker=False, pool_timeout=1.0)
+    take = Take((Bucket("{c}:k", 1, 1),))
+    start = time.monotonic()
+    with pytest.raises(StoreError):
+        store.run(take)
+
+    async def go() -> None:
+        with pytest.raises(StoreError):
+            await store.arun(take)
+        await store.aclose()
+
+    asyncio.run(go())
+    assert time.monotonic() - start < 2 * NO_HANG
+    store.close()

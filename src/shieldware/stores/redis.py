@@ -279,12 +279,14 @@ class RedisStore:
         return call.decode(client.scripts[call.script](keys=call.keys, args=call.args))  # type: ignore[no-any-return]
 
     # -- connections -----------------------------------------------------------------------------
-    def _client_options(self) -> dict[str, Any]:
+    def _client_options(self, retry: Any) -> dict[str, Any]:
         options: dict[str, Any] = {
             "socket_timeout": self.timeout,
             "socket_connect_timeout": self.connect_timeout,
+            "retry": retry,
         }
         if self.url.startswith("redis+sentinel"):
+            # The sentinels' own clients too: redis-py's default retries back off for seconds.
             options["sentinel_kwargs"] = dict(options)
         options.update(self.options)
         return options
@@ -292,11 +294,13 @@ class RedisStore:
     def _with_pool(self, options: dict[str, Any], pool_class: Any) -> dict[str, Any]:
         """Standalone servers get a *blocking* pool: a burst waits briefly for a connection
         instead of failing with "Too many connections" (redis-py's default pool holds 100)."""
+        options = dict(options)
         if not self.url.startswith(("redis://", "rediss://", "redis+unix://")):
+            options.pop("pool_timeout", None)  # cluster and sentinel clients keep their own pools
             return options
         if "connection_pool" in options:
+            options.pop("pool_timeout", None)
             return options
-        options = dict(options)
         size = options.pop("max_connections", DEFAULT_MAX_CONNECTIONS)
         wait = options.pop("pool_timeout", max(self.timeout * 10, 0.5))
         url = self.url.replace("redis+unix://", "unix://", 1)
@@ -316,7 +320,7 @@ class RedisStore:
         with self._lock:
             if self._sync is None:
                 retry = Retry(NoBackoff(), 1, (ConnectionError,))
-                options = {"retry": retry, **self._client_options()}
+                options = self._client_options(retry)
                 options = self._with_pool(options, BlockingConnectionPool)
                 storage: Any = storage_from_string(self.url, **options)
                 self._sync = _Client(storage, storage.get_connection())
@@ -331,7 +335,7 @@ class RedisStore:
 
         loop = asyncio.get_running_loop()
         retry = Retry(NoBackoff(), 1, (ConnectionError,))
-        options = {"retry": retry, **self._client_options()}
+        options = self._client_options(retry)
         options = self._with_pool(options, BlockingConnectionPool)
         storage: Any = storage_from_string("async+" + self.url, implementation="redispy", **options)
         client = _Client(storage, storage.bridge.get_connection())
@@ -408,9 +412,11 @@ def _ttl_us(seconds: float) -> int:
 
 def _is_outage(exc: Exception) -> bool:
     """True when the server did not answer; an error *reply* (bad key type) means it is up."""
-    from redis.exceptions import ClusterDownError, ResponseError
+    from redis.exceptions import ClusterDownError, ReadOnlyError, ResponseError, TryAgainError
 
-    return isinstance(exc, ClusterDownError) or not isinstance(exc, ResponseError)
+    # A replica answering a write (mid-failover) or a cluster without quorum is as good as down.
+    down = (ClusterDownError, ReadOnlyError, TryAgainError)
+    return isinstance(exc, down) or not isinstance(exc, ResponseError)
 
 
 def _redact(url: str) -> str:
