@@ -15,9 +15,9 @@ import shutil
 import socket
 import subprocess
 import time
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,13 +36,21 @@ def _ping(port: int, host: str = REDIS_HOST, timeout: float = 0.2) -> bool:
         return False
 
 
+_MISSING: set[str] = set()
+
+
 def _missing(what: str) -> None:
     """Skip (loudly) on a developer machine; fail under CI, which must run everything."""
     message = f"{what}: these tests did NOT run"
     if os.environ.get("CI"):
         pytest.fail(message)
-    warnings.warn(message, pytest.PytestWarning, stacklevel=2)
+    _MISSING.add(message)
     pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for message in sorted(_MISSING):
+        terminalreporter.write_sep("!", f"WARNING: {message}", red=True, bold=True)
 
 
 def free_port(*, bus: bool = False) -> int:
@@ -172,7 +180,7 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A 3-node Redis Cluster (3 primaries, no replicas) on free ports, for the whole session."""
     if REDIS_SERVER is None or REDIS_CLI is None:
-        _missing("no redis-server/redis-cli binary: Redis Cluster tests skipped")
+        _missing("no redis-server/redis-cli binary for a Redis Cluster")
     base = tmp_path_factory.mktemp("redis-cluster")
     nodes: list[RedisServer] = []
     try:

@@ -22,6 +22,8 @@ from shieldware import Bucket, Take
 from shieldware.ops import Acquire, Count, Get, Hit, Incr, Op, Release, Strategy, Window
 from shieldware.stores import MemoryStore, RedisStore
 
+pytestmark = pytest.mark.redis
+
 GRID = 10_000_019  # µs; odd on purpose, so values are not round
 _examples = itertools.count()
 

@@ -21,6 +21,8 @@ from shieldware import RateLimit, Shield, ShieldMiddleware, ShieldWSGIMiddleware
 from shieldware.stores import CircuitBreaker, RedisStore, store_from_url
 from tests.conftest import free_port
 
+pytestmark = pytest.mark.redis
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -122,6 +124,7 @@ SERVER = """
 import sys, uvicorn
 from shieldware import Shield, ShieldMiddleware, TokenBucket
 from shieldware.stores import store_from_url
+
 
 async def hello(scope, receive, send):
     await send({"type": "http.response.start", "status": 200, "headers": []})

@@ -17,6 +17,8 @@ from shieldware.policy import Progress
 from shieldware.stores import CircuitBreaker, CircuitOpen, FallbackStore, MemoryStore, RedisStore
 from shieldware.verdict import Reason
 
+pytestmark = pytest.mark.redis
+
 HOUR_US = 3_600_000_000
 FACTS = Facts("GET", "/", client_ip=ipaddress.ip_address("192.0.2.1"))
 #: Generous: one decision against a dead server must end within its timeout, not seconds later.

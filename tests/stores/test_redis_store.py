@@ -21,6 +21,8 @@ from shieldware.ops import Acquire, Hit, Incr, Release, Window
 from shieldware.stores import RedisStore, store_from_url
 
 HOUR_US = 3_600_000_000
+pytestmark = pytest.mark.redis
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 
@@ -240,6 +242,7 @@ CHILD = """
 import sys
 from shieldware import Bucket, Take
 from shieldware.stores import store_from_url
+
 store = store_from_url(sys.argv[1])
 sys.stdin.readline()  # both processes start together
 bucket = Bucket("{shared}:bucket", 3_600_000_000, 150)

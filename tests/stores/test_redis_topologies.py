@@ -16,6 +16,8 @@ from shieldware import Add, Bucket, Take
 from shieldware.stores import RedisStore, store_from_url
 from tests.conftest import REDIS_HOST, REDIS_SERVER, free_port
 
+pytestmark = pytest.mark.redis
+
 HOUR_US = 3_600_000_000
 
 

@@ -49,7 +49,13 @@ def _async(store: Store) -> Iterator[Runner]:
 
 
 @pytest.fixture(
-    params=["memory", "redis-sync", "redis-async", "cluster-sync", "cluster-async"],
+    params=[
+        "memory",
+        *(
+            pytest.param(kind, marks=pytest.mark.redis)
+            for kind in ("redis-sync", "redis-async", "cluster-sync", "cluster-async")
+        ),
+    ],
 )
 def run(request: pytest.FixtureRequest) -> Iterator[Runner]:
     kind: str = request.param
