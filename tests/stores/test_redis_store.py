@@ -132,12 +132,16 @@ def test_ttl_is_rounded_up_and_never_zero(redis_server: Any) -> None:
     """The SET carries PX = ceil(debt in ms), at least 1: PX 0 would mean an unlimited bucket."""
     store = RedisStore(redis_server.url, timeout=1.0)
     seen: list[list[str]] = []
+    watching = threading.Event()
     client = redis.Redis.from_url(redis_server.url, socket_timeout=5)
+    poke = redis.Redis.from_url(redis_server.url, socket_timeout=5)
 
     def watch() -> None:
         with client.monitor() as monitor:
             for event in monitor.listen():
                 command = event["command"]
+                if "started-watching" in command:
+                    watching.set()
                 if command.startswith("SET "):
                     seen.append(command.replace('"', "").split())
                 if "stop-watching" in command:
@@ -145,12 +149,17 @@ def test_ttl_is_rounded_up_and_never_zero(redis_server: Any) -> None:
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while not watching.is_set():  # MONITOR shows only what comes after it started
+        assert time.monotonic() < deadline
+        poke.get("started-watching")
+        watching.wait(0.05)
     store.run(Take((Bucket("tiny", 10, 1),)))  # debt 10 µs: floor would give PX 0
     store.run(Take((Bucket("odd", 1_000_500, 1),)))  # debt 1000.5 ms: ceil 1001
-    redis.Redis.from_url(redis_server.url).get("stop-watching")
+    poke.get("stop-watching")
     watcher.join(5)
     client.close()
+    poke.close()
     store.close()
     px = {cmd[1]: cmd[cmd.index("PX") + 1] for cmd in seen}
     assert px == {"shieldware:tiny": "1", "shieldware:odd": "1001"}
