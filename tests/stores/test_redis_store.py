@@ -94,6 +94,9 @@ def test_repr_hides_the_password() -> None:
     store = RedisStore("redis://user:hunter2hunter2@127.0.0.1:6379/0")
     assert "hunter2" not in repr(store)
     assert "user:***@" in repr(store)
+    store = RedisStore("redis+sentinel://h:1/main?password=hunter2hunter2&db=1")
+    assert "hunter2" not in repr(store)
+    assert "db=1" in repr(store)
 
 
 # -- GCRA pitfalls on Redis ----------------------------------------------------------------------

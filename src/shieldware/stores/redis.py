@@ -188,7 +188,7 @@ class RedisStore:
             raise self._failed(op, exc) from exc
         if breaker is not None:
             breaker.success()
-        return call.decode(raw)  # type: ignore[no-any-return]
+        return _decode(call, op, raw)
 
     async def arun(self, op: Op[R]) -> R:
         call = self._compile(op)
@@ -202,7 +202,7 @@ class RedisStore:
             raise self._failed(op, exc) from exc
         if breaker is not None:
             breaker.success()
-        return call.decode(raw)  # type: ignore[no-any-return]
+        return _decode(call, op, raw)
 
     def close(self) -> None:
         """Drop the clients and close their connections. Idempotent.
@@ -356,6 +356,13 @@ class RedisStore:
 _SCRIPTS = ("take", "add", "hit", "acquire", "release", "incr", "get")
 
 
+def _decode(call: _Call, op: Op[R], raw: Any) -> R:
+    try:
+        return call.decode(raw)  # type: ignore[no-any-return]
+    except Exception as exc:  # a reply we cannot read: a script from another version, say
+        raise StoreError(f"unexpected Redis reply to {type(op).__name__}: {raw!r:.100}") from exc
+
+
 def _running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
@@ -422,9 +429,12 @@ def _is_outage(exc: Exception) -> bool:
 def _redact(url: str) -> str:
     """The URL without its password, for messages and reprs."""
     parts = urlsplit(url)
-    if parts.password is None:
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    secret = {"password", "sentinel_password"}
+    if parts.password is None and not any(name in secret for name, _ in query):
         return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    query = urlencode(parse_qsl(parts.query))
-    return urlunsplit((parts.scheme, user + netloc, parts.path, query, parts.fragment))
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if parts.password is not None:
+        netloc = (f"{parts.username}:***@" if parts.username else ":***@") + netloc
+    query = [(name, "***" if name in secret else value) for name, value in query]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
