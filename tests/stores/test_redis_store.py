@@ -310,3 +310,18 @@ def test_every_key_written_carries_a_ttl(store: Any, raw: Any) -> None:
     keys = list(raw.scan_iter(match=store.prefix + "*"))
     assert len(keys) == 7
     assert all(raw.pttl(key) > 0 for key in keys)
+
+
+def test_the_async_client_closes_with_its_loop(redis_url: str) -> None:
+    """Nobody called close: the client still goes with its loop (asyncio.run, uvicorn)."""
+    store = store_from_url(redis_url)
+
+    async def main() -> bool:
+        return bool(await store.arun(Add("x", 60)))
+
+    assert asyncio.run(main()) is True
+    assert asyncio.run(main()) is False  # a second loop gets its own client
+    gc.collect()  # an unclosed connection would warn here (warnings are errors in this suite)
+    assert isinstance(store, RedisStore)
+    assert len(store._async) == 0
+    store.close()

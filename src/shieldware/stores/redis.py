@@ -99,6 +99,17 @@ class _Client:
         self.storage = storage  # the limits storage: keeps the client's owner alive
         self.client = client
         self.scripts = {name: client.register_script(_lua(name)) for name in _SCRIPTS}
+        self.guard: asyncio.Task[None] | None = None  # asyncio clients: closes us at loop end
+
+    async def shutdown(self) -> None:
+        """Stop the guard (unless we are it), then close; on the client's own loop."""
+        guard = self.guard
+        if guard is not None and guard is not asyncio.current_task():
+            guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await guard
+        with contextlib.suppress(Exception):
+            await self.aclose()
 
     def close(self) -> None:
         for client in self._clients():
@@ -223,21 +234,20 @@ class RedisStore:
                 continue
             with contextlib.suppress(Exception):
                 if not loop.is_running():
-                    loop.run_until_complete(client.aclose())
+                    loop.run_until_complete(client.shutdown())
                 elif _running_loop() is loop:
-                    task = loop.create_task(client.aclose())
+                    task = loop.create_task(client.shutdown())
                     self._closing.add(task)
                     task.add_done_callback(self._closing.discard)
                 else:
-                    asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+                    asyncio.run_coroutine_threadsafe(client.shutdown(), loop)
 
     async def aclose(self) -> None:
         """Close the asyncio client of the running loop (call it before the loop ends)."""
         with self._lock:
             client = self._async.pop(asyncio.get_running_loop(), None)
         if client is not None:
-            with contextlib.suppress(Exception):
-                await client.aclose()
+            await client.shutdown()
 
     # -- ops -> script calls -------------------------------------------------------------------
     def _compile(self, op: Op[Any]) -> _Call:
@@ -341,7 +351,26 @@ class RedisStore:
         client = _Client(storage, storage.bridge.get_connection())
         # A redis.asyncio client belongs to the loop it first ran on; keep one per loop.
         with self._lock:
-            return self._async.setdefault(loop, client)
+            kept = self._async.setdefault(loop, client)
+        if kept is client:
+            client.guard = loop.create_task(self._guard(loop, client))
+        return kept
+
+    async def _guard(self, loop: asyncio.AbstractEventLoop, client: _Client) -> None:
+        """Wait for the loop's shutdown (asyncio.run and uvicorn cancel every task before closing
+        the loop), then close the client there: no socket outlives its loop, even when nobody
+        calls `close`."""
+        try:
+            await loop.create_future()
+        except asyncio.CancelledError:
+            with self._lock:
+                mine = self._async.get(loop) is client
+                if mine:
+                    del self._async[loop]
+            if mine:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            raise
 
     def _failed(self, op: Op[Any], exc: Exception) -> StoreError:
         if self.breaker is not None and _is_outage(exc):
