@@ -169,6 +169,7 @@ class RedisStore:
         if timeout <= 0 or (connect_timeout is not None and connect_timeout <= 0):
             raise ConfigurationError("RedisStore timeouts must be positive")
         self.url = f"{SCHEMES[scheme.lower()]}://{rest}"
+        self._cluster = self.url.startswith("redis+cluster")
         self.prefix = prefix
         self.timeout = timeout
         self.connect_timeout = connect_timeout or timeout
@@ -251,6 +252,12 @@ class RedisStore:
 
     # -- ops -> script calls -------------------------------------------------------------------
     def _compile(self, op: Op[Any]) -> _Call:
+        call = self._compile_op(op)
+        if self._cluster and len(call.keys) > 1:
+            _one_slot(op, call.keys)
+        return call
+
+    def _compile_op(self, op: Op[Any]) -> _Call:
         p = self.prefix
         if isinstance(op, Take):
             if not op.buckets:
@@ -390,6 +397,17 @@ def _decode(call: _Call, op: Op[R], raw: Any) -> R:
         return call.decode(raw)  # type: ignore[no-any-return]
     except Exception as exc:  # a reply we cannot read: a script from another version, say
         raise StoreError(f"unexpected Redis reply to {type(op).__name__}: {raw!r:.100}") from exc
+
+
+def _one_slot(op: Op[Any], keys: list[str]) -> None:
+    """On a cluster, an op's keys must share a slot (the layers hash-tag them); say so before
+    sending, so a configuration slip reads as such and not as an outage."""
+    from redis.crc import key_slot
+
+    if len({key_slot(key.encode()) for key in keys}) > 1:
+        raise StoreError(
+            f"{type(op).__name__} keys are in different cluster slots; hash-tag them: {keys!r:.200}"
+        )
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
