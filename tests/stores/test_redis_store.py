@@ -325,3 +325,24 @@ def test_the_async_client_closes_with_its_loop(redis_url: str) -> None:
     assert isinstance(store, RedisStore)
     assert len(store._async) == 0
     store.close()
+
+
+def test_scripts_are_reloaded_after_a_script_flush(redis_server: Any) -> None:
+    """A failover to a fresh replica, or SCRIPT FLUSH, empties the script cache."""
+    store = RedisStore(redis_server.url, timeout=1.0)
+    flusher = redis.Redis.from_url(redis_server.url)
+    bucket = Bucket("{c}:flush", HOUR_US, 3)
+    assert store.run(Take((bucket,)))[0].remaining == 2
+    flusher.script_flush()
+    assert store.run(Take((bucket,)))[0].remaining == 1
+
+    async def go() -> int:
+        first = (await store.arun(Take((bucket,))))[0].remaining
+        flusher.script_flush()
+        await store.arun(Add("{c}:id", 60))
+        await store.aclose()
+        return first
+
+    assert asyncio.run(go()) == 0
+    flusher.close()
+    store.close()
