@@ -35,7 +35,7 @@ NEEDS = frozenset(
         "https",  # the client reached us over HTTPS (directly or via a trusted proxy)
         "order",  # header order is meaningful (not WSGI, not a sorting proxy)
         "browser",  # the UA claims a mainstream browser and no pack calls it a robot
-        "unclaimed",  # the UA names no robot category and is not empty
+        "unclaimed",  # the UA names no robot category and is not empty (browsers and unknowns)
     }
 )
 #: The header values cacheable signals may read (with method, scheme and header names).
@@ -204,7 +204,7 @@ def no_accept_encoding(h: Head) -> object:
     return not h.has("accept-encoding")
 
 
-@signal("accept-language-any", 1.0, group="missing-headers", cacheable=True)
+@signal("accept-language-any", 1.0, group="missing-headers", needs=("unclaimed",), cacheable=True)
 def accept_language_any(h: Head) -> object:
     """``Accept-Language: *`` (Node's fetch); browsers always name a language."""
     return h.get("accept-language") == "*"
@@ -226,8 +226,8 @@ def _supports_fetch_metadata(h: Head) -> bool:
     major = h.ua.major
     if floor is None or major is None:
         return False
-    if h.ua.family == "ios-webkit":  # the UA version is the app's, not WebKit's
-        return False
+    if h.ua.family == "ios-webkit" or "Goanna/" in h.ua_raw:
+        return False  # iOS: the version is the app's, not WebKit's; Pale Moon: not Firefox
     return major >= floor
 
 
@@ -347,7 +347,9 @@ def client_hints_platform(h: Head) -> object:
     return False
 
 
-@signal("fetch-metadata-inconsistent", 3.0, group="consistency", cacheable=True)
+@signal(
+    "fetch-metadata-inconsistent", 3.0, group="consistency", needs=("unclaimed",), cacheable=True
+)
 def fetch_metadata_inconsistent(h: Head) -> object:
     """Sec-Fetch-* values no browser sends together (a lone Sec-Fetch-Mode is Node's fetch)."""
     mode = h.get("sec-fetch-mode")

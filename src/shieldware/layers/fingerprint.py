@@ -171,7 +171,8 @@ class Fingerprint:
     :param allow_verified: bot categories whose verified members are let through (hard ALLOW).
     :param deny_spoofed: refuse a good-bot claim that failed FCrDNS (hard DENY).
     :param exempt_paths: path globs whose score never exceeds `safe_ceiling`.
-    :param safe_ceiling: the most a safe path or a preview/feed/tool UA can score.
+    :param safe_ceiling: the most a safe path or a preview/feed/tool UA can score (below the
+        challenge band, so they are throttled at worst, never challenged).
     :param bands: score bands for the explanation (`DEFAULT_BANDS`).
     :param deny_at: opt-in: a soft score at or above this denies (None: never).
     :param ja4_header: header a trusted proxy puts a JA4 value in (e.g. ``"x-ja4"``).
@@ -200,7 +201,7 @@ class Fingerprint:
         allow_verified: Iterable[str] = ("search",),
         deny_spoofed: bool = True,
         exempt_paths: Iterable[str] = DEFAULT_EXEMPT_PATHS,
-        safe_ceiling: float = 2.9,
+        safe_ceiling: float = 5.0,
         bands: Sequence[Band] = DEFAULT_BANDS,
         deny_at: float | None = None,
         ja4_header: str | None = None,
