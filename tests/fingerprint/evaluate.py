@@ -130,7 +130,7 @@ def table(outcomes: list[Outcome]) -> Iterator[str]:
     yield "|---|---:|---:|---:|---:|---:|"
     for cls, items in by_class(outcomes).items():
         n = len(items)
-        human = sum(1 for o in items if not o.automation and not o.action is Action.ALLOW)
+        human = sum(1 for o in items if not o.automation and o.action is not Action.ALLOW)
         yield (
             f"| {cls} | {n} | {_pct(human, n)} | {_pct(sum(o.automation for o in items), n)} "
             f"| {_pct(sum(o.challenged for o in items), n)} "

@@ -38,7 +38,8 @@ def test_hfp_depends_on_names_and_order_not_values() -> None:
     b = header_fingerprint(facts([(k, v + "x") for k, v in CHROME_NAV]))
     c = header_fingerprint(facts(list(reversed(CHROME_NAV))))
     assert a == b != c
-    assert a.startswith("hfp1_onn_") and len(a) == len("hfp1_onn_") + 12
+    assert a.startswith("hfp1_onn_")
+    assert len(a) == len("hfp1_onn_") + 12
 
 
 def test_hfp_ignores_proxy_headers_and_sorts_under_wsgi() -> None:
@@ -47,7 +48,8 @@ def test_hfp_ignores_proxy_headers_and_sorts_under_wsgi() -> None:
     assert base == proxied
     wsgi1 = header_fingerprint(facts(CURL, order_known=False))
     wsgi2 = header_fingerprint(facts(list(reversed(CURL)), order_known=False))
-    assert wsgi1 == wsgi2 and wsgi1.startswith("hfp1_s")
+    assert wsgi1 == wsgi2
+    assert wsgi1.startswith("hfp1_s")
 
 
 def test_hfp_flags_cookie_and_referer() -> None:

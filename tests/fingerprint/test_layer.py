@@ -26,9 +26,13 @@ def test_browsers_pass_as_human_and_impostors_reach_the_challenge_band() -> None
     fp = Fingerprint(verifier=False)
     for head in (CHROME_NAV, FIREFOX_NAV):
         v = check(fp, head)
-        assert v.action is Action.PASS and v.detail["band"] == "human" and v.weight < 3
+        assert v.action is Action.PASS
+        assert v.detail["band"] == "human"
+        assert v.weight < 3
     v = check(fp, IMPOSTOR)
-    assert v.action is Action.PASS and v.rule == "fingerprint/challenge" and v.weight >= 6
+    assert v.action is Action.PASS
+    assert v.rule == "fingerprint/challenge"
+    assert v.weight >= 6
     v = check(fp, CURL)
     assert v.detail["band"] == "automation"
 
@@ -36,14 +40,16 @@ def test_browsers_pass_as_human_and_impostors_reach_the_challenge_band() -> None
 def test_soft_evidence_never_denies_unless_asked() -> None:
     assert check(Fingerprint(verifier=False), IMPOSTOR).action is Action.PASS
     v = check(Fingerprint(verifier=False, deny_at=6), IMPOSTOR)
-    assert v.action is Action.DENY and v.rule == "fingerprint/score"
+    assert v.action is Action.DENY
+    assert v.rule == "fingerprint/score"
 
 
 def test_ua_allow_and_deny_lists_are_hard() -> None:
     fp = Fingerprint(verifier=False, allow_ua=[r"^MyMonitor/"], deny_ua=[r"EvilBot"])
     assert check(fp, [("user-agent", "MyMonitor/1.0")]).action is Action.ALLOW
     v = check(fp, [("user-agent", "Mozilla/5.0 EvilBot/2")])
-    assert v.action is Action.DENY and v.rule == "fingerprint/deny-ua"
+    assert v.action is Action.DENY
+    assert v.rule == "fingerprint/deny-ua"
 
 
 @pytest.mark.parametrize(
@@ -60,12 +66,15 @@ def test_ua_allow_and_deny_lists_are_hard() -> None:
 )
 def test_safe_paths_never_reach_the_challenge_band(path: str) -> None:
     v = check(Fingerprint(verifier=False), IMPOSTOR, path=path)
-    assert v.weight <= 5.0 and v.detail["exempt"] == "path" and v.detail["band"] == "automation"
+    assert v.weight <= 5.0
+    assert v.detail["exempt"] == "path"
+    assert v.detail["band"] == "automation"
 
 
 def test_preview_bots_are_never_challenged() -> None:
     v = check(Fingerprint(verifier=False), [("user-agent", "Twitterbot/1.0")], path="/post/1")
-    assert v.detail["band"] != "challenge" and v.detail.get("exempt") == "ua:preview"
+    assert v.detail["band"] != "challenge"
+    assert v.detail.get("exempt") == "ua:preview"
 
 
 def test_shadow_signal_is_reported_not_counted() -> None:
@@ -92,7 +101,8 @@ def test_user_signal_runs_every_request_and_sees_the_path() -> None:
     fp = Fingerprint(verifier=False, extra_signals=[admin_probe])
     assert check(fp, CHROME_NAV, path="/").weight == -1
     v = check(fp, CHROME_NAV, path="/wp-admin/x")
-    assert v.weight == 3 and ("admin-probe", 4.0, "probe", "/wp-admin/x") in v.detail["signals"]
+    assert v.weight == 3
+    assert ("admin-probe", 4.0, "probe", "/wp-admin/x") in v.detail["signals"]
 
 
 def test_debug_header_is_opt_in_and_can_be_scoped() -> None:
@@ -115,7 +125,8 @@ def test_ja4_only_from_trusted_proxies() -> None:
     assert "ja4-not-browser-alpn" in {s[0] for s in trusted.detail["signals"]}
     spoofed = check(fp, head, ip="203.0.113.9")
     names = {s[0] for s in spoofed.detail["signals"]}
-    assert "fingerprint-header-spoofed" in names and "ja4-not-browser-alpn" not in names
+    assert "fingerprint-header-spoofed" in names
+    assert "ja4-not-browser-alpn" not in names
 
 
 def test_explain_lists_ua_hfp_and_skips() -> None:
@@ -128,10 +139,12 @@ def test_explain_lists_ua_hfp_and_skips() -> None:
 def test_thresholds_helper_and_shield_integration() -> None:
     fp = Fingerprint(verifier=False)
     (threshold,) = fp.thresholds()
-    assert threshold.score == 6.0 and threshold.action is Action.CHALLENGE
+    assert threshold.score == 6.0
+    assert threshold.action is Action.CHALLENGE
     shield = Shield([fp], thresholds=[])
     decision = shield.decide(facts(IMPOSTOR))
-    assert decision.score >= 6 and decision.trail[0].rule == "fingerprint/challenge"
+    assert decision.score >= 6
+    assert decision.trail[0].rule == "fingerprint/challenge"
 
 
 def test_cache_is_bounded_under_a_flood_of_distinct_heads() -> None:

@@ -19,7 +19,10 @@ MATCHER = PackMatcher(PACKS)
 
 @pytest.mark.parametrize("pack", PACKS, ids=lambda p: p.name)
 def test_builtin_packs_carry_provenance(pack) -> None:
-    assert pack.source and pack.date and pack.licence and pack.version
+    assert pack.source
+    assert pack.date
+    assert pack.licence
+    assert pack.version
     assert all(r.category in CATEGORIES for r in pack.rules)
     if pack.name == "crawler-user-agents":
         assert pack.licence == "MIT"
@@ -128,7 +131,8 @@ def test_bad_packs_report_every_problem() -> None:
                 ],
             }
         )
-    assert "rule #0" in str(info.value) and "rule #1" in str(info.value)
+    assert "rule #0" in str(info.value)
+    assert "rule #1" in str(info.value)
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_pack("/nonexistent/pack.json")
     assert re.compile("x")

@@ -69,7 +69,8 @@ def test_classifier_marks_robots_and_headless() -> None:
     assert not classify("python-requests/2.32.3").browser
     assert classify("python-requests/2.32.3").category == "library"
     headless = classify(CHROME_UA.replace("Chrome/", "HeadlessChrome/"))
-    assert headless.headless and not headless.browser
+    assert headless.headless
+    assert not headless.browser
 
 
 def test_cache_is_bounded_and_long_uas_are_cut() -> None:

@@ -105,8 +105,7 @@ class Recorder:
 
     def take(self, label: str) -> list[dict[str, Any]]:
         with self.lock:
-            out = [h for h in self.heads if h["label"] == label]
-        return out
+            return [h for h in self.heads if h["label"] == label]
 
 
 def _run(cmd: list[str]) -> str:
@@ -206,7 +205,7 @@ def main() -> None:
     asyncio.run(_aio())
     keep("aiohttp", "library", f"aiohttp {aiohttp.__version__}")
     rec.label = "urllib"
-    urllib.request.urlopen(base, timeout=5).read()  # noqa: S310 - loopback
+    urllib.request.urlopen(base, timeout=5).read()
     keep("urllib", "library", f"urllib (Python {sys.version.split()[0]})")
     node = _run(["node", "--version"])
     rec.label = "node-fetch"

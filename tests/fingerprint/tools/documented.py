@@ -1,3 +1,4 @@
+# ruff: noqa: E501 - user-agent strings are long data
 """Write tests/fingerprint/corpus/documented.jsonl: heads we cannot capture here, from documentation.
 
 Browsers other than Chromium are not installable on this machine, and crawlers do not visit
