@@ -91,7 +91,8 @@ def test_pending_queue_is_bounded() -> None:
     bot = verifier.claimed(GOOGLEBOT)
     assert bot is not None
     methods = [verifier.verify(bot, ip(f"203.0.113.{i}")).method for i in range(10)]
-    assert methods.count("pending") == 3 and methods.count("busy") == 7
+    assert methods.count("pending") == 3
+    assert methods.count("busy") == 7
     gate.set()
     verifier.drain()
     verifier.close()
@@ -104,9 +105,11 @@ def test_layer_allows_verified_search_bots_and_denies_spoofed_ones() -> None:
     fp.check(facts(HEAD, ip=FAKE), Progress())
     verifier.drain()
     allowed = fp.check(facts(HEAD, ip=REAL), Progress())
-    assert allowed.action is Action.ALLOW and allowed.rule == "fingerprint/verified-bot"
+    assert allowed.action is Action.ALLOW
+    assert allowed.rule == "fingerprint/verified-bot"
     denied = fp.check(facts(HEAD, ip=FAKE), Progress())
-    assert denied.action is Action.DENY and denied.rule == "fingerprint/spoofed-bot"
+    assert denied.action is Action.DENY
+    assert denied.rule == "fingerprint/spoofed-bot"
     assert denied.detail["good_bot"]["method"] == "fcrdns"
     verifier.close()
 
@@ -115,10 +118,12 @@ def test_range_failures_are_soft_and_ai_crawlers_are_not_waved_through() -> None
     fp = Fingerprint(verifier=BotVerifier(resolver=RESOLVER))
     head = [("user-agent", GPTBOT), ("accept", "*/*")]
     spoofed = fp.check(facts(head, ip=FAKE), Progress())
-    assert spoofed.action is Action.PASS and spoofed.detail["band"].startswith("challenge")
+    assert spoofed.action is Action.PASS
+    assert spoofed.detail["band"].startswith("challenge")
     assert spoofed.detail["good_bot"]["outcome"] == "failed"
     real = fp.check(facts(head, ip="20.171.206.10"), Progress())
-    assert real.action is Action.PASS and real.detail["band"] == "automation"
+    assert real.action is Action.PASS
+    assert real.detail["band"] == "automation"
     assert real.detail["good_bot"]["outcome"] == "verified"
 
 
@@ -126,5 +131,6 @@ def test_update_networks_replaces_a_snapshot() -> None:
     verifier = BotVerifier(resolver=RESOLVER)
     verifier.update_networks("gptbot", ["203.0.113.0/24"])
     bot = verifier.claimed(GPTBOT)
-    assert isinstance(bot, GoodBot) and bot.date == "runtime"
+    assert isinstance(bot, GoodBot)
+    assert bot.date == "runtime"
     assert verifier.verify(bot, ip(FAKE)).outcome == "verified"

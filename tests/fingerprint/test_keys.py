@@ -13,7 +13,8 @@ from .helpers import CHROME_NAV, CURL, FIREFOX_NAV, facts, replace
 def test_same_stack_same_key_across_ips_and_minor_versions() -> None:
     a = by_fingerprint(facts(CURL, ip="203.0.113.1"))
     b = by_fingerprint(facts(CURL, ip="198.51.100.99"))
-    assert a == b and a.startswith("fp1:")
+    assert a == b
+    assert a.startswith("fp1:")
     rotated = replace(CHROME_NAV, user_agent=CHROME_NAV[6][1].replace("131.0.0.0", "131.0.6778.86"))
     assert by_fingerprint(facts(CHROME_NAV)) == by_fingerprint(facts(rotated))
 

@@ -66,7 +66,7 @@ def test_wsgi_skips_order_signals_and_says_so() -> None:
     with run_wsgi(app) as url:
         reply = httpx.get(url + "/", headers={"user-agent": CHROME_UA})
         assert reply.status_code == 200
-        skipped = dict((k, v) for k, v in reply.json()["skipped"])
+        skipped = dict(reply.json()["skipped"])
         assert "header-order-mismatch" in skipped["order"]
         assert "no-fetch-metadata" in skipped["https"]
 
@@ -90,11 +90,13 @@ def test_chromium_is_never_denied() -> None:
             headless = browser.new_page()
             reply = headless.goto(url + "/")
             # Headless Chromium is automation: it reaches the challenge band (this chain's DENY).
-            assert reply is not None and "ua-automation" in reply.headers[DEBUG]
+            assert reply is not None
+            assert "ua-automation" in reply.headers[DEBUG]
             ua = headless.evaluate("navigator.userAgent").replace("HeadlessChrome", "Chrome")
             headed_like = browser.new_page(user_agent=ua)
             reply = headed_like.goto(url + "/")
-            assert reply is not None and reply.status == 200
+            assert reply is not None
+            assert reply.status == 200
             assert json.loads(headed_like.inner_text("body"))["band"] == "human"
             for path in ("/", "/missing"):  # navigations and subresource-like fetches
                 status = headed_like.evaluate(f"fetch('{path}').then(r => r.status)")
