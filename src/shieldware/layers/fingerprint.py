@@ -284,6 +284,8 @@ class Fingerprint:
     def check(self, facts: Facts, progress: Progress) -> Verdict:
         if self.match is not None and not self.match(facts):
             return self._pass
+        if facts.header_index is None:  # built by hand: index once, not per header lookup
+            facts = facts.with_(header_index=facts._index)
         entry = self._entry(facts)
         if entry.hard is not None:
             return entry.hard
@@ -331,6 +333,8 @@ class Fingerprint:
 
     def score(self, facts: Facts) -> Score:
         """The soft score of a request, ignoring hard outcomes (replay and evaluation)."""
+        if facts.header_index is None:
+            facts = facts.with_(header_index=facts._index)
         entry = self._entry(facts)
         check = None
         if entry.bot is not None and self.verifier is not None:
@@ -357,7 +361,7 @@ class Fingerprint:
 
     def _entry(self, facts: Facts) -> _Entry:
         """The cacheable part of the evaluation, reused for identical heads."""
-        index = facts._index
+        index = facts.header_index or {}
         names = tuple(map(_first, facts.headers))
         values = tuple(map(index.get, self._cache_headers))
         secure = facts.secure
