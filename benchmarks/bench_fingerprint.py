@@ -170,7 +170,7 @@ def layer_part(rounds: int, n: int) -> dict[str, list[float]]:
         serial += n
         times["check, cold (new UA)"].append(
             timed(
-                lambda i: facts_of(
+                lambda i, base=base: facts_of(
                     CHROME,
                     b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
                     b"Gecko) Chrome/131.0.%d.0 Safari/537.36" % (base + i),
@@ -193,10 +193,9 @@ def main() -> None:
     print(f"In-process ASGI, {args.rounds} interleaved rounds x {args.requests} requests, medians:")
     for name, us in med.items():
         print(f"  {name:<24} {us:7.2f} us/request   x{us / bare:.2f} of bare")
-    print(
-        f"  Fingerprint layer adds   {med['shield + Fingerprint'] - med['shield, empty chain']:7.2f}"
-        " us/request over the empty chain"
-    )
+    added = med["shield + Fingerprint"] - med["shield, empty chain"]
+    print(f"  Fingerprint layer adds   {added:7.2f} us/request over the empty chain")
+    print(f"  normalised to a 9 us bare Starlette: {added * 9.0 / bare:5.2f} us/request")
     print(
         f"  whole shield + Fingerprint adds {med['shield + Fingerprint'] - bare:7.2f} us/request "
         "over bare Starlette"
