@@ -16,6 +16,7 @@ The explanation goes to ``Verdict.detail``, and to an opt-in debug response head
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -374,7 +375,9 @@ class Fingerprint:
             if len(names) <= _CACHE_MAX_HEADERS and sum(map(len, filter(None, values))) <= 4096:
                 cache = self._cache
                 if len(cache) >= self._cache_size:
-                    del cache[next(iter(cache))]
+                    # Oldest first; another thread may have evicted it already.
+                    with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                        del cache[next(iter(cache))]
                 cache[key] = entry
         if self._uncached:
             entry = self._run_uncached(facts, entry, secure, order, trusted)
