@@ -15,11 +15,12 @@ from .helpers import FakeResolver, facts
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 GPTBOT = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)"
 HEAD = [("user-agent", GOOGLEBOT), ("accept", "*/*"), ("accept-encoding", "gzip")]
-REAL = "66.249.66.1"
+# Documentation addresses, outside every published range: only FCrDNS can vouch for them.
+REAL = "203.0.113.77"
 FAKE = "203.0.113.66"
 RESOLVER = FakeResolver(
-    {REAL: ["crawl-66-249-66-1.googlebot.com."], FAKE: ["crawl-1.googlebot.com.evil.example"]},
-    {"crawl-66-249-66-1.googlebot.com": [REAL]},
+    {REAL: ["crawl-203-0-113-77.googlebot.com."], FAKE: ["crawl-1.googlebot.com.evil.example"]},
+    {"crawl-203-0-113-77.googlebot.com": [REAL]},
 )
 
 
@@ -30,9 +31,20 @@ def ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 def test_snapshot_is_dated_with_sources() -> None:
     bots = builtin_good_bots()
     names = {b.name for b in bots}
-    assert {"googlebot", "bingbot", "gptbot", "ccbot", "applebot"} <= names
-    assert all(b.date and b.source for b in bots)
+    assert {"googlebot", "bingbot", "gptbot", "ccbot", "applebot", "duckduckbot"} <= names
+    assert all(b.source for b in bots)
     assert all(b.networks or b.rdns for b in bots)
+    assert all(b.date for b in bots if b.networks)
+
+
+def test_published_googlebot_ranges_verify_without_dns() -> None:
+    resolver = FakeResolver({}, {})
+    verifier = BotVerifier(resolver=resolver)
+    bot = verifier.claimed(GOOGLEBOT)
+    assert bot is not None
+    inside = bot.networks._text[0].split("/")[0]
+    assert verifier.verify(bot, ip(inside)).method == "ranges"
+    assert resolver.calls == 0
 
 
 def test_claims_are_recognised() -> None:
