@@ -17,7 +17,6 @@ The explanation goes to ``Verdict.detail``, and to an opt-in debug response head
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,21 @@ from ..facts import Facts
 from ..fingerprint.goodbots import BotVerifier, GoodBot, Verification
 from ..fingerprint.head import Head, header_fingerprint
 from ..fingerprint.packs import UAPack, builtin_packs, load_pack
+from ..fingerprint.scoring import (
+    BROWSER,
+    DEFAULT_BANDS,
+    DEFAULT_EXEMPT_PATHS,
+    FLAG_OF,
+    HTTPS,
+    ORDER,
+    SAFE_CATEGORIES,
+    UNCLAIMED,
+    WHY,
+    Band,
+    PathGlob,
+    Score,
+    fire,
+)
 from ..fingerprint.signals import CACHE_HEADERS, DEFAULT_CAPS, DEFAULT_SIGNALS, Signal
 from ..fingerprint.ua import UAClassifier
 from ..match import Matcher, NetworkSet
@@ -39,90 +53,9 @@ from ..verdict import Action, Verdict
 __all__ = ["DEFAULT_BANDS", "DEFAULT_EXEMPT_PATHS", "Band", "Fingerprint", "Score"]
 
 
-@dataclass(frozen=True, slots=True)
-class Band:
-    """A score band: scores from `floor` up to the next band's floor get this name."""
-
-    name: str
-    floor: float
-
-
-#: human < 3 <= automation < 6 <= challenge < 10 <= challenge-hard.
-DEFAULT_BANDS: tuple[Band, ...] = (
-    Band("human", -math.inf),
-    Band("automation", 3.0),
-    Band("challenge", 6.0),
-    Band("challenge-hard", 10.0),
-)
-#: Paths robots, feed readers and unfurlers must always reach.
-DEFAULT_EXEMPT_PATHS: tuple[str, ...] = (
-    "/robots.txt",
-    "/sitemap*",
-    "/.well-known/*",
-    "/favicon.ico",
-    "/favicon.svg",
-    "/apple-touch-icon*",
-    "/feed*",
-    "/rss*",
-    "/atom*",
-    "/index.xml",
-    "/*.rss",
-    "/*.atom",
-    "/*/feed*",
-)
-_SAFE_CATEGORIES = frozenset({"preview", "feed", "tool"})
-_HTTPS, _ORDER, _BROWSER, _UNCLAIMED = 1, 2, 4, 8
-_FLAG_OF = {"https": _HTTPS, "order": _ORDER, "browser": _BROWSER, "unclaimed": _UNCLAIMED}
-_WHY = {
-    "https": "not https (fetch metadata and client hints are not sent)",
-    "order": "header order unknown (WSGI, or a proxy that reorders)",
-    "browser": "the UA claims no browser",
-    "unclaimed": "the UA names itself",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Score:
-    """The soft-evidence result for one request (what `Fingerprint.score` returns)."""
-
-    score: float
-    band: str
-    fired: tuple[tuple[str, float, str, str], ...]  # (signal, weight, group, evidence)
-    shadow: tuple[tuple[str, float, str], ...]  # (signal, weight, evidence), not counted
-    capped: tuple[tuple[str, float, float], ...]  # (group, raw sum, capped sum)
-    skipped: tuple[tuple[str, tuple[str, ...]], ...]  # (precondition, signal names)
-    exempt: str = ""
-    bot: str = ""
-
-    def summary(self) -> str:
-        """One header-safe line: score, band and the counted signals."""
-        parts = ",".join(f"{name}:{weight:+g}" for name, weight, _, _ in self.fired)
-        return f"score={self.score:g}; band={self.band}; signals={parts or '-'}"
-
-
 _UNCONFIRMED = 6.0
 _CACHE_MAX_HEADERS = 40
-
-
 _first = itemgetter(0)
-
-
-def _fire(
-    sig: Signal,
-    head: Head,
-    sums: dict[str, float],
-    fired: list[tuple[str, float, str, str]],
-    shadow: list[tuple[str, float, str]],
-) -> None:
-    out = sig.check(head)
-    if not out:
-        return
-    evidence = out if isinstance(out, str) else ""
-    if sig.shadow:
-        shadow.append((sig.name, sig.weight, evidence))
-        return
-    fired.append((sig.name, sig.weight, sig.group, evidence))
-    sums[sig.group] = sums.get(sig.group, 0.0) + sig.weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,22 +71,6 @@ class _Entry:
     skipped: tuple[tuple[str, tuple[str, ...]], ...] = ()
     sums: Mapping[str, float] = field(default_factory=dict)
     verdicts: dict[tuple[bool, bool], Verdict] = field(default_factory=dict, compare=False)
-
-
-class _Glob:
-    """Path globs: ``/x`` exact, ``/x*`` prefix, ``/*.rss`` suffix, ``/*/feed*`` segment."""
-
-    def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns = tuple(patterns)
-        parts = []
-        for p in self.patterns:
-            if not p.startswith("/"):
-                raise ConfigurationError(f"exempt paths must start with '/': {p!r}")
-            parts.append(re.escape(p).replace(r"\*", "[^?#]*"))
-        self._regex = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
-
-    def __call__(self, path: str) -> bool:
-        return self._regex is not None and self._regex.fullmatch(path) is not None
 
 
 class Fingerprint:
@@ -252,7 +169,7 @@ class Fingerprint:
             self.verifier = verifier or None
         self.allow_verified = frozenset(allow_verified)
         self.deny_spoofed = deny_spoofed
-        self._exempt = _Glob(exempt_paths)
+        self._exempt = PathGlob(exempt_paths)
         self.safe_ceiling = safe_ceiling
         self.bands = tuple(sorted(bands, key=lambda b: b.floor))
         self.deny_at = deny_at
@@ -295,7 +212,7 @@ class Fingerprint:
         )
         if entry.bot is None or self.verifier is None:
             # The common case: everything but the path exemption is a function of the head.
-            exempt = entry.category not in _SAFE_CATEGORIES and self._exempt(facts.path)
+            exempt = entry.category not in SAFE_CATEGORIES and self._exempt(facts.path)
             slot = (exempt, debug)
             verdict = entry.verdicts.get(slot)
             if verdict is None:
@@ -410,7 +327,7 @@ class Fingerprint:
         shadow: list[tuple[str, float, str]] = []
         for sig in active:
             if sig.cacheable:
-                _fire(sig, head, sums, fired, shadow)
+                fire(sig, head, sums, fired, shadow)
         bot = self.verifier.claimed(ua_raw) if self.verifier is not None else None
         return _Entry(None, bot, ua.category, flags, tuple(fired), tuple(shadow), skipped, sums)
 
@@ -418,10 +335,10 @@ class Fingerprint:
     def _flags(head: Head) -> int:
         ua = head.ua
         return (
-            (_HTTPS if head.secure else 0)
-            | (_ORDER if head.order_known else 0)
-            | (_BROWSER if ua.browser else 0)
-            | (_UNCLAIMED if not ua.hits and ua.family != "empty" else 0)
+            (HTTPS if head.secure else 0)
+            | (ORDER if head.order_known else 0)
+            | (BROWSER if ua.browser else 0)
+            | (UNCLAIMED if not ua.hits and ua.family != "empty" else 0)
         )
 
     def _run_uncached(
@@ -436,7 +353,7 @@ class Fingerprint:
         shadow = list(entry.shadow)
         for sig in active:
             if not sig.cacheable:
-                _fire(sig, head, sums, fired, shadow)
+                fire(sig, head, sums, fired, shadow)
         return _Entry(
             None,
             entry.bot,
@@ -456,7 +373,7 @@ class Fingerprint:
             active: list[Signal] = []
             skipped: dict[str, list[str]] = {}
             for sig in self.signals:
-                missing = [n for n in sorted(sig.needs) if not flags & _FLAG_OF[n]]
+                missing = [n for n in sorted(sig.needs) if not flags & FLAG_OF[n]]
                 if missing:
                     skipped.setdefault(missing[0], []).append(sig.name)
                 else:
@@ -482,7 +399,7 @@ class Fingerprint:
                 capped.append((group, raw, cap))
             total += value
         exempt = ""
-        if entry.category in _SAFE_CATEGORIES:
+        if entry.category in SAFE_CATEGORIES:
             exempt = f"ua:{entry.category}"
         elif self._exempt(facts.path):
             exempt = "path"
@@ -535,7 +452,7 @@ class Fingerprint:
             "rules": [(r.pack, r.id, r.pattern) for r in ua.hits],
         }
         detail["hfp"] = header_fingerprint(facts)
-        detail["why_skipped"] = {k: _WHY[k] for k, _ in result.skipped}
+        detail["why_skipped"] = {k: WHY[k] for k, _ in result.skipped}
         return detail
 
 
