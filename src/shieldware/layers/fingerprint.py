@@ -192,6 +192,11 @@ class Fingerprint:
         packs = [p.name for p in self.classifier.matcher.packs]
         return f"Fingerprint(signals={len(self.signals)}, packs={packs})"
 
+    def close(self) -> None:
+        """Stop the good-bot verifier's lookup threads (call it on application shutdown)."""
+        if self.verifier is not None:
+            self.verifier.close()
+
     # -- recommended chain settings --------------------------------------------------------
     def thresholds(self) -> list[Threshold]:
         """Chain thresholds matching the bands: challenge from the ``challenge`` band up."""
