@@ -146,3 +146,14 @@ def test_update_networks_replaces_a_snapshot() -> None:
     assert isinstance(bot, GoodBot)
     assert bot.date == "runtime"
     assert verifier.verify(bot, ip(FAKE)).outcome == "verified"
+
+
+def test_every_verifiable_bot_is_known_to_the_packs() -> None:
+    """The layer only asks the verifier about UAs some pack knows; none may slip through."""
+    from shieldware.fingerprint import UAClassifier, builtin_packs
+
+    classify = UAClassifier(builtin_packs())
+    for bot in builtin_good_bots():
+        for name in bot.ua.pattern.split("|"):
+            sample = name.replace("[A-Za-z]*", "").replace("\\", "")
+            assert classify(f"Mozilla/5.0 (compatible; {sample}/1.0)").hits, (bot.name, sample)

@@ -188,10 +188,9 @@ class BotVerifier:
     def claimed(self, ua: str) -> GoodBot | None:
         """The bot a user agent claims to be, or None (cached per distinct UA)."""
         ua = ua[:512]
-        try:
-            return self._claims[ua]
-        except KeyError:
-            pass
+        with self._lock:  # an LRU read reorders the cache: not safe without the lock
+            if ua in self._claims:
+                return self._claims[ua]
         match = self._claim_regex.search(ua) if ua else None
         bot = self._by_group[match.lastgroup] if match and match.lastgroup else None
         with self._lock:
@@ -209,10 +208,11 @@ class BotVerifier:
                 return Verification("failed", "ranges", bot)
             return Verification("unverifiable", "no-method", bot)
         key = (bot.name, str(address))
-        if key in self._verified:
-            return Verification("verified", "fcrdns", bot)
-        if key in self._failed:
-            return Verification("failed", "fcrdns", bot)
+        with self._lock:  # TTL caches expire entries on access
+            if key in self._verified:
+                return Verification("verified", "fcrdns", bot)
+            if key in self._failed:
+                return Verification("failed", "fcrdns", bot)
         return Verification("unverifiable", self._schedule(bot, key), bot)
 
     def update_networks(self, name: str, networks: Iterable[str]) -> None:

@@ -16,8 +16,8 @@ The explanation goes to ``Verdict.detail``, and to an opt-in debug response head
 
 from __future__ import annotations
 
-import contextlib
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -185,7 +185,8 @@ class Fingerprint:
         self._pass = Verdict(Action.PASS, name, "not-scored")
         self._cache_headers = CACHE_HEADERS + ((self.ja4_header,) if self.ja4_header else ())
         self._cache: dict[tuple[Any, ...], _Entry] = {}
-        self._cache_size = cache_size
+        self._cache_size = max(1, cache_size)
+        self._lock = threading.Lock()
         self._uncached = any(not s.cacheable for s in self.signals)
 
     def __repr__(self) -> str:
@@ -296,11 +297,10 @@ class Fingerprint:
             entry = self._evaluate(facts, secure, order, trusted)
             if len(names) <= _CACHE_MAX_HEADERS and sum(map(len, filter(None, values))) <= 4096:
                 cache = self._cache
-                if len(cache) >= self._cache_size:
-                    # Oldest first; another thread may have evicted it already.
-                    with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                        del cache[next(iter(cache))]
-                cache[key] = entry
+                with self._lock:  # writers only; lookups stay lock-free
+                    while len(cache) >= self._cache_size:
+                        del cache[next(iter(cache))]  # oldest first
+                    cache[key] = entry
         if self._uncached:
             entry = self._run_uncached(facts, entry, secure, order, trusted)
         return entry
@@ -333,7 +333,8 @@ class Fingerprint:
         for sig in active:
             if sig.cacheable:
                 fire(sig, head, sums, fired, shadow)
-        bot = self.verifier.claimed(ua_raw) if self.verifier is not None else None
+        # Every verifiable crawler is in the packs, so a UA no pack knows claims no good bot.
+        bot = self.verifier.claimed(ua_raw) if self.verifier is not None and ua.hits else None
         return _Entry(None, bot, ua.category, flags, tuple(fired), tuple(shadow), skipped, sums)
 
     @staticmethod
