@@ -29,7 +29,7 @@ from starlette.routing import Route
 
 from shieldware import Facts, Shield, ShieldMiddleware
 from shieldware.fingerprint import BotVerifier
-from shieldware.layers import Fingerprint
+from shieldware.layers import Fingerprint, IPList
 from shieldware.policy import Progress
 
 CHROME = [
@@ -151,20 +151,23 @@ def facts_of(headers: list[tuple[bytes, bytes]], ua: bytes | None = None) -> Fac
 def layer_part(rounds: int, n: int) -> dict[str, list[float]]:
     fp = Fingerprint(verifier=BotVerifier(), cache_size=4096)
     warm = [facts_of(h) for h in HEADS]
+    iplist = IPList(deny=["192.0.2.0/24"])
     times: dict[str, list[float]] = {
+        "IPList.check (baseline)": [],
         "check, warm (head seen before)": [],
         "check, cold (new UA)": [],
     }
     serial = 0
 
-    def timed(make: Callable[[int], Facts]) -> float:
+    def timed(make: Callable[[int], Facts], layer: Any = fp) -> float:
         items = [make(i) for i in range(n)]
         start = time.perf_counter()
         for f in items:
-            fp.check(f, Progress())
+            layer.check(f, Progress())
         return (time.perf_counter() - start) / n
 
     for _ in range(rounds):
+        times["IPList.check (baseline)"].append(timed(lambda i: warm[i % 3], iplist))
         times["check, warm (head seen before)"].append(timed(lambda i: warm[i % 3]))
         base = serial
         serial += n
