@@ -217,3 +217,10 @@ def test_threads_hammering_a_small_cache_never_fail() -> None:
         t.join()
     assert errors == []
     assert len(fp._cache) <= 16
+
+
+def test_huge_heads_are_scored_but_not_cached() -> None:
+    fp = Fingerprint(verifier=False)
+    head = [(f"x-{'n' * 3000}-{i}", "v") for i in range(3)] + CURL
+    assert check(fp, head).detail["band"] == "automation"
+    assert len(fp._cache) == 0

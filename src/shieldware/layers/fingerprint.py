@@ -55,6 +55,7 @@ __all__ = ["DEFAULT_BANDS", "DEFAULT_EXEMPT_PATHS", "Band", "Fingerprint", "Scor
 
 _UNCONFIRMED = 6.0
 _CACHE_MAX_HEADERS = 40
+_CACHE_MAX_CHARS = 4096  # a cached head's key text; bigger heads are evaluated every time
 _first = itemgetter(0)
 
 
@@ -100,7 +101,7 @@ class Fingerprint:
     :param debug_header: opt-in response header carrying the explanation summary.
     :param debug_match: only add the debug header for requests this matcher accepts.
     :param match: only score requests this matcher accepts.
-    :param cache_size: LRU size for parsed user agents.
+    :param cache_size: entries kept in each bounded cache (parsed user agents, evaluated heads).
     """
 
     def __init__(
@@ -295,7 +296,10 @@ class Fingerprint:
         entry = self._cache.get(key)
         if entry is None:
             entry = self._evaluate(facts, secure, order, trusted)
-            if len(names) <= _CACHE_MAX_HEADERS and sum(map(len, filter(None, values))) <= 4096:
+            if (
+                len(names) <= _CACHE_MAX_HEADERS
+                and sum(map(len, names)) + sum(map(len, filter(None, values))) <= _CACHE_MAX_CHARS
+            ):
                 cache = self._cache
                 with self._lock:  # writers only; lookups stay lock-free
                     while len(cache) >= self._cache_size:
