@@ -16,7 +16,7 @@ from shieldware import Action, Shield, ShieldMiddleware, ShieldWSGIMiddleware, T
 from shieldware.layers import Fingerprint
 from tests.servers import run_asgi, run_wsgi
 
-from .helpers import CHROME_UA
+from .helpers import CHROME_UA, FIREFOX_UA
 
 DEBUG = "x-shieldware-fingerprint"
 
@@ -59,6 +59,17 @@ def test_asgi_scores_explains_and_blocks_impostors() -> None:
         impostor = httpx.get(url + "/", headers={**https, "user-agent": CHROME_UA})
         assert impostor.status_code == 403
         assert "chrome-no-client-hints" in impostor.headers[DEBUG]
+        # uvicorn keeps wire order: httpx sends User-Agent last, which no Firefox does.
+        firefox = {
+            **https,
+            "user-agent": FIREFOX_UA,
+            "accept-language": "en-US,en;q=0.5",
+            "sec-fetch-mode": "navigate",
+            "sec-fetch-site": "none",
+            "sec-fetch-dest": "document",
+        }
+        reply = httpx.get(url + "/", headers=firefox)
+        assert "header-order-mismatch" in reply.headers[DEBUG]
 
 
 def test_wsgi_skips_order_signals_and_says_so() -> None:
