@@ -19,10 +19,11 @@ __all__ = ["default_layers", "default_shield"]
 def default_layers(secret: SecretInput = None) -> list[Layer]:
     """The default layers, in order. Grows as layers land; see docs/concepts.md.
 
-    `Fingerprint` comes first as a weighting layer: it only adds weight (and short-circuits on
-    verified good bots and spoofed ones), so later layers see its score in ``progress.score``.
+    `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
+    layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
+    later layers see its score in ``progress.score``.
     """
-    return [Fingerprint(), IPList()]
+    return [IPList(), Fingerprint()]
 
 
 def default_shield(
