@@ -254,7 +254,10 @@ class Limiter(Generic[ItemT]):
             status=self.status,
             retry_after=wait,
             headers=self._headers(items, usages),
-            detail={"remaining": states[worst].remaining, "retry_after": retry},
+            detail={
+                "remaining": states[worst].remaining,
+                "retry_after": retry if math.isfinite(retry) else None,
+            },
             degraded=degraded,
         )
 
