@@ -155,7 +155,8 @@ def test_a_later_refusal_releases_the_lease() -> None:
     facts = Facts("GET", "/", client_ip=ipaddress.ip_address("203.0.113.7"))
     for _ in range(3):
         d = s.decide(facts)
-        assert d.action is Action.DENY and len(d.after) == 1
+        assert d.action is Action.DENY
+        assert len(d.after) == 1
         s.finish(d)
     assert in_flight(store) == 0
 
@@ -214,10 +215,13 @@ def test_match_failure_policy_and_configuration() -> None:
     facts = Facts("GET", "/other", client_ip=ipaddress.ip_address("203.0.113.7"))
     s = Shield([Concurrency(1, match=path("/stream"))], store=Down())
     d = s.decide(facts)
-    assert d.action is Action.ALLOW and not d.degraded  # not matched: no store op at all
+    assert d.action is Action.ALLOW
+    assert not d.degraded
     s = Shield([Concurrency(1, on_store_error="closed")], store=Down())
     d = s.decide(facts)
-    assert d.action is Action.DENY and d.verdict.status == 503 and d.degraded
+    assert d.action is Action.DENY
+    assert d.verdict.status == 503
+    assert d.degraded
     with pytest.raises(ConfigurationError):
         Concurrency(1, on_store_error="local")
     with pytest.raises(ConfigurationError):

@@ -62,12 +62,15 @@ def test_repeated_refusals_earn_a_ban_that_grows_then_caps() -> None:
     s, clock, _ = setup(local_cache=0)
     assert s.decide(req()).action is Action.ALLOW
     first = s.decide(req())  # strike 1: an ordinary 429
-    assert first.verdict.rule == "ratelimit" and first.verdict.retry_after == 1.0
+    assert first.verdict.rule == "ratelimit"
+    assert first.verdict.retry_after == 1.0
     banned = s.decide(req())  # strike 2: banned for 10 s
-    assert banned.verdict.rule == "penalty/banned" and banned.verdict.retry_after == 10
+    assert banned.verdict.rule == "penalty/banned"
+    assert banned.verdict.retry_after == 10
     clock.now += 5 * US
     still = s.decide(req())
-    assert still.verdict.reason == "penalty-box" and still.verdict.retry_after == 5
+    assert still.verdict.reason == "penalty-box"
+    assert still.verdict.retry_after == 5
     clock.now += 5 * US  # ban over; the record remains: the next strike costs 30 s, then 90, 100
     waits = []
     for _ in range(4):
@@ -97,7 +100,8 @@ def test_a_ban_is_refused_locally_without_store_ops() -> None:
     before = len(store.ops)
     for _ in range(20):
         d = s.decide(req())
-        assert d.verdict.rule == "penalty/banned" and d.verdict.detail["local"] is True
+        assert d.verdict.rule == "penalty/banned"
+        assert d.verdict.detail["local"] is True
     assert len(store.ops) == before
 
 
@@ -129,22 +133,34 @@ def test_escalation_to_a_challenge_before_the_ban() -> None:
     s, _, _ = setup(on_limit="challenge", challenger=challenger, local_cache=0)
     s.decide(req())
     d = s.decide(req())
-    assert d.action is Action.CHALLENGE and d.verdict.rule == "pow/challenge"
+    assert d.action is Action.CHALLENGE
+    assert d.verdict.rule == "pow/challenge"
     assert challenger.asked == 1
     assert s.decide(req()).verdict.rule == "penalty/banned"  # still refusing after: ban
+
+
+def test_challenge_without_a_challenger_throttles(caplog: pytest.LogCaptureFixture) -> None:
+    s, _, _ = setup(on_limit="challenge", local_cache=0)
+    assert "no challenger" in caplog.text
+    s.decide(req())
+    d = s.decide(req())
+    assert d.action is Action.THROTTLE
+    assert d.verdict.status == 429
     with pytest.raises(ConfigurationError):
-        PenaltyBox(TokenBucket("1/second"), on_limit="challenge")  # no challenger: refused
+        PenaltyBox(TokenBucket("1/second"), on_limit="captcha")
 
 
 def test_store_failure_lets_the_wrapped_layer_decide() -> None:
     s, _, store = setup()
     store.down = True
     d = s.decide(req())
-    assert d.action is Action.ALLOW and d.degraded  # the bucket's local fallback answered
+    assert d.action is Action.ALLOW
+    assert d.degraded
 
 
 def test_ban_arithmetic_never_overflows() -> None:
     box = PenaltyBox(TokenBucket("1/second"), strikes=1, ban=1, growth=10, max_ban=3600)
     assert box.ban_for(0) == 0
-    assert box.ban_for(1) == 1 and box.ban_for(2) == 10
+    assert box.ban_for(1) == 1
+    assert box.ban_for(2) == 10
     assert box.ban_for(10**9) == 3600
