@@ -72,6 +72,7 @@ def test_store_from_url_reads_our_options_and_passes_the_rest() -> None:
     store = store_from_url(
         "redis://127.0.0.1:6379/0?prefix=app:&timeout=0.02&connect_timeout=0.1"
         "&breaker_failures=7&breaker_cooldown=3&health_check_interval=5"
+        "&max_connections=8&pool_timeout=2"
     )
     assert isinstance(store, RedisStore)
     assert store.prefix == "app:"
@@ -79,6 +80,7 @@ def test_store_from_url_reads_our_options_and_passes_the_rest() -> None:
     assert store.breaker is not None
     assert (store.breaker.failures, store.breaker.cooldown) == (7, 3.0)
     assert store.url == "redis://127.0.0.1:6379/0?health_check_interval=5"
+    assert store.options == {"max_connections": 8, "pool_timeout": 2.0}
 
 
 @pytest.mark.parametrize(
