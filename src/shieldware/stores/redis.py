@@ -142,7 +142,8 @@ class RedisStore:
         the layers' hash tags keep deciding the cluster slot.
     :param timeout: seconds for a socket read or write.
     :param connect_timeout: seconds to connect (``timeout`` by default).
-    :param breaker: the circuit breaker; a default one opens after 3 consecutive failures for 1 s.
+    :param breaker: the circuit breaker; a default one opens after 3 failures in a row (and a
+        quarter second without success) for 1 s.
         Pass ``False`` to have none.
     :param options: more keyword options for the redis-py client (``ssl_ca_certs``, ``password``,
         ``retry``, ``sentinel_kwargs``, ``max_connections`` ...). ``pool_timeout`` (seconds a
