@@ -6,10 +6,26 @@ production layers look like.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
-from shieldware import Action, Add, Bucket, Facts, IPList, Progress, Shield, Take, Verdict
+from shieldware import (
+    Action,
+    Add,
+    Bucket,
+    Facts,
+    IPList,
+    MemoryStore,
+    Op,
+    Progress,
+    Shield,
+    Take,
+    Verdict,
+)
 from shieldware.policy import Flow
+
+R = TypeVar("R")
 
 #: Addresses the test shields deny.
 DENIED_NET = "203.0.113.0/24"
@@ -82,11 +98,32 @@ class Seen:
         )
 
 
-def make_shield(limit: int = 3) -> Shield:
-    """The app-wide shield of the test apps: deny list, challenge, quota, seen."""
-    return Shield([IPList(deny=[DENIED_NET]), Challenge(), Seen(), Quota(limit)])
+class RecordingStore(MemoryStore):
+    """A memory store that remembers the keys of the `Add` ops it ran."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.added: set[str] = set()
+
+    def run(self, op: Op[R]) -> R:
+        if isinstance(op, Add):
+            self.added.add(op.key)
+        return super().run(op)
 
 
-def finished(shield: Shield, marker: str) -> bool:
-    """True when the after-response op of the request tagged `marker` has run."""
-    return shield.store.run(Add(f"finished:{marker}", 60.0)) is False
+def make_shield(limit: int = 3, **options: Any) -> Shield:
+    """The app-wide shield of the test apps: deny list, challenge, seen, quota."""
+    options.setdefault("store", RecordingStore())
+    return Shield([IPList(deny=[DENIED_NET]), Challenge(), Seen(), Quota(limit)], **options)
+
+
+def finished(shield: Shield, marker: str, timeout: float = 5.0) -> bool:
+    """True once the after-response op of the request tagged `marker` has run."""
+    store = shield.store
+    assert isinstance(store, RecordingStore)
+    deadline = time.monotonic() + timeout
+    while f"finished:{marker}" not in store.added:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

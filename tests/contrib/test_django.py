@@ -90,6 +90,7 @@ def test_unknown_path_is_decided_too() -> None:
 def test_after_ops_run_when_a_streaming_response_closes() -> None:
     marker = uid()
     response = Client().get("/stream", headers={"x-finish-marker": marker})
+    assert not finished(shield, marker, timeout=0)
     assert b"".join(response.streaming_content) == b"one\ntwo\n"
     response.close()
     assert finished(shield, marker)
