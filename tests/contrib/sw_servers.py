@@ -17,6 +17,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
 CONTRIB_TESTS = Path(__file__).resolve().parent
+EXAMPLES_DIR = ROOT / "examples"
 
 
 def free_port() -> int:
