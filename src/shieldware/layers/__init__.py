@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from .concurrency import Concurrency
 from .lists import IPList
+from .penalty import PenaltyBox
+from .quota import Quota
+from .ratelimit import RateLimit, TokenBucket
 
-__all__ = ["IPList"]
+__all__ = ["Concurrency", "IPList", "PenaltyBox", "Quota", "RateLimit", "TokenBucket"]

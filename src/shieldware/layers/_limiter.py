@@ -1,0 +1,244 @@
+"""What the rate-limit layers share: failure policy, the local over-limit cache, verdicts.
+
+A limiter layer turns a request into "items" (one per applicable rule), asks the store to charge
+them all in one op, and answers PASS (with headers) or THROTTLE. Subclasses say how items become
+an op and how a state becomes a header's ``t``.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from collections.abc import Generator, Sequence
+from typing import Any, Generic, Literal, Protocol, TypeVar
+
+from cachetools import TLRUCache
+
+from ..errors import ConfigurationError, StoreError
+from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers
+from ..ops import Op
+from ..stores import MemoryStore
+from ..verdict import Action, Reason, Verdict
+
+__all__ = ["FailurePolicy", "LimitState", "Limiter", "LocalBlocks", "check_failure_policy"]
+
+#: What a layer does when its store fails: let the request through, refuse it (503), or decide
+#: against a small in-process store instead (every such verdict is marked ``degraded``).
+FailurePolicy = Literal["open", "closed", "local"]
+
+RATE_LIMITED = "rate-limited"
+LOCALLY_BLOCKED = "rate-limited-locally"
+COST_TOO_HIGH = "cost-exceeds-limit"
+WITHIN_LIMIT = "within-limit"
+
+
+def check_failure_policy(value: str) -> FailurePolicy:
+    if value not in ("open", "closed", "local"):
+        raise ConfigurationError(f"on_store_error must be 'open', 'closed' or 'local': {value!r}")
+    return value  # type: ignore[return-value]
+
+
+class LimitState(Protocol):
+    """What `BucketState` and `WindowState` have in common."""
+
+    @property
+    def allowed(self) -> bool: ...
+    @property
+    def remaining(self) -> int: ...
+    @property
+    def retry_after(self) -> float: ...
+    @property
+    def reset_after(self) -> float: ...
+
+
+class LocalBlocks:
+    """Keys known to be over their limit until a monotonic instant: refused without a store op.
+
+    Sound for every limiter here: a store's state only gets more restrictive until the instant
+    it reported (GCRA's TAT and window counts never shrink early), so a local refusal is one the
+    store would have made too. Bounded (LRU beyond `maxsize`); one lock, no threads.
+    """
+
+    def __init__(self, maxsize: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self._cache: TLRUCache[str, tuple[float, int]] | None = (
+            TLRUCache(maxsize, ttu=lambda _k, v, _now: v[0], timer=time.monotonic)
+            if maxsize > 0
+            else None
+        )
+
+    def __len__(self) -> int:
+        return len(self._cache) if self._cache is not None else 0
+
+    def block(self, key: str, seconds: float, cost: int) -> None:
+        """Remember `key` refuses `cost` units (and more) for `seconds`."""
+        if self._cache is None or seconds <= 0 or not math.isfinite(seconds):
+            return
+        with self._lock:
+            self._cache[key] = (time.monotonic() + seconds, cost)
+
+    def wait(self, key: str, cost: int) -> float:
+        """Seconds `key` is still known to refuse `cost` units; 0 when not known."""
+        cache = self._cache
+        if not cache:
+            return 0.0
+        with self._lock:
+            entry = cache.get(key)
+        if entry is None or cost < entry[1]:
+            return 0.0
+        return max(0.0, entry[0] - time.monotonic())
+
+
+ItemT = TypeVar("ItemT")
+
+
+class Limiter(Generic[ItemT]):
+    """Base of the quota and token-bucket layers. Subclasses fill in the hooks."""
+
+    name: str
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        headers: str,
+        on_store_error: str,
+        jitter: float,
+        local_cache: int,
+        local_workers: int,
+        status: int,
+    ) -> None:
+        if not name or "/" in name:
+            raise ConfigurationError(f"a layer name must be non-empty without '/': {name!r}")
+        if not 0 <= jitter <= 1:
+            raise ConfigurationError("jitter is a fraction of the wait, between 0 and 1")
+        if local_workers < 1:
+            raise ConfigurationError("local_workers must be at least 1")
+        self.name = name
+        self.headers: HeaderStyle = check_style(headers)
+        self.on_store_error = check_failure_policy(on_store_error)
+        self.jitter = jitter
+        self.local_workers = local_workers
+        self.status = status
+        self.blocks = LocalBlocks(local_cache)
+        self._fallback = MemoryStore(10_000) if self.on_store_error == "local" else None
+        self._pass = Verdict(Action.PASS, name, "not-applicable")
+
+    # -- hooks -------------------------------------------------------------------------------
+    def _op(self, items: Sequence[ItemT], local: bool) -> Op[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _key_cost(self, item: ItemT) -> tuple[str, int]:
+        raise NotImplementedError
+
+    def _policy(self, item: ItemT) -> tuple[Policy, str, str]:
+        """(policy, precomputed policy header item, verdict rule name)."""
+        raise NotImplementedError
+
+    def _next(self, item: ItemT, state: Any) -> float | None:
+        """Seconds until more units are available (the header's ``t``)."""
+        raise NotImplementedError
+
+    # -- the flow ------------------------------------------------------------------------------
+    def decide(self, items: Sequence[ItemT]) -> Verdict | Generator[Op[Any], Any, Verdict]:
+        """A verdict from the local cache, or the flow that asks the store."""
+        if not items:
+            return self._pass
+        for index, item in enumerate(items):
+            key, cost = self._key_cost(item)
+            wait = self.blocks.wait(key, cost)
+            if wait > 0:
+                return self._locally_blocked(items, index, wait)
+        return self._flow(items)
+
+    def _flow(self, items: Sequence[ItemT]) -> Generator[Op[Any], Any, Verdict]:
+        try:
+            states = yield self._op(items, False)
+        except StoreError:
+            if self.on_store_error == "open":
+                return Verdict(Action.PASS, self.name, Reason.STORE_FAILED_OPEN, degraded=True)
+            if self.on_store_error == "closed":
+                return Verdict(
+                    Action.DENY,
+                    self.name,
+                    Reason.STORE_FAILED_CLOSED,
+                    status=503,
+                    retry_after=1.0,
+                    degraded=True,
+                )
+            assert self._fallback is not None
+            states = self._fallback.run(self._op(items, True))
+            return self.verdict(items, states, degraded=True)
+        return self.verdict(items, states)
+
+    def verdict(
+        self, items: Sequence[ItemT], states: Sequence[Any], degraded: bool = False
+    ) -> Verdict:
+        """PASS with headers, or THROTTLE naming the rule that must wait longest."""
+        refused = [i for i, s in enumerate(states) if not s.allowed]
+        if not refused:
+            usages = [
+                Usage(self._policy(it)[0], s.remaining, self._next(it, s))
+                for it, s in zip(items, states, strict=True)
+            ]
+            return Verdict(
+                Action.PASS,
+                self.name,
+                WITHIN_LIMIT,
+                headers=self._headers(items, usages),
+                degraded=degraded,
+            )
+        worst = max(refused, key=lambda i: states[i].retry_after)
+        retry = states[worst].retry_after
+        rule = self._policy(items[worst])[2]
+        wait: float | None
+        if not math.isfinite(retry):
+            wait, reason = None, COST_TOO_HIGH  # it can never fit: promise no retry
+        else:
+            wait, reason = self._jittered(retry), RATE_LIMITED
+            for i in refused:
+                key, cost = self._key_cost(items[i])
+                self.blocks.block(key, states[i].retry_after, cost)
+        usages = [
+            Usage(
+                self._policy(it)[0],
+                s.remaining if s.allowed else 0,
+                self._next(it, s) if s.allowed else wait,
+            )
+            for it, s in zip(items, states, strict=True)
+        ]
+        return Verdict(
+            Action.THROTTLE,
+            rule,
+            reason,
+            status=self.status,
+            retry_after=wait,
+            headers=self._headers(items, usages),
+            detail={"remaining": states[worst].remaining, "retry_after": retry},
+            degraded=degraded,
+        )
+
+    def _locally_blocked(self, items: Sequence[ItemT], index: int, wait: float) -> Verdict:
+        policy, _, rule = self._policy(items[index])
+        jittered = self._jittered(wait)
+        return Verdict(
+            Action.THROTTLE,
+            rule,
+            LOCALLY_BLOCKED,
+            status=self.status,
+            retry_after=jittered,
+            headers=self._headers([items[index]], [Usage(policy, 0, jittered)]),
+            detail={"retry_after": wait, "local": True},
+        )
+
+    def _jittered(self, retry: float) -> float:
+        """Whole seconds, never earlier than `retry`, spread by up to `jitter` of it."""
+        spread = retry * self.jitter * random.random() if self.jitter else 0.0
+        return float(max(1, math.ceil(retry + spread)))
+
+    def _headers(self, items: Sequence[ItemT], usages: Sequence[Usage]) -> tuple[Any, ...]:
+        if self.headers == "none":
+            return ()
+        return format_headers(self.headers, usages, [self._policy(it)[1] for it in items])
