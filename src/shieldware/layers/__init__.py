@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .challenge import ProofOfWork
 from .lists import IPList
 
-__all__ = ["IPList"]
+__all__ = ["IPList", "ProofOfWork"]
