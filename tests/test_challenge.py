@@ -104,14 +104,20 @@ def clearance(shield: Shield, **kw: object) -> str:
 def test_browser_gets_an_accessible_csp_friendly_page() -> None:
     decision = make().decide(facts("/page?x=1"))
     reply = decision.verdict.reply
-    assert reply is not None and reply.status == 403
+    assert reply is not None
+    assert reply.status == 403
     assert reply.header("cache-control") == "no-store"
     body = reply.body.decode()
     # no inline script or style: every <script> has a src, no on* handlers, no <style>
     assert body.count("<script") == body.count("<script src=")
-    assert "<style" not in body and " onload=" not in body and "javascript:" not in body
-    assert 'aria-live="polite"' in body and "<progress" in body and "<noscript>" in body
-    assert "Why am I seeing this?" in body and 'lang="en"' in body
+    assert "<style" not in body
+    assert " onload=" not in body
+    assert "javascript:" not in body
+    assert 'aria-live="polite"' in body
+    assert "<progress" in body
+    assert "<noscript>" in body
+    assert "Why am I seeing this?" in body
+    assert 'lang="en"' in body
     assert 'data-return="/page?x=1"' in body
 
 
@@ -120,7 +126,9 @@ def test_page_text_is_localisable() -> None:
 
     text = PageText(lang="fr", heading="Un instant", why_title="Pourquoi cette page ?")
     body = make(text=text).decide(facts()).verdict.reply.body.decode()  # type: ignore[union-attr]
-    assert 'lang="fr"' in body and "Un instant" in body and "Pourquoi cette page ?" in body
+    assert 'lang="fr"' in body
+    assert "Un instant" in body
+    assert "Pourquoi cette page ?" in body
 
 
 def test_hostile_path_is_escaped_in_the_page() -> None:
@@ -136,23 +144,27 @@ def test_assets_are_served_from_the_reserved_path() -> None:
         ("pow.css", "css"),
     ]:
         decision = shield.decide(facts(BASE_PATH + name, accept="*/*"))
-        assert decision.blocked and decision.verdict.reply is not None
+        assert decision.blocked
+        assert decision.verdict.reply is not None
         assert decision.verdict.reply.status == 200
         assert kind in (decision.verdict.reply.header("content-type") or "")
     for bad in ["../secret.py", "nope.js", "", "pow.js/..", "__init__.py"]:
         decision = shield.decide(facts(BASE_PATH + bad))
-        assert decision.verdict.reply is not None and decision.verdict.reply.status == 404
+        assert decision.verdict.reply is not None
+        assert decision.verdict.reply.status == 404
 
 
 # -- API mode --------------------------------------------------------------------------------
 def test_api_client_gets_a_401_with_the_challenge() -> None:
     reply = make().decide(facts("/api", accept="application/json")).verdict.reply
-    assert reply is not None and reply.status == 401
+    assert reply is not None
+    assert reply.status == 401
     auth = reply.header("www-authenticate") or ""
     assert auth.startswith("Shieldware-PoW challenge=")
     problem = json.loads(reply.body)
     assert reply.header("content-type") == "application/problem+json"
-    assert problem["status"] == 401 and problem["challenge"]["algorithm"] == "sha256"
+    assert problem["status"] == 401
+    assert problem["challenge"]["algorithm"] == "sha256"
 
 
 def test_api_answer_in_a_header_yields_a_reusable_clearance() -> None:
@@ -165,20 +177,25 @@ def test_api_answer_in_a_header_yields_a_reusable_clearance() -> None:
     again = shield.decide(
         facts("/api", accept="application/json", headers=[("shieldware-clearance", issued)])
     )
-    assert not again.blocked and again.trail[0].reason == "cleared"
+    assert not again.blocked
+    assert again.trail[0].reason == "cleared"
     # the same answer twice is a replay: the client gets a fresh challenge, not a pass
     replay = shield.decide(facts("/api", accept="application/json", headers=[header]))
-    assert replay.action is Action.CHALLENGE and replay.verdict.reason == "answer-pow-replayed"
+    assert replay.action is Action.CHALLENGE
+    assert replay.verdict.reason == "answer-pow-replayed"
 
 
 def test_post_without_clearance_is_never_replayed() -> None:
     shield = make()
     page = shield.decide(facts("/login?next=/x", method="POST")).verdict.reply
-    assert page is not None and page.status == 403
+    assert page is not None
+    assert page.status == 403
     body = page.body.decode()
-    assert "Your form was not sent" in body and 'data-return="/login"' in body
+    assert "Your form was not sent" in body
+    assert 'data-return="/login"' in body
     api = shield.decide(facts("/login", method="POST", accept="application/json")).verdict.reply
-    assert api is not None and api.status == 401
+    assert api is not None
+    assert api.status == 401
 
 
 # -- verify endpoint -------------------------------------------------------------------------
@@ -186,16 +203,21 @@ def test_verify_sets_the_cookie_and_redirects_to_the_original_url() -> None:
     shield = make()
     token, count, bits = challenge_of(shield, facts("/page?x=1"))
     verdict = verify(shield, token, answer(token, count, bits), "/page?x=1")
-    assert verdict.action is Action.ALLOW and verdict.reply is not None
+    assert verdict.action is Action.ALLOW
+    assert verdict.reply is not None
     assert verdict.reply.status == 303
     assert verdict.reply.header("location") == "/page?x=1"
     raw = verdict.reply.header("set-cookie") or ""
-    assert raw.startswith("sw_pow=") and "HttpOnly" in raw and "SameSite=Lax" in raw
-    assert "Max-Age=1800" in raw and "Secure" not in raw
+    assert raw.startswith("sw_pow=")
+    assert "HttpOnly" in raw
+    assert "SameSite=Lax" in raw
+    assert "Max-Age=1800" in raw
+    assert "Secure" not in raw
     assert "solve_ms" in verdict.detail
     name, value = cookie_from(verdict)
     passed = shield.decide(facts("/page?x=1", headers=[("cookie", f"{name}={value}")]))
-    assert not passed.blocked and passed.trail[0].reason == "cleared"
+    assert not passed.blocked
+    assert passed.trail[0].reason == "cleared"
 
 
 def test_https_cookie_is_host_prefixed_and_secure() -> None:
@@ -203,7 +225,9 @@ def test_https_cookie_is_host_prefixed_and_secure() -> None:
     token, count, bits = challenge_of(shield, facts(scheme="https"))
     verdict = verify(shield, token, answer(token, count, bits), scheme="https")
     raw = verdict.reply.header("set-cookie") or ""  # type: ignore[union-attr]
-    assert raw.startswith("__Host-sw_pow=") and "; Secure" in raw and "Path=/;" in raw
+    assert raw.startswith("__Host-sw_pow=")
+    assert "; Secure" in raw
+    assert "Path=/;" in raw
     name, value = cookie_from(verdict)
     ok = shield.decide(facts(scheme="https", headers=[("cookie", f"{name}={value}")]))
     assert not ok.blocked
@@ -217,7 +241,8 @@ def test_verify_never_redirects_off_site(target: str) -> None:
     shield = make()
     token, count, bits = challenge_of(shield, facts())
     verdict = verify(shield, token, answer(token, count, bits), target)
-    assert verdict.reply is not None and verdict.reply.header("location") == "/"
+    assert verdict.reply is not None
+    assert verdict.reply.header("location") == "/"
 
 
 def test_replayed_solution_is_refused() -> None:
@@ -226,8 +251,10 @@ def test_replayed_solution_is_refused() -> None:
     nonces = answer(token, count, bits)
     assert verify(shield, token, nonces).action is Action.ALLOW
     again = verify(shield, token, nonces)
-    assert again.action is Action.DENY and again.reason == "pow-replayed"
-    assert again.reply is not None and again.reply.status == 403
+    assert again.action is Action.DENY
+    assert again.reason == "pow-replayed"
+    assert again.reply is not None
+    assert again.reply.status == 403
 
 
 def test_concurrent_double_redemption_exactly_one_wins() -> None:
@@ -256,7 +283,8 @@ def test_expired_challenge_is_refused() -> None:
     token, count, bits = challenge_of(shield, facts())
     clock.now += 301
     verdict = verify(shield, token, answer(token, count, bits))
-    assert verdict.action is Action.DENY and verdict.reason == "pow-expired"
+    assert verdict.action is Action.DENY
+    assert verdict.reason == "pow-expired"
 
 
 def test_foreign_binding_is_refused() -> None:
@@ -277,14 +305,16 @@ def test_wrong_difficulty_is_refused() -> None:
         now=clock.now, ttl=60, count=2, bits=2, level=0, bound=bound
     )
     verdict = verify(shield, easy.token, answer(easy.token, 2, 2))
-    assert verdict.action is Action.DENY and verdict.reason == "pow-wrong-difficulty"
+    assert verdict.action is Action.DENY
+    assert verdict.reason == "pow-wrong-difficulty"
 
 
 def test_wrong_answer_is_refused() -> None:
     shield = make(bits=12)
-    token, count, bits = challenge_of(shield, facts())
+    token, count, _bits = challenge_of(shield, facts())
     verdict = verify(shield, token, "0," * (count - 1) + "0")
-    assert verdict.action is Action.DENY and verdict.reason in ("pow-wrong-answer",)
+    assert verdict.action is Action.DENY
+    assert verdict.reason in ("pow-wrong-answer",)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
@@ -340,7 +370,8 @@ def test_cookie_after_expiry_is_challenged() -> None:
     assert not shield.decide(facts(headers=[("cookie", f"sw_pow={value}")])).blocked
     clock.now += 2
     late = shield.decide(facts(headers=[("cookie", f"sw_pow={value}")]))
-    assert late.action is Action.CHALLENGE and late.verdict.reason == "clearance-expired"
+    assert late.action is Action.CHALLENGE
+    assert late.verdict.reason == "clearance-expired"
 
 
 def test_secret_rotation_keeps_live_clearances() -> None:
@@ -362,7 +393,8 @@ def test_clearance_is_metered_and_escalates() -> None:
     for _ in range(3):
         assert not shield.decide(facts(headers=cookie)).blocked
     dry = shield.decide(facts(headers=cookie))
-    assert dry.action is Action.CHALLENGE and dry.verdict.reason == "clearance-spent"
+    assert dry.action is Action.CHALLENGE
+    assert dry.verdict.reason == "clearance-spent"
     assert dry.verdict.detail["level"] == 1
     assert dry.verdict.detail["bits"] > 4
 
@@ -409,7 +441,8 @@ def test_challenge_threshold_uses_the_layer() -> None:
     layer = ProofOfWork(SECRET, match=path("/never"), count=2, bits=4)
     shield = Shield([Weigh(), layer], thresholds=[Threshold(30, Action.CHALLENGE)])
     first = shield.decide(facts())
-    assert first.action is Action.CHALLENGE and first.verdict.reply is not None
+    assert first.action is Action.CHALLENGE
+    assert first.verdict.reply is not None
     value = clearance(shield)
     ok = shield.decide(facts(headers=[("cookie", f"sw_pow={value}")]))
     assert not ok.blocked, ok.explain()
@@ -420,14 +453,16 @@ def test_fast_solves_are_flagged_and_weighted() -> None:
     shield = make(clock, fast_weight=7.0, fast_hashrate=1000.0)
     token, count, bits = challenge_of(shield, facts())
     fast = verify(shield, token, answer(token, count, bits))  # clock did not move: "0 ms"
-    assert fast.detail["fast"] is True and fast.weight == 7.0
+    assert fast.detail["fast"] is True
+    assert fast.weight == 7.0
     name, value = cookie_from(fast)
     later = shield.decide(facts(headers=[("cookie", f"{name}={value}")]))
     assert later.score == 7.0
     token, count, bits = challenge_of(shield, facts(ip="10.5.5.5"))
     clock.now += 5
     slow = verify(shield, token, answer(token, count, bits), ip="10.5.5.5")
-    assert slow.detail["fast"] is False and slow.weight == 0.0
+    assert slow.detail["fast"] is False
+    assert slow.weight == 0.0
     assert 4999 <= slow.detail["solve_ms"] <= 5001
 
 
@@ -447,8 +482,10 @@ def test_issuing_is_rate_limited_per_prefix() -> None:
     assert challenge_of(shield, facts())
     assert challenge_of(shield, facts(ip="10.1.2.4"))
     third = shield.decide(facts(ip="10.1.2.5"))
-    assert third.action is Action.THROTTLE and third.verdict.status == 429
-    assert third.verdict.retry_after and third.verdict.retry_after > 0
+    assert third.action is Action.THROTTLE
+    assert third.verdict.status == 429
+    assert third.verdict.retry_after
+    assert third.verdict.retry_after > 0
     assert shield.decide(facts(ip="10.1.3.5")).action is Action.CHALLENGE
 
 

@@ -69,7 +69,7 @@ def test_wrong_nonces_are_refused() -> None:
         ("1,,2", 3, False),
         ("-1", 1, False),
         (" 1", 1, False),
-        ("１", 1, False),  # full-width digit: isdigit() would accept it
+        ("\uff11", 1, False),  # full-width digit: isdigit() would accept it
         ("1" * 11, 1, False),
         ("", 1, False),
     ],
