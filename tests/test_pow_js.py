@@ -13,7 +13,6 @@ import pytest
 from shieldware import Action, Facts, MemoryStore, Shield
 from shieldware.layers import ProofOfWork
 from shieldware.layers.challenge import BASE_PATH
-from shieldware.pow import check
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
