@@ -1,0 +1,146 @@
+"""End to end in headless Chromium: the interstitial's workers solve, the browser lands back.
+
+Driven by Playwright's Python package against Debian's chromium (``executable_path``); skipped only
+when /usr/bin/chromium is absent (CI installs it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from shieldware import Shield, ShieldMiddleware
+from shieldware.layers import ProofOfWork
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed"),
+]
+
+
+async def protected(request: Request) -> Response:
+    return HTMLResponse(f'<!doctype html><p id="ok">protected {request.url.query}</p>')
+
+
+class Server:
+    """The default-difficulty ProofOfWork in front of a tiny app, on an ephemeral port."""
+
+    def __init__(self) -> None:
+        app = Starlette(routes=[Route("/protected", protected)])
+        shield = Shield([ProofOfWork("b" * 32)])  # default count and bits
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        config = uvicorn.Config(
+            ShieldMiddleware(app, shield=shield), log_level="warning", lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:  # pragma: no cover
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    with Server() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_browser_solves_and_lands_on_the_original_url(server: Server, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        first = page.goto(server.url + "/protected?x=1")
+        assert first is not None
+        assert first.status == 403  # the interstitial
+        page.wait_for_selector("#ok", timeout=120_000)
+        assert page.url == server.url + "/protected?x=1"
+        assert page.text_content("#ok") == "protected x=1"
+        cookies = {c["name"]: c for c in context.cookies()}
+        assert "sw_pow" in cookies
+        assert cookies["sw_pow"]["httpOnly"] is True
+        assert cookies["sw_pow"]["sameSite"] == "Lax"
+        assert "sw_pow_probe" not in cookies  # the cookie probe cleans up after itself
+        # the next request passes straight through, the cookie does the work
+        again = page.goto(server.url + "/protected?y=2")
+        assert again is not None
+        assert again.status == 200
+        assert page.text_content("#ok") == "protected y=2"
+        stats = json.loads(page.evaluate("sessionStorage.getItem('sw-pow-stats')"))
+        rate = stats["hashes"] / max(stats["ms"], 1) / 1000
+        print(
+            f"\nbrowser solve: {stats['ms']:.0f} ms, {stats['workers']} worker(s), {rate:.2f} MH/s"
+        )
+        assert not errors
+    finally:
+        context.close()
+
+
+def test_without_javascript_the_page_explains_itself(server: Server, browser: object) -> None:
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/protected")
+        assert "needs JavaScript" in (page.text_content("body") or "")
+        assert page.get_attribute("#sw-status", "aria-live") == "polite"
+    finally:
+        context.close()
+
+
+def test_api_clients_are_not_sent_html(server: Server, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        response = context.request.get(
+            server.url + "/protected", headers={"accept": "application/json"}
+        )
+        assert response.status == 401
+        assert response.headers["www-authenticate"].startswith("Shieldware-PoW ")
+    finally:
+        context.close()
