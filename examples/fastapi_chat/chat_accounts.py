@@ -47,7 +47,9 @@ class Accounts:
     def login(self, email: str, password: str) -> str | None:
         """A fresh API key when the password is right, else None."""
         account = self._by_email.get(email.strip().lower())
-        if account is None or not hmac.compare_digest(account.digest, _hash(password, account.salt)):
+        if account is None or not hmac.compare_digest(
+            account.digest, _hash(password, account.salt)
+        ):
             return None
         key = "sk-" + secrets.token_urlsafe(24)
         with self._lock:

@@ -2,8 +2,9 @@
 
 Run it:  uvicorn --app-dir examples/fastapi_chat chat_app:app
 
-- ``GET /``                        a sign-up page for people (browsers)
-- ``POST /register``               create an account (JSON or a form)
+- ``GET /``                        a landing page
+- ``GET /register``                the sign-up form for people (proof of work first)
+- ``POST /register``               create an account (JSON or the form)
 - ``POST /login``                  trade email and password for an API key
 - ``POST /v1/chat/completions``    a streamed "completion" (Server-Sent Events), by API key
 - ``GET /healthz``                 for the load balancer
@@ -20,16 +21,23 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
+from chat_accounts import Accounts
+from chat_security import accounts, app_shield, completions_guard, register_guard
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 
-from chat_accounts import Accounts
-from chat_security import accounts, app_shield, completions_guard, register_guard
 from shieldware import Decision
-from shieldware.contrib.fastapi import install
+from shieldware.contrib.fastapi import apply_headers, install
 
 #: Seconds between streamed tokens (the tests make it 0).
 TOKEN_DELAY = float(os.environ.get("CHAT_TOKEN_DELAY", "0.05"))
+
+_HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>shieldware chat</title></head><body><main>
+<h1>shieldware chat</h1>
+<p><a href="/register">Create an account</a>, then <code>POST /login</code> for an API key and
+stream from <code>POST /v1/chat/completions</code>.</p>
+</main></body></html>"""
 
 _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>shieldware chat: sign up</title></head><body><main>
@@ -62,6 +70,10 @@ def create_app(store: Accounts = accounts) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse)
     async def home() -> str:
+        return _HOME
+
+    @app.get("/register", response_class=HTMLResponse)
+    async def register_page() -> str:
         return _PAGE
 
     @app.post("/register", status_code=201)
@@ -72,7 +84,7 @@ def create_app(store: Accounts = accounts) -> FastAPI:
         user_id = store.register(*creds)
         if user_id is None:
             raise HTTPException(409, "this email is already registered")
-        return {"user_id": user_id}
+        return {"user_id": user_id}  # the register_guard's RateLimit headers are added for us
 
     @app.post("/login")
     async def login(creds: Annotated[tuple[str, str], Depends(credentials)]) -> dict[str, str]:
@@ -92,10 +104,9 @@ def create_app(store: Accounts = accounts) -> FastAPI:
             prompt = str(payload["messages"][-1]["content"])
         except (ValueError, KeyError, IndexError, TypeError):
             raise HTTPException(422, "messages: [{role, content}, ...] is required") from None
-        return StreamingResponse(
-            _stream(prompt),
-            media_type="text/event-stream",
-            headers=dict(decision.headers),
+        # A response built here gets the route decision's RateLimit headers through apply_headers.
+        return apply_headers(
+            StreamingResponse(_stream(prompt), media_type="text/event-stream"), decision
         )
 
     @app.get("/healthz")

@@ -1,82 +1,108 @@
 """The chat example's protection, all in one place.
 
-- app-wide (every request, 404 scans included): a deny list, then a per-IP limit;
-- ``POST /register``: a per-IP sign-up limit;
-- ``POST /v1/chat/completions``: a per-API-key limit.
+App-wide (`ShieldMiddleware`: every request, 404 scans included):
 
-``SHIELDWARE_MODE=shadow`` decides and reports without blocking: see ``GET /shield``.
+1. a deny list;
+2. a token bucket per IP (generous: people behind one NAT share it);
+3. a stricter per-IP bucket in **shadow**: its verdicts are recorded in every decision's trail
+   (``GET /shield`` shows them) but never enforced, the way you trial a limit before enforcing it;
+4. fingerprint scoring of browser-facing pages (not the API, whose clients are scripts by design);
+5. proof of work on registration: browsers solve an interstitial, API clients answer the
+   ``401 WWW-Authenticate: Shieldware-PoW`` challenge (``shieldware.client.PowAuth``); a high
+   fingerprint score on any page gets the same challenge (the CHALLENGE threshold).
+
+Per route (`Protect` dependencies, keyed on the route template):
+
+- ``POST /register``: 5 sign-ups per hour per IP;
+- ``POST /v1/chat/completions``: 60 requests per minute per API key (per account: every key of one
+  user shares it), and at most 2 streams in flight per account (the lease is released when the
+  stream ends).
+
+``SHIELDWARE_MODE=shadow`` runs the whole chain in shadow mode.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-from collections.abc import Callable
 from typing import Literal, cast
 
+from chat_accounts import Accounts
 from starlette.requests import HTTPConnection
 
-from chat_accounts import Accounts
-from shieldware import Action, Bucket, Facts, IPList, Progress, Rate, Shield, Take, Verdict
+from shieldware import Action, IPList, Shield, Threshold, shadowed
 from shieldware.contrib.fastapi import Protect
-from shieldware.policy import Flow
+from shieldware.keys import by_ip, by_principal
+from shieldware.layers import Concurrency, Fingerprint, ProofOfWork, RateLimit, TokenBucket
+from shieldware.match import method, not_, path
+from shieldware.secret import ENV_VAR, generate_secret
 
-MODE = cast(Literal["enforce", "shadow"], os.environ.get("SHIELDWARE_MODE", "enforce"))
+log = logging.getLogger("chat_example")
+
+MODE = cast("Literal['enforce', 'shadow']", os.environ.get("SHIELDWARE_MODE", "enforce"))
 #: Documentation networks stand in for the addresses you would deny.
 DENY = os.environ.get("CHAT_DENY", "203.0.113.0/24").split(",")
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _secret() -> str:
+    """The signing secret for proof of work: SHIELDWARE_SECRET, or a throwaway one (said loudly)."""
+    secret = os.environ.get(ENV_VAR)
+    if secret:
+        return secret
+    log.warning(
+        "chat example: %s is not set; using a random secret for this process only "
+        "(clearances will not survive a restart; run `shieldware secret`)",
+        ENV_VAR,
+    )
+    return generate_secret()
+
 
 accounts = Accounts()
 
 
-class Limit:
-    """A GCRA token bucket keyed by a function of the facts (the core's `Take` op)."""
-
-    def __init__(self, rate: str, *, name: str, key: Callable[[Facts], str | None]) -> None:
-        self.name = name
-        self.rate = Rate.parse(rate)
-        self.key = key
-
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
-        who = self.key(facts)
-        if who is None:
-            return Verdict(Action.PASS, self.name, "no-key")
-        bucket = Bucket(f"{self.name}:{who}", self.rate.interval_us, self.rate.amount)
-        (state,) = yield Take((bucket,))
-        headers = (("x-ratelimit-remaining", str(state.remaining)),)
-        if state.allowed:
-            return Verdict(Action.PASS, self.name, "within-limit", headers=headers)
-        return Verdict(
-            Action.THROTTLE,
-            f"ratelimit/{self.name}",
-            "over-limit",
-            retry_after=state.retry_after,
-            headers=headers,
-        )
-
-
 def api_key_principal(connection: HTTPConnection) -> str | None:
-    """The user behind the request's API key: limits are per account, not per key string."""
+    """The account behind the request's API key: limits are per account, not per key string."""
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     return accounts.user_of(token.strip()) if scheme.lower() == "bearer" else None
 
 
-def by_ip(facts: Facts) -> str:
-    return str(facts.client_ip)
-
-
-def by_principal(facts: Facts) -> str | None:
-    return facts.principal
-
+proof_of_work = ProofOfWork(
+    _secret(),
+    match=path("/register"),
+    count=int(_env("CHAT_POW_COUNT", "8")),
+    bits=int(_env("CHAT_POW_BITS", "16")),
+)
 
 app_shield = Shield(
-    [IPList(deny=DENY), Limit(os.environ.get("CHAT_IP_RATE", "120/minute"), name="ip", key=by_ip)],
+    [
+        IPList(deny=DENY),
+        TokenBucket(_env("CHAT_IP_RATE", "300/minute"), key=by_ip, name="ip"),
+        shadowed(TokenBucket(_env("CHAT_IP_TRIAL_RATE", "60/minute"), key=by_ip, name="ip-trial")),
+        Fingerprint(match=not_(path("/v1/*", "/healthz", "/shield"))),
+        proof_of_work,
+    ],
+    thresholds=[Threshold(6.0, Action.CHALLENGE, name="fingerprint")],
+    challenger=proof_of_work,
     mode=MODE,
 )
 
 register_guard = Protect(
-    Limit(os.environ.get("CHAT_REGISTER_RATE", "5/hour"), name="register", key=by_ip)
+    TokenBucket(
+        _env("CHAT_REGISTER_RATE", "5/hour"), key=by_ip, match=method("POST"), name="register"
+    )
 )
 
 completions_guard = Protect(
-    [Limit(os.environ.get("CHAT_KEY_RATE", "20/minute"), name="api-key", key=by_principal)],
+    [
+        RateLimit(
+            [TokenBucket(_env("CHAT_KEY_RATE", "60/minute"), key=by_principal, name="api-key")],
+            name="api-key-limit",
+        ),
+        Concurrency(int(_env("CHAT_STREAMS", "2")), key=by_principal, name="streams"),
+    ],
     principal=api_key_principal,
 )

@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
@@ -42,6 +42,7 @@ __all__ = [
     "ROUTE_STATE_KEY",
     "Blocked",
     "Protect",
+    "apply_headers",
     "blocked_handler",
     "decision_of",
     "install",
@@ -54,6 +55,7 @@ ROUTE_STATE_KEY = "shieldware_route"
 log = logging.getLogger("shieldware")
 
 Principal = Callable[[HTTPConnection], "str | Awaitable[str | None] | None"]
+ResponseT = TypeVar("ResponseT", bound=Response)
 _REPLY_ONLY = frozenset({"content-type", "content-length"})
 
 
@@ -69,6 +71,18 @@ class Blocked(HTTPException):
         )
         self.reply = reply
         self.decision = decision
+
+
+def apply_headers(response: ResponseT, decision: Decision) -> ResponseT:
+    """Add a decision's headers to a `Response` the endpoint built itself (a stream, say).
+
+    Repeated fields (one ``RateLimit`` line per policy) are kept; the endpoint's own headers win.
+    """
+    present = {name.lower() for name in response.headers}
+    for name, value in decision.headers:
+        if name.lower() == "set-cookie" or name.lower() not in present:
+            response.headers.append(name, value)
+    return response
 
 
 def reply_response(reply: Reply) -> Response:
@@ -113,9 +127,9 @@ class Protect:
     :param mode: overrides the mode (``"shadow"`` to watch a route's limit before enforcing it).
 
     The dependency returns the route's `Decision`; its headers are set on the response FastAPI
-    builds from the endpoint's return value (an endpoint returning its own `Response` can copy
-    ``decision.headers``). After-response ops (concurrency leases) run once the response, streamed
-    or not, has been sent.
+    builds from the endpoint's return value (an endpoint returning its own `Response` passes it
+    through `apply_headers`). After-response ops (concurrency leases) run once the response,
+    streamed or not, has been sent.
     """
 
     def __init__(
@@ -161,9 +175,7 @@ class Protect:
         if decision.blocked:
             await shield.afinish(decision)
             raise Blocked(render(decision, facts), decision)
-        for name, value in decision.headers:
-            if name.lower() == "set-cookie" or name not in response.headers:
-                response.headers.append(name, value)
+        apply_headers(response, decision)
         try:
             yield decision
         finally:
