@@ -13,6 +13,7 @@ pytest.importorskip("fastapi")
 os.environ.setdefault("CHAT_TOKEN_DELAY", "0")
 os.environ.setdefault("CHAT_POW_BITS", "4")
 os.environ.setdefault("CHAT_POW_COUNT", "2")
+os.environ.setdefault("CHAT_KEY_RATE", "5/hour")  # no refill while the test runs
 
 import httpx
 from sw_servers import EXAMPLES_DIR, python, serve
