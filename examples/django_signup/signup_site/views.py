@@ -73,7 +73,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 # Per user: the principal is request.user.pk because the middleware runs after authentication.
-@login_required
+@login_required  # type: ignore[untyped-decorator]
 @protect(TokenBucket(os.environ.get("ACCOUNT_RATE", "60/minute"), key=by_principal, name="account"))
 def account(request: HttpRequest) -> HttpResponse:
     decision = decision_of(request)
