@@ -293,3 +293,27 @@ def test_uvicorn_asgi() -> None:
     )
     with serve(argv, pythonpath=[CONTRIB_TESTS]) as base:
         _exercise(base)
+
+
+def test_repeated_header_fields_are_combined() -> None:
+    from shieldware import Reply
+
+    reply = Reply(
+        429,
+        (
+            ("ratelimit-policy", '"a";q=1;w=60'),
+            ("ratelimit-policy", '"b";q=2;w=60'),
+            ("set-cookie", "one=1; Path=/"),
+            ("set-cookie", "two=2; Path=/"),
+            ("content-type", "text/plain"),
+        ),
+        b"no",
+    )
+    response = sw_django.reply_response(reply)
+    assert response.status_code == 429
+    assert response["ratelimit-policy"] == '"a";q=1;w=60, "b";q=2;w=60'
+    assert response["content-type"] == "text/plain"
+    assert {key: morsel.value for key, morsel in response.cookies.items()} == {
+        "one": "1",
+        "two": "2",
+    }

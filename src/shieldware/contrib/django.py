@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from http.cookies import SimpleCookie
 from typing import Any, TypeVar, cast
 
@@ -160,19 +160,33 @@ def _set_header(response: HttpResponseBase, name: str, value: str) -> None:
         response[name] = value
 
 
+def _set_headers(response: HttpResponseBase, headers: Iterable[tuple[str, str]]) -> None:
+    """Set headers on a Django response, which holds one value per name: repeated fields (one
+    ``RateLimit`` line per policy) are combined with commas, as RFC 9110 allows for lists."""
+    combined: dict[str, tuple[str, str]] = {}
+    for name, value in headers:
+        lower = name.lower()
+        if lower == "set-cookie":
+            _set_header(response, name, value)
+        elif lower in combined:
+            combined[lower] = (combined[lower][0], f"{combined[lower][1]}, {value}")
+        else:
+            combined[lower] = (name, value)
+    for name, value in combined.values():
+        _set_header(response, name, value)
+
+
 def reply_response(reply: Reply) -> HttpResponse:
     """The core's `Reply` (from `render`) as a Django `HttpResponse`."""
     response = HttpResponse(reply.body, status=reply.status)
-    for name, value in reply.headers:
-        _set_header(response, name, value)
+    _set_headers(response, reply.headers)
     return response
 
 
 def _add_headers(response: HttpResponseBase, decision: Decision) -> None:
     extra = decision.headers
     if extra:
-        for name, value in headers_to_add(response.headers.keys(), extra):
-            _set_header(response, name, value)
+        _set_headers(response, headers_to_add(response.headers.keys(), extra))
 
 
 def _finish_later(response: HttpResponseBase, shield: Shield, decision: Decision) -> None:
