@@ -203,11 +203,15 @@ def test_e001_missing_or_invalid_setting() -> None:
         sw_django.load_shield()
 
 
-def test_e002_weak_secret() -> None:
-    with override_settings(SHIELDWARE_SHIELD="sw_django.weak_secret.shield"):
+@pytest.mark.parametrize("module", ["weak_secret", "no_secret"])
+def test_e002_signing_layer_without_a_good_secret(
+    module: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHIELDWARE_SECRET", raising=False)
+    with override_settings(SHIELDWARE_SHIELD=f"sw_django.{module}.shield"):
         messages = run_checks(tags=["shieldware"])
     assert [m.id for m in messages] == ["shieldware.E002"]
-    assert "32 bytes" in messages[0].msg
+    assert "secret" in messages[0].msg
 
 
 @pytest.mark.parametrize(

@@ -32,6 +32,7 @@ FAST = {
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     full = {**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(SRC), str(SITE)])}
+    full["DJANGO_SETTINGS_MODULE"] = "signup_site.settings"  # not the contrib tests' project
     for name in ("WEB_CONCURRENCY", "UVICORN_WORKERS", "GUNICORN_CMD_ARGS"):
         if name not in env:
             full.pop(name, None)

@@ -1,6 +1,6 @@
-"""A security module whose shield cannot be built: the secret is too short."""
+"""A security module whose shield cannot be built: proof of work with a too-short secret."""
 
-from shieldware.secret import resolve_secrets
+from shieldware import Shield
+from shieldware.layers import ProofOfWork
 
-resolve_secrets("too-short", purpose="test signing layer")
-shield = None
+shield = Shield([ProofOfWork("too-short")])
