@@ -321,3 +321,11 @@ def test_repeated_header_fields_are_combined() -> None:
         "one": "1",
         "two": "2",
     }
+
+
+@pytest.mark.parametrize(
+    "path", ["/%ff%fe", "/items/%00", "/" + "a" * 5000, "/items/99999999999999999999"]
+)
+def test_hostile_paths_never_500(path: str) -> None:
+    response = Client().get(path, headers={"x-client": uid(), "cookie": "=;;=\x00"})
+    assert response.status_code in (200, 400, 404)

@@ -160,3 +160,9 @@ def test_uvicorn() -> None:
         assert refused.headers["content-type"].startswith("text/html")
         assert c.get("/items/5", headers={"x-client": uid()}).json() == {"item": 5}
         assert c.get("/stream").text == "one\ntwo\n"
+
+
+@pytest.mark.parametrize("path", ["/%ff%fe", "/items/%00", "/" + "a" * 5000, "/items/1e400"])
+async def test_hostile_paths_never_500(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.get(path, headers={"x-client": uid(), "cookie": "=;;="})
+    assert response.status_code in (200, 400, 404, 422)

@@ -135,3 +135,9 @@ def test_threaded_werkzeug_server() -> None:
         marker = uid()
         assert client.get("/stream", headers={"x-finish-marker": marker}).text == "one\ntwo\n"
         assert finished(shield, marker)
+
+
+@pytest.mark.parametrize("path", ["/%ff%fe", "/items/%00", "/" + "a" * 5000])
+def test_hostile_paths_never_500(path: str) -> None:
+    response = app.test_client().get(path, headers={"x-client": uid(), "cookie": "=;;="})
+    assert response.status_code in (200, 400, 404)
