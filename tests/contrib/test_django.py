@@ -18,6 +18,7 @@ django.setup()
 import httpx  # noqa: E402
 from django.core.checks import run_checks  # noqa: E402
 from django.core.exceptions import ImproperlyConfigured  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
 from django.test import AsyncClient, Client, override_settings  # noqa: E402
 from sw_django.security import shield  # noqa: E402
 from sw_layers import finished  # noqa: E402
@@ -329,3 +330,20 @@ def test_repeated_header_fields_are_combined() -> None:
 def test_hostile_paths_never_500(path: str) -> None:
     response = Client().get(path, headers={"x-client": uid(), "cookie": "=;;=\x00"})
     assert response.status_code in (200, 400, 404)
+
+
+def test_protect_in_shadow_mode_never_blocks() -> None:
+    from django.test import RequestFactory
+    from sw_layers import Quota
+
+    @sw_django.protect(Quota(1, name="watch"), mode="shadow")
+    def view(request: object) -> HttpResponse:
+        return HttpResponse("ok")
+
+    factory = RequestFactory()
+    requests = [factory.get("/w", headers={"x-client": "shadow"}) for _ in range(3)]
+    assert [view(r).status_code for r in requests] == [200, 200, 200]
+    decision = sw_django.decision_of(requests[-1])  # type: ignore[arg-type]
+    assert decision is not None
+    assert decision.action.value == "throttle"
+    assert not decision.enforced

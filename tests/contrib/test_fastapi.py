@@ -166,3 +166,19 @@ def test_uvicorn() -> None:
 async def test_hostile_paths_never_500(client: httpx.AsyncClient, path: str) -> None:
     response = await client.get(path, headers={"x-client": uid(), "cookie": "=;;="})
     assert response.status_code in (200, 400, 404, 422)
+
+
+async def test_protect_in_shadow_mode_never_blocks() -> None:
+    local = FastAPI()
+    watch = Protect(Quota(1, name="watch"), mode="shadow")
+    seen: list[Decision] = []
+
+    @local.get("/w")
+    async def w(decision: Decision = Depends(watch)) -> dict[str, str]:  # noqa: B008
+        seen.append(decision)
+        return {}
+
+    async with TestClient(local) as c:
+        assert [(await c.get("/w")).status_code for _ in range(3)] == [200, 200, 200]
+    assert seen[-1].action.value == "throttle"
+    assert not seen[-1].enforced

@@ -15,7 +15,7 @@ from sw_flask_app import app, shield
 from sw_layers import Quota, finished
 from sw_servers import serve_wsgi_threaded
 
-from shieldware import Shield
+from shieldware import Decision, Shield
 from shieldware.contrib.flask import EXTENSION_KEY, Shieldware, protect
 
 
@@ -141,3 +141,23 @@ def test_threaded_werkzeug_server() -> None:
 def test_hostile_paths_never_500(path: str) -> None:
     response = app.test_client().get(path, headers={"x-client": uid(), "cookie": "=;;="})
     assert response.status_code in (200, 400, 404)
+
+
+def test_protect_in_shadow_mode_never_blocks() -> None:
+    bare = Flask("shadow")
+    decisions: list[object] = []
+
+    @bare.get("/w")
+    @protect(Quota(1, name="watch"), mode="shadow")
+    def w() -> str:
+        from shieldware.contrib.flask import decision_of
+
+        decisions.append(decision_of())
+        return "w"
+
+    client = bare.test_client()
+    assert [client.get("/w").status_code for _ in range(3)] == [200, 200, 200]
+    last = decisions[-1]
+    assert isinstance(last, Decision)
+    assert last.action.value == "throttle"
+    assert not last.enforced
