@@ -6,6 +6,7 @@ production layers look like.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -80,7 +81,7 @@ class Challenge:
 
 
 class Seen:
-    """Records facts it saw (principal, route) in a header, and a finish marker op."""
+    """Echoes what it saw (principal, route, event loop) in headers, and a finish marker op."""
 
     name = "seen"
 
@@ -93,6 +94,7 @@ class Seen:
             headers=(
                 ("x-seen-principal", facts.principal or "-"),
                 ("x-seen-route", facts.route or "-"),
+                ("x-seen-loop", "1" if _in_event_loop() else "0"),
             ),
             after=(Add(f"finished:{marker}", 60.0),) if marker else (),
         )
@@ -109,6 +111,15 @@ class RecordingStore(MemoryStore):
         if isinstance(op, Add):
             self.added.add(op.key)
         return super().run(op)
+
+
+def _in_event_loop() -> bool:
+    """True when the decision runs on the event loop's thread (no thread hop under ASGI)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def make_shield(limit: int = 3, **options: Any) -> Shield:

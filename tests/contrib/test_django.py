@@ -38,6 +38,7 @@ def test_sync_allowed_with_headers_and_decision() -> None:
     assert response.json() == {"ok": True, "action": "allow", "rule": "default/allow"}
     assert response["x-quota-remaining"] == "2"
     assert response["x-seen-route"] == "/hello"
+    assert response["x-seen-loop"] == "0"  # the sync driver, no event loop involved
 
 
 def test_sync_throttled_after_quota() -> None:
@@ -119,6 +120,7 @@ async def test_async_allowed_throttled_challenged_denied() -> None:
     assert response.status_code == 200
     assert response["x-seen-principal"] == "7"
     assert response["x-seen-route"] == "/ahello"
+    assert response["x-seen-loop"] == "1"  # decided on the event loop: no thread hop
     for _ in range(2):
         await client.get("/ahello", headers={"x-client": who})
     throttled = await client.get("/ahello", headers={"x-client": who})
@@ -258,7 +260,7 @@ def test_w003_middleware_before_authentication() -> None:
 
 
 # -- real servers ----------------------------------------------------------------------------------
-def _exercise(base: str) -> None:
+def _exercise(base: str, loop: str) -> None:
     with httpx.Client(base_url=base, timeout=10) as client:
         who = uid()
         ok = client.get("/items/3", headers={"x-client": who, "x-user": "5"})
@@ -266,6 +268,7 @@ def _exercise(base: str) -> None:
         assert ok.json()["action"] == "allow"
         assert ok.headers["x-seen-route"] == "/items/<int:pk>"
         assert ok.headers["x-seen-principal"] == "5"
+        assert ok.headers["x-seen-loop"] == loop
         assert ok.headers["x-quota-remaining"] == "2"
         codes = [client.get("/hello", headers={"x-client": who}).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
@@ -281,7 +284,7 @@ def _exercise(base: str) -> None:
 def test_gunicorn_wsgi() -> None:
     argv = python("-m", "gunicorn", "-w", "1", "-b", "127.0.0.1:{port}", "sw_django.wsgi")
     with serve(argv, pythonpath=[CONTRIB_TESTS]) as base:
-        _exercise(base)
+        _exercise(base, loop="0")
 
 
 @pytest.mark.slow
@@ -297,7 +300,7 @@ def test_uvicorn_asgi() -> None:
         "sw_django.asgi:application",
     )
     with serve(argv, pythonpath=[CONTRIB_TESTS]) as base:
-        _exercise(base)
+        _exercise(base, loop="1")
 
 
 def test_repeated_header_fields_are_combined() -> None:
