@@ -112,16 +112,36 @@ def _base_facts(request: HttpRequest, shield: Shield) -> Facts:
     return shield.facts_from_environ(request.META)
 
 
+#: Paths longer than this are resolved every time rather than cached (the cache stays small).
+_CACHED_PATH_MAX = 256
+
+
 def _route(request: HttpRequest) -> str | None:
+    """The route template of the request (``"/items/<int:pk>"``), or None when nothing matches."""
     match = getattr(request, "resolver_match", None)
-    if match is None:
-        try:
-            match = resolve(request.path_info, getattr(request, "urlconf", None))
-        except Resolver404:
-            return None
-        except Exception:  # a hostile path must not break the request
-            return None
-    route = getattr(match, "route", None)
+    if match is not None:
+        return _template(getattr(match, "route", None))
+    urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
+    path = request.path_info
+    if len(path) > _CACHED_PATH_MAX:
+        return _resolve_route.__wrapped__(urlconf, path)
+    return _resolve_route(urlconf, path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _resolve_route(urlconf: str, path: str) -> str | None:
+    """Resolving costs tens of microseconds; the middleware runs before Django resolves, so
+    repeated paths are cached (bounded: a flood of distinct paths only evicts)."""
+    try:
+        match = resolve(path, urlconf)
+    except Resolver404:
+        return None
+    except Exception:  # a hostile path must not break the request
+        return None
+    return _template(getattr(match, "route", None))
+
+
+def _template(route: object) -> str | None:
     return "/" + route.lstrip("^").rstrip("$") if isinstance(route, str) else None
 
 
