@@ -45,7 +45,8 @@ def parse_sf_list(text: str) -> list[Item]:
             while i < n and (text[i].islower() or text[i] in "-_*." or text[i].isdigit()):
                 i += 1
             name = text[start:i]
-            assert name and name[0].islower()
+            assert name
+            assert name[0].islower()
             assert text[i] == "="
             i += 1
             if text[i] == '"':
@@ -121,12 +122,14 @@ def test_headers_always_parse_back(rows: list[tuple[str, int, float, int, float 
     for (name, q, w, r, t), (pname, pp), (sname, sp) in zip(rows, policies, states, strict=True):
         assert pname == sname == "".join(c if " " <= c <= "~" else "?" for c in name)
         assert pp["q"] == q
-        assert isinstance(pp["w"], int) and pp["w"] >= max(1, w) - 1e-9
+        assert isinstance(pp["w"], int)
+        assert pp["w"] >= max(1, w) - 1e-9
         assert sp["r"] == r
         if t is None or t <= 0:
             assert "t" not in sp
         else:
-            assert isinstance(sp["t"], int) and sp["t"] >= t  # rounded up, never earlier
+            assert isinstance(sp["t"], int)
+            assert sp["t"] >= t
 
 
 def test_sf_string_escapes() -> None:

@@ -99,7 +99,9 @@ def test_separator_games_do_not_collide() -> None:
     one = encode_key("gcra", "l", "r", ["a", "b"], ["1.2.3.4", "/login"], "t")
     two = encode_key("gcra", "l", "r", ["a", "b"], ["1.2.3.4/", "login"], "t")
     assert one != two
-    assert encode_key("gcra", "l", "r/x", [], [], "t") != encode_key("gcra", "l/r", "x", [], [], "t")
+    assert encode_key("gcra", "l", "r/x", [], [], "t") != encode_key(
+        "gcra", "l/r", "x", [], [], "t"
+    )
     assert encode_key("gcra", "l", "r", ["ip"], ["x"], "t") != encode_key(
         "gcra", "l", "r", ["principal"], ["x"], "t"
     )

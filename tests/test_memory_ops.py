@@ -38,7 +38,8 @@ def test_acquire_release_and_lease_expiry() -> None:
     assert store.run(Acquire("k", "a", 2, 10)).acquired
     assert store.run(Acquire("k", "b", 2, 10)).in_flight == 2
     refused = store.run(Acquire("k", "c", 2, 10))
-    assert not refused.acquired and refused.in_flight == 2
+    assert not refused.acquired
+    assert refused.in_flight == 2
     assert store.run(Release("k", "a")) is True
     assert store.run(Release("k", "a")) is False  # releasing twice is harmless
     assert store.run(Acquire("k", "c", 2, 10)).acquired
@@ -56,13 +57,17 @@ def test_incr_refreshes_its_ttl_and_get_reads_counters_and_markers() -> None:
     assert store.run(Incr("n", 10)) == 2
     clock.now += 9 * US
     count = store.run(Get("n"))
-    assert count is not None and count.value == 2 and count.ttl == pytest.approx(1.0)
+    assert count is not None
+    assert count.value == 2
+    assert count.ttl == pytest.approx(1.0)
     clock.now += 1 * US
     assert store.run(Get("n")) is None
     assert store.run(Incr("n", 10, 0)) == 0
     store.run(Add("ban", 5))
     ban = store.run(Get("ban"))
-    assert ban is not None and ban.value == 1 and ban.ttl == pytest.approx(5.0)
+    assert ban is not None
+    assert ban.value == 1
+    assert ban.ttl == pytest.approx(5.0)
 
 
 def test_every_new_op_leaves_entries_that_expire() -> None:
@@ -89,7 +94,8 @@ def test_flood_of_new_op_keys_stays_at_the_bound() -> None:
         clock.now += 1
     assert len(store) == 500
     count = store.run(Get("offender"))  # the long-lived record survived: it expires last
-    assert count is not None and count.value == 1
+    assert count is not None
+    assert count.value == 1
 
 
 def test_hit_is_exact_under_threads() -> None:

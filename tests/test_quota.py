@@ -80,9 +80,8 @@ def test_fixed_window_admits_at_most_limit_per_window(w: Window, deltas: list[in
     rows = run(w, deltas)
     opened, used = None, 0
     for now, ok, _ in rows:
-        if opened is None or now >= opened + w.window_us:
-            if ok:
-                opened, used = now, 0
+        if (opened is None or now >= opened + w.window_us) and ok:
+            opened, used = now, 0
         if ok:
             used += w.cost
             assert used <= w.limit
@@ -107,9 +106,11 @@ def test_sliding_counter_weighted_count_stays_within_limit(w: Window, deltas: li
 def test_examples_of_each_strategy() -> None:
     w = Window("k", 2, 10 * US, "fixed")
     s1, r = fixed_window(None, 0, w)
-    assert s1 == ((1, 10 * US), 10 * US) and r.remaining == 1
+    assert s1 == ((1, 10 * US), 10 * US)
+    assert r.remaining == 1
     _, r = fixed_window(s1[0], 9 * US, Window("k", 2, 10 * US, "fixed", 2))
-    assert not r.allowed and r.retry_after == pytest.approx(1.0)
+    assert not r.allowed
+    assert r.retry_after == pytest.approx(1.0)
     # sliding: 10 units last window, 2 now, 25% into this one: 10*0.75 + 2 = 9.5 of 10
     w = Window("k", 10, 4 * US, "sliding")
     _, r = sliding_window((4 * US, 2, 10), 5 * US, w)
@@ -118,7 +119,8 @@ def test_examples_of_each_strategy() -> None:
     assert r.retry_after == pytest.approx(0.2)
     # moving: hits at 0 and 1 s with limit 2 over 5 s: the next fits at 5 s
     _, r = moving_window((0, 1 * US), 2 * US, Window("k", 2, 5 * US, "moving"))
-    assert not r.allowed and r.retry_after == pytest.approx(3.0)
+    assert not r.allowed
+    assert r.retry_after == pytest.approx(3.0)
 
 
 def req(ip: str = "203.0.113.7") -> Facts:
@@ -130,8 +132,10 @@ def test_quota_layer_counts_per_key_and_refuses_with_429(strategy: str) -> None:
     s = Shield([Quota("3/hour", strategy=strategy, jitter=0)], store=MemoryStore())  # type: ignore[arg-type]
     assert [s.decide(req()).action for _ in range(4)] == [Action.ALLOW] * 3 + [Action.THROTTLE]
     refused = s.decide(req()).verdict
-    assert refused.rule == "quota/quota" and refused.status == 429
-    assert refused.retry_after is not None and refused.retry_after > 1000
+    assert refused.rule == "quota/quota"
+    assert refused.status == 429
+    assert refused.retry_after is not None
+    assert refused.retry_after > 1000
     assert s.decide(req("198.51.100.1")).action is Action.ALLOW
 
 

@@ -28,7 +28,11 @@ def replay(bucket: Bucket, times: list[int], costs: list[int] | None = None) -> 
     tat: int | None = None
     out = []
     for i, now in enumerate(times):
-        b = bucket if costs is None else Bucket(bucket.key, bucket.interval_us, bucket.capacity, costs[i])
+        b = (
+            bucket
+            if costs is None
+            else Bucket(bucket.key, bucket.interval_us, bucket.capacity, costs[i])
+        )
         new_tat, state = gcra(tat, now, b)
         if state.allowed:
             assert new_tat is not None
@@ -74,7 +78,8 @@ def test_cost_above_capacity_is_never_admitted_and_promises_no_retry(
     bucket = Bucket("k", interval, capacity, capacity + extra)
     for tat in (None, now - 1, now + interval):
         new_tat, state = gcra(tat, now, bucket)
-        assert new_tat is None and not state.allowed
+        assert new_tat is None
+        assert not state.allowed
         assert math.isinf(state.retry_after)
 
 
@@ -107,7 +112,8 @@ def test_remaining_and_stored_tat_are_consistent(bucket: Bucket, deltas: list[in
         new_tat, state = gcra(tat, now, bucket)
         assert 0 <= state.remaining <= bucket.capacity
         if state.allowed:
-            assert new_tat is not None and isinstance(new_tat, int)
+            assert new_tat is not None
+            assert isinstance(new_tat, int)
             assert new_tat > now  # pitfall 3: the TTL (new_tat - now) is never 0
             assert new_tat - now <= bucket.capacity * bucket.interval_us
             tat = new_tat

@@ -20,6 +20,7 @@ A later draft gets its own style name, so upgrading is a one-word change.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ STYLES: tuple[str, ...] = ("draft-10", "legacy", "both", "none")
 Header = tuple[str, str]
 
 
+@functools.lru_cache(maxsize=1024)
 def sf_string(text: str) -> str:
     """`text` as an RFC 9651 String: printable ASCII, quotes and backslashes escaped."""
     cleaned = "".join(c if " " <= c <= "~" else "?" for c in text)

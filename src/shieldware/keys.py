@@ -24,6 +24,7 @@ Store keys look like this (the Redis scripts rely on nothing else; they receive 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -57,6 +58,7 @@ KeyInput = Union["Key", PartFunc, None]
 _PREFIX = "sw"
 _MAX_SEGMENTS = 8
 _MAX_SEGMENT = 64
+_CACHE = 8192
 
 
 class _Part:
@@ -84,6 +86,9 @@ class Key:
         self.parts = parts
 
     def __call__(self, facts: Facts) -> tuple[str, ...] | None:
+        if len(self.parts) == 1:  # the common case
+            value = self.parts[0].func(facts)
+            return None if value is None else (str(value),)
         values = []
         for part in self.parts:
             value = part.func(facts)
@@ -195,6 +200,11 @@ def _lp(parts: Iterable[str]) -> bytes:
 
 def tag_of(values: Iterable[str]) -> str:
     """The hash tag (without braces) of a request's primary identity."""
+    return _tag(tuple(values))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _tag(values: tuple[str, ...]) -> str:
     return hashlib.blake2b(_lp(values), digest_size=8, person=b"sw-tag").hexdigest()
 
 
@@ -202,6 +212,15 @@ def encode_key(
     kind: str, layer: str, rule: str, labels: Iterable[str], values: Iterable[str], tag: str
 ) -> str:
     """The store key ``sw:{tag}:kind:digest`` (see the module docstring)."""
+    return _encode(kind, layer, rule, tuple(labels), tuple(values), tag)
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def _encode(
+    kind: str, layer: str, rule: str, labels: tuple[str, ...], values: tuple[str, ...], tag: str
+) -> str:
+    # Cached: hashing costs microseconds and a client's keys repeat; a flood of new clients only
+    # churns this bounded cache.
     fields = [kind, layer, rule]
     for label, value in zip(labels, values, strict=True):
         fields += (label, value)
@@ -213,6 +232,7 @@ class KeyPlan:
     """What a layer precomputes for its rules: which parts form the shared hash tag."""
 
     __slots__ = ("_shared", "_static_tag", "layer")
+    _shared: Key | None
 
     def __init__(self, layer: str, keys: Iterable[Key]) -> None:
         keys = list(keys)
@@ -220,12 +240,12 @@ class KeyPlan:
         shared: list[_Part] = list(keys[0].parts) if keys else []
         for key in keys[1:]:
             shared = [p for p in shared if p in key.parts]
-        self._shared = tuple(shared)
+        self._shared = Key(*shared) if shared else None
         self._static_tag = tag_of(("layer", layer))
 
     def tag(self, facts: Facts) -> str:
         """The tag every key of this layer gets for this request."""
-        if not self._shared:
+        if self._shared is None:
             return self._static_tag
-        values = Key(*self._shared)(facts)
+        values = self._shared(facts)
         return self._static_tag if values is None else tag_of(values)

@@ -7,17 +7,18 @@ an op and how a state becomes a header's ``t``.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import threading
 import time
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Hashable, Sequence
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from cachetools import TLRUCache
 
 from ..errors import ConfigurationError, StoreError
-from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers
+from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, sf_string
 from ..ops import Op
 from ..stores import MemoryStore
 from ..verdict import Action, Reason, Verdict
@@ -63,6 +64,7 @@ class LocalBlocks:
 
     def __init__(self, maxsize: int = 10_000) -> None:
         self._lock = threading.Lock()
+        self._used = False
         self._cache: TLRUCache[str, tuple[float, int]] | None = (
             TLRUCache(maxsize, ttu=lambda _k, v, _now: v[0], timer=time.monotonic)
             if maxsize > 0
@@ -72,17 +74,22 @@ class LocalBlocks:
     def __len__(self) -> int:
         return len(self._cache) if self._cache is not None else 0
 
+    def __bool__(self) -> bool:
+        """False until the first block: spares every request a locked lookup until then."""
+        return self._used
+
     def block(self, key: str, seconds: float, cost: int) -> None:
         """Remember `key` refuses `cost` units (and more) for `seconds`."""
         if self._cache is None or seconds <= 0 or not math.isfinite(seconds):
             return
         with self._lock:
             self._cache[key] = (time.monotonic() + seconds, cost)
+            self._used = True
 
     def wait(self, key: str, cost: int) -> float:
         """Seconds `key` is still known to refuse `cost` units; 0 when not known."""
         cache = self._cache
-        if not cache:
+        if cache is None:
             return 0.0
         with self._lock:
             entry = cache.get(key)
@@ -92,6 +99,26 @@ class LocalBlocks:
 
 
 ItemT = TypeVar("ItemT")
+_BATCHES = 4096
+
+
+class Batch(Generic[ItemT]):
+    """Everything about one combination of applicable rules and keys, computed once and reused.
+
+    A client's requests repeat the same keys, so the encoded keys, the op, the policy header and
+    the header prefixes are built on its first request and cached (bounded) by the layer.
+    """
+
+    __slots__ = ("items", "keys", "local_op", "op", "policy_line", "prefixes")
+
+    def __init__(self, layer: Limiter[ItemT], items: Sequence[ItemT]) -> None:
+        self.items = tuple(items)
+        self.keys = tuple(layer._key_cost(it) for it in self.items)
+        self.op = layer._op(self.items, False)
+        self.local_op = layer._op(self.items, True) if layer.on_store_error == "local" else None
+        policies = [layer._policy(it) for it in self.items]
+        self.policy_line = ", ".join(p[1] for p in policies)
+        self.prefixes = tuple(sf_string(p[0].name) + ";r=" for p in policies)
 
 
 class Limiter(Generic[ItemT]):
@@ -125,6 +152,21 @@ class Limiter(Generic[ItemT]):
         self.blocks = LocalBlocks(local_cache)
         self._fallback = MemoryStore(10_000) if self.on_store_error == "local" else None
         self._pass = Verdict(Action.PASS, name, "not-applicable")
+        self._batches: dict[Hashable, Batch[ItemT]] = {}
+
+    def batch(self, signature: Hashable, build: Callable[[], Sequence[ItemT]]) -> Batch[ItemT]:
+        """The cached `Batch` for `signature`, built by `build` on a miss (bounded, FIFO)."""
+        found = self._batches.get(signature)
+        if found is not None:
+            return found
+        made = Batch(self, build())
+        batches = self._batches
+        if len(batches) >= _BATCHES:
+            # another thread may have changed the dict meanwhile: then it made room already
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                del batches[next(iter(batches))]
+        batches[signature] = made
+        return made
 
     # -- hooks -------------------------------------------------------------------------------
     def _op(self, items: Sequence[ItemT], local: bool) -> Op[tuple[Any, ...]]:
@@ -142,20 +184,18 @@ class Limiter(Generic[ItemT]):
         raise NotImplementedError
 
     # -- the flow ------------------------------------------------------------------------------
-    def decide(self, items: Sequence[ItemT]) -> Verdict | Generator[Op[Any], Any, Verdict]:
+    def decide(self, batch: Batch[ItemT]) -> Verdict | Generator[Op[Any], Any, Verdict]:
         """A verdict from the local cache, or the flow that asks the store."""
-        if not items:
-            return self._pass
-        for index, item in enumerate(items):
-            key, cost = self._key_cost(item)
-            wait = self.blocks.wait(key, cost)
-            if wait > 0:
-                return self._locally_blocked(items, index, wait)
-        return self._flow(items)
+        if self.blocks:
+            for index, (key, cost) in enumerate(batch.keys):
+                wait = self.blocks.wait(key, cost)
+                if wait > 0:
+                    return self._locally_blocked(batch.items, index, wait)
+        return self._flow(batch)
 
-    def _flow(self, items: Sequence[ItemT]) -> Generator[Op[Any], Any, Verdict]:
+    def _flow(self, batch: Batch[ItemT]) -> Generator[Op[Any], Any, Verdict]:
         try:
-            states = yield self._op(items, False)
+            states = yield batch.op
         except StoreError:
             if self.on_store_error == "open":
                 return Verdict(Action.PASS, self.name, Reason.STORE_FAILED_OPEN, degraded=True)
@@ -169,25 +209,23 @@ class Limiter(Generic[ItemT]):
                     degraded=True,
                 )
             assert self._fallback is not None
-            states = self._fallback.run(self._op(items, True))
-            return self.verdict(items, states, degraded=True)
-        return self.verdict(items, states)
+            assert batch.local_op is not None
+            states = self._fallback.run(batch.local_op)
+            return self.verdict(batch, states, degraded=True)
+        return self.verdict(batch, states)
 
     def verdict(
-        self, items: Sequence[ItemT], states: Sequence[Any], degraded: bool = False
+        self, batch: Batch[ItemT], states: Sequence[Any], degraded: bool = False
     ) -> Verdict:
         """PASS with headers, or THROTTLE naming the rule that must wait longest."""
+        items = batch.items
         refused = [i for i, s in enumerate(states) if not s.allowed]
         if not refused:
-            usages = [
-                Usage(self._policy(it)[0], s.remaining, self._next(it, s))
-                for it, s in zip(items, states, strict=True)
-            ]
             return Verdict(
                 Action.PASS,
                 self.name,
                 WITHIN_LIMIT,
-                headers=self._headers(items, usages),
+                headers=self._pass_headers(batch, states),
                 degraded=degraded,
             )
         worst = max(refused, key=lambda i: states[i].retry_after)
@@ -199,7 +237,7 @@ class Limiter(Generic[ItemT]):
         else:
             wait, reason = self._jittered(retry), RATE_LIMITED
             for i in refused:
-                key, cost = self._key_cost(items[i])
+                key, cost = batch.keys[i]
                 self.blocks.block(key, states[i].retry_after, cost)
         usages = [
             Usage(
@@ -219,6 +257,25 @@ class Limiter(Generic[ItemT]):
             detail={"remaining": states[worst].remaining, "retry_after": retry},
             degraded=degraded,
         )
+
+    def _pass_headers(self, batch: Batch[ItemT], states: Sequence[Any]) -> tuple[Any, ...]:
+        style = self.headers
+        if style == "none":
+            return ()
+        if style == "draft-10":  # the common case, without intermediate objects
+            parts = []
+            for item, prefix, state in zip(batch.items, batch.prefixes, states, strict=True):
+                t = self._next(item, state)
+                if t is None or t <= 0:
+                    parts.append(f"{prefix}{state.remaining}")
+                else:
+                    parts.append(f"{prefix}{state.remaining};t={math.ceil(t)}")
+            return (("ratelimit-policy", batch.policy_line), ("ratelimit", ", ".join(parts)))
+        usages = [
+            Usage(self._policy(it)[0], s.remaining, self._next(it, s))
+            for it, s in zip(batch.items, states, strict=True)
+        ]
+        return self._headers(batch.items, usages)
 
     def _locally_blocked(self, items: Sequence[ItemT], index: int, wait: float) -> Verdict:
         policy, _, rule = self._policy(items[index])

@@ -124,8 +124,11 @@ class Quota(Limiter[_Item]):
         cost = self.cost if isinstance(self.cost, int) else int(self.cost(facts))
         if cost <= 0:
             return self._pass
+        return self.decide(self.batch((values, cost), lambda: self._items(facts, values, cost)))
+
+    def _items(self, facts: Facts, values: tuple[str, ...], cost: int) -> list[_Item]:
         tag = self._plan.tag(facts)
-        items = [
+        return [
             _Item(
                 lim,
                 Window(
@@ -140,7 +143,6 @@ class Quota(Limiter[_Item]):
             )
             for lim in self.limits
         ]
-        return self.decide(items)
 
     # -- hooks -------------------------------------------------------------------------------
     def _op(self, items: Sequence[_Item], local: bool) -> Hit:

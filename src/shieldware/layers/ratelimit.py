@@ -150,22 +150,31 @@ class RateLimit(Limiter[_Item]):
         return f"RateLimit({list(self.rules)!r}, name={self.name!r})"
 
     def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
-        items: list[_Item] = []
-        tag = ""
-        for rule, header, labels, interval in self._compiled:
+        applied: list[tuple[int, tuple[str, ...], int]] = []
+        for index, rule in enumerate(self.rules):
             if rule.match is not None and not rule.match(facts):
                 continue
             values = rule.key(facts)
             if values is None:
                 continue
             cost = rule.cost if isinstance(rule.cost, int) else int(rule.cost(facts))
-            if cost <= 0:
-                continue
-            if not tag:
-                tag = self._plan.tag(facts)
+            if cost > 0:
+                applied.append((index, values, cost))
+        if not applied:
+            return self._pass
+        signature = tuple(applied)
+        return self.decide(self.batch(signature, lambda: self._items(facts, signature)))
+
+    def _items(
+        self, facts: Facts, applied: tuple[tuple[int, tuple[str, ...], int], ...]
+    ) -> list[_Item]:
+        tag = self._plan.tag(facts)
+        items = []
+        for index, values, cost in applied:
+            rule, header, labels, interval = self._compiled[index]
             key = encode_key("gcra", self.name, rule.name, labels, values, tag)
             items.append(_Item(rule, header, Bucket(key, interval, rule.burst, cost)))
-        return self.decide(items)
+        return items
 
     # -- hooks -------------------------------------------------------------------------------
     def _op(self, items: Sequence[_Item], local: bool) -> Take:

@@ -96,6 +96,12 @@ class MemoryStore:
 
     # -- operations ------------------------------------------------------------------------
     def _take(self, op: Take, now: int) -> tuple[Any, ...]:
+        if len(op.buckets) == 1:  # the common case, without the all-or-none bookkeeping
+            bucket = op.buckets[0]
+            new_tat, state = gcra(self._get(bucket.key, now), now, bucket)
+            if new_tat is not None:
+                self._set(bucket.key, new_tat, new_tat, now)
+            return (state,)
         tats = [self._get(b.key, now) for b in op.buckets]
         outcomes = [gcra(tat, now, b) for tat, b in zip(tats, op.buckets, strict=True)]
         if all(state.allowed for _, state in outcomes):
