@@ -525,3 +525,12 @@ def test_what_one_gpu_buys_per_prefix_and_minute_is_bounded() -> None:
     assert challenges <= 30
     assert clearances == 10
     assert passed <= 600
+
+
+def test_default_preset_challenges_account_routes_and_high_scores() -> None:
+    shield = Shield.default(SECRET)
+    assert not shield.decide(facts("/")).blocked
+    assert not shield.decide(facts("/api/hello", accept="*/*")).blocked
+    assert shield.decide(facts("/login")).action is Action.CHALLENGE
+    assert shield.decide(facts("/signup", method="POST")).action is Action.CHALLENGE
+    assert shield.decide(facts("/register", accept="application/json")).action is Action.CHALLENGE

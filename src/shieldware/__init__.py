@@ -10,7 +10,7 @@ from .asgi import ShieldMiddleware
 from .clientip import TrustedProxies
 from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
-from .layers import IPList
+from .layers import IPList, ProofOfWork
 from .ops import Add, Bucket, BucketState, Op, Take
 from .policy import Challenger, Layer, Progress, Reporter, Shield, Threshold, shadowed
 from .rate import Rate
@@ -35,6 +35,7 @@ __all__ = [
     "MemoryStore",
     "Op",
     "Progress",
+    "ProofOfWork",
     "Rate",
     "Reason",
     "Reply",

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .layers import IPList
+from .layers import IPList, ProofOfWork
+from .match import path
 from .policy import Layer, Mode, Reporter, Shield
 from .secret import SecretInput
 from .stores import Store
@@ -16,9 +17,38 @@ from .stores import Store
 __all__ = ["default_layers", "default_shield"]
 
 
+#: Sign-up and login style routes: proof of work before the form is even shown, so a browser holds
+#: a clearance when it submits (a POST is never replayed after a challenge).
+ACCOUNT_ROUTES = path(
+    "/login",
+    "/login/",
+    "/signin",
+    "/sign-in",
+    "/signup",
+    "/signup/",
+    "/sign-up",
+    "/register",
+    "/register/",
+    "/password/reset",
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/user/login",
+    "/user/register",
+)
+#: Score (summed weight of earlier layers) from which every request must pay proof of work.
+POW_MIN_SCORE = 20.0
+
+
 def default_layers(secret: SecretInput = None) -> list[Layer]:
-    """The default layers, in order. Grows as layers land; see docs/concepts.md."""
-    return [IPList()]
+    """The default layers, in order. Grows as layers land; see docs/concepts.md.
+
+    Proof of work comes last so it sees the score of every scoring layer before it.
+    """
+    return [
+        IPList(),
+        ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
+    ]
 
 
 def default_shield(
