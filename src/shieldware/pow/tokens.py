@@ -15,12 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from itsdangerous import BadSignature, Signer
+from itsdangerous import Signer
 from itsdangerous.signer import SigningAlgorithm
 
 from ..clientip import IPAddress
@@ -71,6 +72,20 @@ class _Signer(Signer):
             algorithm=_HMACSHA256(),
         )
         self._derived: dict[bytes, bytes] = {}
+        #: Derived keys, newest first: the order `unsign` tries them in.
+        self._verify_keys = tuple(self.derive_key(k) for k in reversed(self.secret_keys))
+
+    def unsign_text(self, token: str) -> str | None:
+        """The payload of a well-signed ASCII token, or None (the hot path of `unsign`)."""
+        value, sep, sig = token.rpartition(".")
+        if not sep or len(sig) != 43:
+            return None
+        data = value.encode("ascii")
+        for key in self._verify_keys:
+            expected = base64.urlsafe_b64encode(hmac.digest(key, data, "sha256"))[:43]
+            if hmac.compare_digest(expected, sig.encode("ascii")):
+                return value
+        return None
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
         raw = self.secret_keys[-1] if secret_key is None else secret_key
@@ -137,13 +152,10 @@ class Clearance:
     token: str = ""
 
 
-def _ints(parts: Sequence[str]) -> list[int] | None:
-    out: list[int] = []
-    for part in parts:
-        if not part.isdigit() or not part.isascii() or len(part) > 15:
-            return None
-        out.append(int(part))
-    return out
+_ID = "([A-Za-z0-9_-]{1,64})"
+_N = "([0-9]{1,15})"
+_CHALLENGE = re.compile(rf"c1\.{_ID}\.{_N}\.{_N}\.{_N}\.{_N}\.{_N}\.{_ID}\.{_ID}", re.ASCII)
+_CLEARANCE = re.compile(rf"k1\.{_ID}\.{_N}\.{_N}\.{_N}\.([01])\.{_ID}\.{_ID}", re.ASCII)
 
 
 class TokenKit:
@@ -174,23 +186,21 @@ class TokenKit:
         payload = self._unsign(self._challenges, token)
         if payload is None:
             return BAD_SIGNATURE if 0 < len(token) <= MAX_TOKEN else MALFORMED
-        parts = payload.split(".")
-        if len(parts) != 9 or parts[0] != "c1":
+        m = _CHALLENGE.fullmatch(payload)
+        if m is None:
             return MALFORMED
-        numbers = _ints(parts[2:7])
-        if numbers is None:
+        cid, issued_ms, expires, count, bits, level, bound_to, scope = m.groups()
+        c, b = int(count), int(bits)
+        if not (1 <= c <= puzzle.MAX_COUNT and 1 <= b <= puzzle.MAX_BITS):
             return MALFORMED
-        issued_ms, expires, count, bits, level = numbers
-        if not (1 <= count <= puzzle.MAX_COUNT and 1 <= bits <= puzzle.MAX_BITS):
-            return MALFORMED
-        if expires <= now:
+        if int(expires) <= now:
             return EXPIRED
-        if not hmac.compare_digest(parts[7], bound):
+        if not hmac.compare_digest(bound_to, bound):
             return FOREIGN
-        if parts[8] != self.scope:
+        if scope != self.scope:
             return WRONG_SCOPE
         return Challenge(
-            parts[1], issued_ms, expires, count, bits, level, parts[7], parts[8], token
+            cid, int(issued_ms), int(expires), c, b, int(level), bound_to, scope, token
         )
 
     # -- clearances ----------------------------------------------------------------------
@@ -210,26 +220,22 @@ class TokenKit:
         payload = self._unsign(self._clearances, token)
         if payload is None:
             return BAD_SIGNATURE if 0 < len(token) <= MAX_TOKEN else MALFORMED
-        parts = payload.split(".")
-        if len(parts) != 8 or parts[0] != "k1":
+        m = _CLEARANCE.fullmatch(payload)
+        if m is None:
             return MALFORMED
-        numbers = _ints(parts[2:6])
-        if numbers is None or numbers[3] > 1:
-            return MALFORMED
-        issued, expires, level, fast = numbers
-        if expires <= now:
+        tid, issued, expires, level, fast, bound_to, scope = m.groups()
+        if int(expires) <= now:
             return EXPIRED
-        if not hmac.compare_digest(parts[6], bound):
+        if not hmac.compare_digest(bound_to, bound):
             return FOREIGN
-        if parts[7] != self.scope:
+        if scope != self.scope:
             return WRONG_SCOPE
-        return Clearance(parts[1], issued, expires, level, bool(fast), parts[6], parts[7], token)
+        return Clearance(
+            tid, int(issued), int(expires), int(level), fast == "1", bound_to, scope, token
+        )
 
     @staticmethod
-    def _unsign(signer: Signer, token: str) -> str | None:
+    def _unsign(signer: _Signer, token: str) -> str | None:
         if not token or len(token) > MAX_TOKEN or not token.isascii():
             return None
-        try:
-            return signer.unsign(token).decode("ascii")
-        except (BadSignature, UnicodeDecodeError, ValueError):
-            return None
+        return signer.unsign_text(token)
