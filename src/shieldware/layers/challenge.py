@@ -38,7 +38,7 @@ CLEARANCE_HEADER = "shieldware-clearance"
 COOKIE = "sw_pow"
 
 #: Score of earlier layers -> extra bits per sub-puzzle (each bit doubles the work).
-DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (20.0, 2), (30.0, 4))
+DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (20.0, 2), (30.0, 3))
 
 
 class PowReason:
@@ -104,9 +104,9 @@ class ProofOfWork:
         min_score: float | None = None,
         api: Matcher | None = None,
         name: str = "pow",
-        count: int = 8,
-        bits: int = 16,
-        max_bits: int = 22,
+        count: int = 4,
+        bits: int = 17,
+        max_bits: int = 23,
         tiers: Sequence[tuple[float, int]] = DEFAULT_TIERS,
         challenge_ttl: int = 300,
         clearance_ttl: int = 1800,

@@ -67,9 +67,10 @@ def parse_nonces(text: str, count: int) -> tuple[str, ...] | None:
 def check(cid: str, bits: int, nonces: Sequence[str]) -> bool:
     """True when every nonce solves its sub-puzzle (`count` = ``len(nonces)``)."""
     shift = 32 - bits
-    prefix = cid.encode("ascii")
-    for index, nonce in enumerate(nonces):
-        digest = _sha256(b"%b.%d.%b" % (prefix, index, nonce.encode("ascii"))).digest()
+    prefix = cid.encode("ascii") + b"."
+    raw = ",".join(nonces).encode("ascii").split(b",")
+    for index, nonce in enumerate(raw):
+        digest = _sha256(prefix + b"%d." % index + nonce).digest()
         if int.from_bytes(digest[:4], "big") >> shift:
             return False
     return True
