@@ -534,3 +534,50 @@ def test_default_preset_challenges_account_routes_and_high_scores() -> None:
     assert shield.decide(facts("/login")).action is Action.CHALLENGE
     assert shield.decide(facts("/signup", method="POST")).action is Action.CHALLENGE
     assert shield.decide(facts("/register", accept="application/json")).action is Action.CHALLENGE
+
+
+def _redis_store() -> object:
+    """A Redis store when one has landed and a server listens on 127.0.0.1:6379, else skip."""
+    import socket
+
+    from shieldware.errors import ConfigurationError
+    from shieldware.stores import store_from_url
+
+    try:
+        store = store_from_url("redis://127.0.0.1:6379/0")
+    except (ConfigurationError, ImportError) as exc:
+        pytest.skip(f"no Redis store in this build: {exc}")
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("no Redis server on 127.0.0.1:6379")
+    return store
+
+
+@pytest.mark.redis
+def test_concurrent_double_redemption_on_redis() -> None:
+    import secrets
+
+    store = _redis_store()
+    name = "pow" + secrets.token_hex(6)  # unique key prefix: sw:pow:<name>:...
+    layer = ProofOfWork(SECRET, name=name, count=2, bits=4, clock=Clock())
+    shield = Shield([layer], store=store)  # type: ignore[arg-type]
+    try:
+        token, count, bits = challenge_of(shield, facts())
+        nonces = answer(token, count, bits)
+        results: list[Action] = []
+        barrier = threading.Barrier(8)
+
+        def redeem() -> None:
+            barrier.wait()
+            results.append(verify(shield, token, nonces).action)
+
+        threads = [threading.Thread(target=redeem) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results.count(Action.ALLOW) == 1
+        assert results.count(Action.DENY) == 7
+    finally:
+        shield.store.close()
