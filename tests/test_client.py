@@ -129,3 +129,19 @@ def test_requests_auth(server: Server) -> None:
 def test_client_refuses_work_beyond_its_budget(server: Server) -> None:
     with httpx.Client(auth=PowAuth(max_work=10), base_url=server.url) as http:
         assert http.get("/echo").status_code == 401
+
+
+def test_clearance_is_only_sent_back_to_its_origin(server: Server) -> None:
+    auth = PowAuth()
+    seen: list[str | None] = []
+
+    def elsewhere(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("shieldware-clearance"))
+        return httpx.Response(200)
+
+    with httpx.Client(auth=auth, base_url=server.url) as http:
+        assert http.get("/echo").status_code == 200
+    assert auth.clearance
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(elsewhere)) as other:
+        other.get("https://other.example/")
+    assert seen == [None]
