@@ -23,9 +23,10 @@ from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from shieldware import Shield, ShieldMiddleware  # noqa: E402
-from shieldware.layers import ProofOfWork  # noqa: E402
-from tests.servers import run_asgi  # noqa: E402
+from tests.servers import run_asgi
+
+from shieldware import Shield, ShieldMiddleware
+from shieldware.layers import ProofOfWork
 
 ARGS = [
     "--headless",
