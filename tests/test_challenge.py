@@ -581,3 +581,23 @@ def test_concurrent_double_redemption_on_redis() -> None:
         assert results.count(Action.DENY) == 7
     finally:
         shield.store.close()
+
+
+def test_verify_endpoint_answers_api_clients_with_json() -> None:
+    shield = make()
+    token, count, bits = challenge_of(shield, facts("/api", accept="application/json"))
+    header = ("shieldware-pow-answer", f"{token};{answer(token, count, bits)}")
+    decision = shield.decide(
+        facts(BASE_PATH + "verify", accept="application/json", headers=[header])
+    )
+    reply = decision.verdict.reply
+    assert reply is not None
+    assert reply.status == 200
+    body = json.loads(reply.body)
+    assert body["clearance"] == reply.header("shieldware-clearance")
+    ok = shield.decide(
+        facts(
+            "/api", accept="application/json", headers=[("shieldware-clearance", body["clearance"])]
+        )
+    )
+    assert not ok.blocked

@@ -145,3 +145,21 @@ def test_clearance_is_only_sent_back_to_its_origin(server: Server) -> None:
     with httpx.Client(auth=auth, transport=httpx.MockTransport(elsewhere)) as other:
         other.get("https://other.example/")
     assert seen == [None]
+
+
+def test_requests_auth_through_the_wsgi_middleware() -> None:
+    from shieldware import ShieldWSGIMiddleware
+    from tests.servers import run_wsgi
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [b"wsgi ok"]
+
+    shield = Shield([ProofOfWork(SECRET, count=4, bits=8)])
+    with run_wsgi(ShieldWSGIMiddleware(app, shield=shield)) as url, requests.Session() as s:
+        assert s.get(url + "/x").status_code == 401
+        s.auth = PowRequestsAuth()
+        first = s.get(url + "/x")
+        assert first.status_code == 200
+        assert first.text == "wsgi ok"
+        assert s.get(url + "/y").status_code == 200
