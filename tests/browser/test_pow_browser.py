@@ -114,3 +114,21 @@ def test_api_clients_are_not_sent_html(server: str, browser: object) -> None:
         assert response.headers["www-authenticate"].startswith("Shieldware-PoW ")
     finally:
         context.close()
+
+
+def test_disabled_cookies_are_reported_instead_of_looping(server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        context.add_init_script(
+            "Object.defineProperty(Navigator.prototype, 'cookieEnabled', {get: () => false});"
+        )
+        page = context.new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(server + "/protected")
+        page.wait_for_selector("#sw-status.sw-alert", timeout=30_000)
+        assert "does not keep cookies" in (page.text_content("#sw-status") or "")
+        assert page.get_attribute("#sw-status", "role") == "alert"
+        assert not any("/verify" in url or "pow-worker" in url for url in requests)
+    finally:
+        context.close()
