@@ -71,7 +71,12 @@ def ours(n: int) -> dict[str, Callable[[], object]]:
         # the spent-id record (a replay after the first round: same cost, answer False)
         return ok and store.run(Add("sw:pow:pow:spent:" + challenge.cid, 300))
 
-    return {"mint": mint, "verify": verify}
+    forged = pool[0][0][:-5] + "AAAAA"
+
+    def refuse() -> object:
+        return kit.read_challenge(forged, now=NOW, bound=bound)
+
+    return {"mint": mint, "verify": verify, "refuse forged": refuse}
 
 
 def altcha_ops(n: int) -> dict[str, Callable[[], object]] | None:

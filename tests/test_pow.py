@@ -228,3 +228,16 @@ def test_safe_return_always_yields_a_local_path(text: str) -> None:
     assert out.startswith("/")
     assert not out.startswith(("//", "/\\"))
     assert "\\" not in out
+
+
+@settings(max_examples=100)
+@given(index=st.integers(0, len(TOKEN) - 1), char=st.sampled_from("Aa0-_."))
+def test_fast_verification_agrees_with_itsdangerous(index: int, char: str) -> None:
+    signer = KIT._challenges
+    forged = TOKEN[:index] + char + TOKEN[index + 1 :]
+    for token in (TOKEN, forged):
+        ours = signer.unsign_text(token)
+        theirs = signer.validate(token)
+        assert (ours is not None) is theirs
+        if theirs:
+            assert ours == signer.unsign(token).decode()

@@ -13,6 +13,7 @@ Reading a token never raises: it returns the claims or a short reason string.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -39,6 +40,7 @@ __all__ = [
 
 CHALLENGE_SALT = "shieldware.pow.challenge"
 CLEARANCE_SALT = "shieldware.pow.clearance"
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 #: Tokens longer than this are refused before any parsing or HMAC.
 MAX_TOKEN = 400
 
@@ -81,9 +83,11 @@ class _Signer(Signer):
         if not sep or len(sig) != 43:
             return None
         data = value.encode("ascii")
+        given = sig.encode("ascii")
         for key in self._verify_keys:
-            expected = base64.urlsafe_b64encode(hmac.digest(key, data, "sha256"))[:43]
-            if hmac.compare_digest(expected, sig.encode("ascii")):
+            mac = hmac.digest(key, data, "sha256")
+            expected = binascii.b2a_base64(mac, newline=False)[:43].translate(_URLSAFE)
+            if hmac.compare_digest(expected, given):
                 return value
         return None
 
