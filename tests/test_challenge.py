@@ -438,7 +438,7 @@ def test_challenge_threshold_uses_the_layer() -> None:
         def check(self, facts: Facts, progress: object) -> Verdict:
             return Verdict(Action.PASS, "weigh", "test", weight=50)
 
-    layer = ProofOfWork(SECRET, match=path("/never"), count=2, bits=4)
+    layer = ProofOfWork(SECRET, match=path("/never"), min_score=40, count=2, bits=4)
     shield = Shield([Weigh(), layer], thresholds=[Threshold(30, Action.CHALLENGE)])
     first = shield.decide(facts())
     assert first.action is Action.CHALLENGE
@@ -446,6 +446,12 @@ def test_challenge_threshold_uses_the_layer() -> None:
     value = clearance(shield)
     ok = shield.decide(facts(headers=[("cookie", f"sw_pow={value}")]))
     assert not ok.blocked, ok.explain()
+    # an API client answering inline is metered once and gets one clearance header
+    token, count, bits = challenge_of(shield, facts(accept="application/json"))
+    header = ("shieldware-pow-answer", f"{token};{answer(token, count, bits)}")
+    answered = shield.decide(facts(accept="application/json", headers=[header]))
+    assert not answered.blocked, answered.explain()
+    assert [name for name, _ in answered.headers].count("shieldware-clearance") == 1
 
 
 def test_fast_solves_are_flagged_and_weighted() -> None:

@@ -173,7 +173,8 @@ class ProofOfWork:
         """Answer a CHALLENGE threshold: pass a request this layer already cleared."""
         for verdict in progress.trail:
             if verdict.rule == self.name and verdict.reason == PowReason.CLEARED:
-                return verdict
+                # already metered and weighed in the chain: pass without charging twice
+                return Verdict(Action.PASS, self.name, PowReason.CLEARED)
         return self._gate(facts, progress)
 
     def _covers(self, facts: Facts, progress: Progress) -> bool:
