@@ -64,14 +64,18 @@ def parse_nonces(text: str, count: int) -> tuple[str, ...] | None:
     return parts
 
 
+def _bound(bits: int) -> bytes:
+    """Digests below this (as big-endian bytes) start with `bits` zero bits."""
+    return (1 << (256 - bits)).to_bytes(32, "big")
+
+
 def check(cid: str, bits: int, nonces: Sequence[str]) -> bool:
     """True when every nonce solves its sub-puzzle (`count` = ``len(nonces)``)."""
-    shift = 32 - bits
+    bound = _bound(bits)
     prefix = cid.encode("ascii") + b"."
     raw = ",".join(nonces).encode("ascii").split(b",")
     for index, nonce in enumerate(raw):
-        digest = _sha256(prefix + b"%d." % index + nonce).digest()
-        if int.from_bytes(digest[:4], "big") >> shift:
+        if _sha256(prefix + b"%d." % index + nonce).digest() >= bound:
             return False
     return True
 
@@ -79,17 +83,13 @@ def check(cid: str, bits: int, nonces: Sequence[str]) -> bool:
 def solve_one(prefix: bytes, bits: int, start: int = 0) -> tuple[int, int]:
     """Find the first nonce >= `start` for one sub-puzzle; returns ``(nonce, tries)``.
 
-    Uses a midstate: the prefix is absorbed once, each try copies the state and adds the digits.
+    The whole message fits one SHA-256 block, so hashing it afresh beats copying a midstate.
     """
-    base = _sha256(prefix)
-    shift = 32 - bits
-    nonce = start
-    while nonce <= MAX_NONCE:
-        h = base.copy()
-        h.update(b"%d" % nonce)
-        if not int.from_bytes(h.digest()[:4], "big") >> shift:
+    bound = _bound(bits)
+    template = prefix + b"%d"
+    for nonce in range(start, MAX_NONCE + 1):
+        if _sha256(template % nonce).digest() < bound:
             return nonce, nonce - start + 1
-        nonce += 1
     raise RuntimeError("no nonce below 2**32 solves this puzzle")  # pragma: no cover
 
 
