@@ -65,7 +65,7 @@ def ours(n: int) -> dict[str, Callable[[], object]]:
         token, answer = next(items)
         challenge = kit.read_challenge(token, now=NOW, bound=bound)
         assert not isinstance(challenge, str)
-        nonces = parse_nonces(answer, challenge.count)
+        nonces = parse_nonces(answer, challenge.puzzles)
         assert nonces is not None
         ok = check(challenge.cid, challenge.bits, nonces)
         # the spent-id record (a replay after the first round: same cost, answer False)

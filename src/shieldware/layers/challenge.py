@@ -327,10 +327,10 @@ class ProofOfWork:
         challenge = self.kit.read_challenge(token, now=now, bound=bound)
         if isinstance(challenge, str):
             return self._refused(challenge)
-        nonces = puzzle.parse_nonces(answer, challenge.count)
+        nonces = puzzle.parse_nonces(answer, challenge.puzzles)
         if nonces is None:
             return self._refused(tokens.MALFORMED)
-        if challenge.bits < self.bits or challenge.count < self.count:
+        if challenge.bits < self.bits or challenge.puzzles < self.count:
             return self._refused(PowReason.TOO_EASY)
         states: tuple[BucketState, ...] = yield Take(
             (self._bucket("redeem", prefix, self._redeem_spec),)
@@ -367,7 +367,7 @@ class ProofOfWork:
                 "hashrate": round(hashrate),
                 "fast": fast,
                 "bits": challenge.bits,
-                "count": challenge.count,
+                "count": challenge.puzzles,
             },
         )
 

@@ -19,8 +19,7 @@ import hmac
 import re
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from itsdangerous import Signer
 from itsdangerous.signer import SigningAlgorithm
@@ -123,14 +122,16 @@ def _random_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-@dataclass(frozen=True, slots=True)
-class Challenge:
-    """What a challenge token says."""
+class Challenge(NamedTuple):
+    """What a challenge token says (a named tuple: built on every verification).
+
+    `puzzles` is the number of sub-puzzles (``count`` on the wire).
+    """
 
     cid: str
     issued_ms: int
     expires: int
-    count: int
+    puzzles: int
     bits: int
     level: int
     binding: str
@@ -139,11 +140,10 @@ class Challenge:
 
     @property
     def work(self) -> int:
-        return puzzle.expected_work(self.count, self.bits)
+        return puzzle.expected_work(self.puzzles, self.bits)
 
 
-@dataclass(frozen=True, slots=True)
-class Clearance:
+class Clearance(NamedTuple):
     """What a clearance token says: ``fast`` marks a solve quicker than a browser manages."""
 
     tid: str
