@@ -246,3 +246,12 @@ def test_fast_verification_agrees_with_itsdangerous(index: int, char: str) -> No
         assert forged == TOKEN
     elif theirs:
         assert index == len(TOKEN) - 1  # only the spare bits of the last character
+
+
+@given(key=st.binary(max_size=130), data=st.binary(max_size=300))
+def test_precomputed_hmac_is_hmac_sha256(key: bytes, data: bytes) -> None:
+    import hmac
+
+    from shieldware.pow.tokens import _Mac
+
+    assert _Mac(key)(data) == hmac.digest(key, data, "sha256")

@@ -51,30 +51,70 @@ FOREIGN = "foreign-binding"
 WRONG_SCOPE = "wrong-scope"
 
 
+class _Mac:
+    """HMAC-SHA256 (RFC 2104) for one key, its padded-key states hashed once.
+
+    Copying two SHA-256 states per message is about three times cheaper here than
+    `hmac.digest`, which sets up an OpenSSL HMAC context on every call.
+    """
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+
+    def __call__(self, data: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(data)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
+
+
 class _HMACSHA256(SigningAlgorithm):
-    """HMAC-SHA256 through the one-shot C helper: itsdangerous' default is ~3x slower here."""
+    """HMAC-SHA256 with per-key precomputed states (keys are the few derived signing keys)."""
+
+    def __init__(self) -> None:
+        self._macs: dict[bytes, _Mac] = {}
+
+    def mac(self, key: bytes) -> _Mac:
+        mac = self._macs.get(key)
+        if mac is None:
+            mac = self._macs[key] = _Mac(key)
+        return mac
 
     def get_signature(self, key: bytes, value: bytes) -> bytes:
-        return hmac.digest(key, value, "sha256")
+        return self.mac(key)(value)
 
     def verify_signature(self, key: bytes, value: bytes, sig: bytes) -> bool:
-        return hmac.compare_digest(sig, hmac.digest(key, value, "sha256"))
+        return hmac.compare_digest(sig, self.mac(key)(value))
 
 
 class _Signer(Signer):
     """A `Signer` whose per-secret derived keys are computed once, not on every call."""
 
     def __init__(self, secret_key: Any, salt: str) -> None:
+        algorithm = _HMACSHA256()
         super().__init__(
             secret_key,
             salt=salt,
             key_derivation="hmac",
             digest_method=hashlib.sha256,
-            algorithm=_HMACSHA256(),
+            algorithm=algorithm,
         )
         self._derived: dict[bytes, bytes] = {}
-        #: Derived keys, newest first: the order `unsign` tries them in.
-        self._verify_keys = tuple(self.derive_key(k) for k in reversed(self.secret_keys))
+        #: MACs of the derived keys, newest first: the order `unsign` tries them in.
+        self._verify_macs = tuple(
+            algorithm.mac(self.derive_key(k)) for k in reversed(self.secret_keys)
+        )
 
     def unsign_text(self, token: str) -> str | None:
         """The payload of a well-signed ASCII token, or None (the hot path of `unsign`)."""
@@ -83,9 +123,8 @@ class _Signer(Signer):
             return None
         data = value.encode("ascii")
         given = sig.encode("ascii")
-        for key in self._verify_keys:
-            mac = hmac.digest(key, data, "sha256")
-            expected = binascii.b2a_base64(mac, newline=False)[:43].translate(_URLSAFE)
+        for mac in self._verify_macs:
+            expected = binascii.b2a_base64(mac(data), newline=False)[:43].translate(_URLSAFE)
             if hmac.compare_digest(expected, given):
                 return value
         return None
