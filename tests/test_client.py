@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import anyio
 import httpx
 import pytest
 import requests
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -27,6 +23,7 @@ from shieldware.client import (
 )
 from shieldware.layers import ProofOfWork
 from shieldware.pow import check, parse_nonces
+from tests.servers import run_asgi
 
 SECRET = "c" * 32
 
@@ -37,12 +34,13 @@ async def echo(request: Request) -> Response:
 
 
 class Server:
-    """A uvicorn server on an ephemeral port, in a thread; counts 401s it sent."""
+    """The protected app on a real uvicorn server; counts the 401 challenges it sent."""
 
     def __init__(self, shield: Shield) -> None:
         app = Starlette(routes=[Route("/echo", echo, methods=["GET", "POST"])])
-        self.challenges = 0
         inner = ShieldMiddleware(app, shield=shield)
+        self.challenges = 0
+        self.url = ""
 
         async def counting(scope, receive, send):  # type: ignore[no-untyped-def]
             async def spy(message):  # type: ignore[no-untyped-def]
@@ -52,37 +50,14 @@ class Server:
 
             await inner(scope, receive, spy)
 
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
-        self.sock = sock
-        config = uvicorn.Config(counting, log_level="warning", lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]})
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:  # pragma: no cover
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
+        self.app = counting
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
-    layer = ProofOfWork(SECRET, count=4, bits=8)
-    with Server(Shield([layer])) as running:
+    running = Server(Shield([ProofOfWork(SECRET, count=4, bits=8)]))
+    with run_asgi(running.app) as url:
+        running.url = url
         yield running
 
 
@@ -154,3 +129,37 @@ def test_requests_auth(server: Server) -> None:
 def test_client_refuses_work_beyond_its_budget(server: Server) -> None:
     with httpx.Client(auth=PowAuth(max_work=10), base_url=server.url) as http:
         assert http.get("/echo").status_code == 401
+
+
+def test_clearance_is_only_sent_back_to_its_origin(server: Server) -> None:
+    auth = PowAuth()
+    seen: list[str | None] = []
+
+    def elsewhere(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("shieldware-clearance"))
+        return httpx.Response(200)
+
+    with httpx.Client(auth=auth, base_url=server.url) as http:
+        assert http.get("/echo").status_code == 200
+    assert auth.clearance
+    with httpx.Client(auth=auth, transport=httpx.MockTransport(elsewhere)) as other:
+        other.get("https://other.example/")
+    assert seen == [None]
+
+
+def test_requests_auth_through_the_wsgi_middleware() -> None:
+    from shieldware import ShieldWSGIMiddleware
+    from tests.servers import run_wsgi
+
+    def app(environ, start_response):  # type: ignore[no-untyped-def]
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [b"wsgi ok"]
+
+    shield = Shield([ProofOfWork(SECRET, count=4, bits=8)])
+    with run_wsgi(ShieldWSGIMiddleware(app, shield=shield)) as url, requests.Session() as s:
+        assert s.get(url + "/x").status_code == 401
+        s.auth = PowRequestsAuth()
+        first = s.get(url + "/x")
+        assert first.status_code == 200
+        assert first.text == "wsgi ok"
+        assert s.get(url + "/y").status_code == 200

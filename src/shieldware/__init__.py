@@ -11,7 +11,7 @@ from .clientip import TrustedProxies
 from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
 from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
-from .layers import Concurrency, IPList, PenaltyBox, Quota, RateLimit, TokenBucket
+from .layers import Concurrency, IPList, PenaltyBox, ProofOfWork, Quota, RateLimit, TokenBucket
 from .ops import (
     Acquire,
     Add,
@@ -61,6 +61,7 @@ __all__ = [
     "Op",
     "PenaltyBox",
     "Progress",
+    "ProofOfWork",
     "Quota",
     "Rate",
     "RateLimit",

@@ -19,6 +19,7 @@ import threading
 from collections.abc import AsyncGenerator, Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -91,21 +92,31 @@ def solve_answer(challenge: PowChallenge, max_work: int = DEFAULT_MAX_WORK) -> s
 
 
 class _Clearance:
-    """The clearance token shared by every request made with one auth object."""
+    """Clearance tokens per origin, shared by every request made with one auth object.
+
+    A token is only ever sent back to the origin that issued it.
+    """
 
     def __init__(self) -> None:
-        self.token: str | None = None
+        self.tokens: dict[str, str] = {}
+        self.token: str | None = None  # the latest, for introspection
         self.lock = threading.Lock()
 
-    def apply(self, headers: Any) -> None:
-        if self.token is not None:
-            headers[CLEARANCE_HEADER] = self.token
+    def apply(self, origin: str, headers: Any) -> None:
+        token = self.tokens.get(origin)
+        if token is not None:
+            headers[CLEARANCE_HEADER] = token
 
-    def keep(self, headers: Mapping[str, str]) -> None:
+    def keep(self, origin: str, headers: Mapping[str, str]) -> None:
         token = headers.get(CLEARANCE_HEADER.lower()) or headers.get(CLEARANCE_HEADER)
         if token:
             with self.lock:
-                self.token = token
+                self.tokens[origin] = self.token = token
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
 
 
 class PowAuth(httpx.Auth):
@@ -130,27 +141,29 @@ class PowAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        self._clearance.apply(request.headers)
+        origin = _origin(str(request.url))
+        self._clearance.apply(origin, request.headers)
         response = yield request
         for _ in range(self.max_rounds):
-            self._clearance.keep(response.headers)
+            self._clearance.keep(origin, response.headers)
             challenge = parse_challenge(response.headers) if response.status_code == 401 else None
             if challenge is None or challenge.work > self.max_work:
                 return
             request.headers.pop(CLEARANCE_HEADER, None)
             request.headers[ANSWER_HEADER] = solve_answer(challenge, self.max_work)
             response = yield request
-        self._clearance.keep(response.headers)
+        self._clearance.keep(origin, response.headers)
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         import anyio.to_thread
 
-        self._clearance.apply(request.headers)
+        origin = _origin(str(request.url))
+        self._clearance.apply(origin, request.headers)
         response = yield request
         for _ in range(self.max_rounds):
-            self._clearance.keep(response.headers)
+            self._clearance.keep(origin, response.headers)
             challenge = parse_challenge(response.headers) if response.status_code == 401 else None
             if challenge is None or challenge.work > self.max_work:
                 return
@@ -159,7 +172,7 @@ class PowAuth(httpx.Auth):
             request.headers.pop(CLEARANCE_HEADER, None)
             request.headers[ANSWER_HEADER] = answer
             response = yield request
-        self._clearance.keep(response.headers)
+        self._clearance.keep(origin, response.headers)
 
 
 class PowRequestsAuth:
@@ -175,13 +188,14 @@ class PowRequestsAuth:
         return self._clearance.token
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        self._clearance.apply(request.headers)
+        self._clearance.apply(_origin(request.url or ""), request.headers)
         request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
         return request
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
+        origin = _origin(response.url)
         for _ in range(self.max_rounds):
-            self._clearance.keep(response.headers)
+            self._clearance.keep(origin, response.headers)
             challenge = parse_challenge(response.headers) if response.status_code == 401 else None
             if challenge is None or challenge.work > self.max_work:
                 return response
@@ -195,5 +209,5 @@ class PowRequestsAuth:
             follow.history.append(response)
             follow.request = retry
             response = follow
-        self._clearance.keep(response.headers)
+        self._clearance.keep(origin, response.headers)
         return response

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -22,6 +18,7 @@ from starlette.routing import Route
 
 from shieldware import Shield, ShieldMiddleware
 from shieldware.layers import ProofOfWork
+from tests.servers import run_asgi
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -43,40 +40,13 @@ async def protected(request: Request) -> Response:
     return HTMLResponse(f'<!doctype html><p id="ok">protected {request.url.query}</p>')
 
 
-class Server:
-    """The default-difficulty ProofOfWork in front of a tiny app, on an ephemeral port."""
-
-    def __init__(self) -> None:
-        app = Starlette(routes=[Route("/protected", protected)])
-        shield = Shield([ProofOfWork("b" * 32)])  # default count and bits
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        config = uvicorn.Config(
-            ShieldMiddleware(app, shield=shield), log_level="warning", lifespan="off"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:  # pragma: no cover
-                raise RuntimeError("server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
-def server() -> Iterator[Server]:
-    with Server() as running:
-        yield running
+def server() -> Iterator[str]:
+    """The default-difficulty ProofOfWork in front of a tiny app, on a real uvicorn server."""
+    app = Starlette(routes=[Route("/protected", protected)])
+    shield = Shield([ProofOfWork("b" * 32)])  # default count and bits
+    with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -91,17 +61,17 @@ def browser() -> Iterator[object]:
             chromium.close()
 
 
-def test_browser_solves_and_lands_on_the_original_url(server: Server, browser: object) -> None:
+def test_browser_solves_and_lands_on_the_original_url(server: str, browser: object) -> None:
     context = browser.new_context()  # type: ignore[attr-defined]
     try:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        first = page.goto(server.url + "/protected?x=1")
+        first = page.goto(server + "/protected?x=1")
         assert first is not None
         assert first.status == 403  # the interstitial
         page.wait_for_selector("#ok", timeout=120_000)
-        assert page.url == server.url + "/protected?x=1"
+        assert page.url == server + "/protected?x=1"
         assert page.text_content("#ok") == "protected x=1"
         cookies = {c["name"]: c for c in context.cookies()}
         assert "sw_pow" in cookies
@@ -109,7 +79,7 @@ def test_browser_solves_and_lands_on_the_original_url(server: Server, browser: o
         assert cookies["sw_pow"]["sameSite"] == "Lax"
         assert "sw_pow_probe" not in cookies  # the cookie probe cleans up after itself
         # the next request passes straight through, the cookie does the work
-        again = page.goto(server.url + "/protected?y=2")
+        again = page.goto(server + "/protected?y=2")
         assert again is not None
         assert again.status == 200
         assert page.text_content("#ok") == "protected y=2"
@@ -123,24 +93,42 @@ def test_browser_solves_and_lands_on_the_original_url(server: Server, browser: o
         context.close()
 
 
-def test_without_javascript_the_page_explains_itself(server: Server, browser: object) -> None:
+def test_without_javascript_the_page_explains_itself(server: str, browser: object) -> None:
     context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
     try:
         page = context.new_page()
-        page.goto(server.url + "/protected")
+        page.goto(server + "/protected")
         assert "needs JavaScript" in (page.text_content("body") or "")
         assert page.get_attribute("#sw-status", "aria-live") == "polite"
     finally:
         context.close()
 
 
-def test_api_clients_are_not_sent_html(server: Server, browser: object) -> None:
+def test_api_clients_are_not_sent_html(server: str, browser: object) -> None:
     context = browser.new_context()  # type: ignore[attr-defined]
     try:
         response = context.request.get(
-            server.url + "/protected", headers={"accept": "application/json"}
+            server + "/protected", headers={"accept": "application/json"}
         )
         assert response.status == 401
         assert response.headers["www-authenticate"].startswith("Shieldware-PoW ")
+    finally:
+        context.close()
+
+
+def test_disabled_cookies_are_reported_instead_of_looping(server: str, browser: object) -> None:
+    context = browser.new_context()  # type: ignore[attr-defined]
+    try:
+        context.add_init_script(
+            "Object.defineProperty(Navigator.prototype, 'cookieEnabled', {get: () => false});"
+        )
+        page = context.new_page()
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(server + "/protected")
+        page.wait_for_selector("#sw-status.sw-alert", timeout=30_000)
+        assert "does not keep cookies" in (page.text_content("#sw-status") or "")
+        assert page.get_attribute("#sw-status", "role") == "alert"
+        assert not any("/verify" in url or "pow-worker" in url for url in requests)
     finally:
         context.close()

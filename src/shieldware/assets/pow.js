@@ -62,7 +62,9 @@
     var m = event.data;
     if (m.type === "progress") {
       hashes += m.hashes;
-      bar.value = Math.min(count - 0.01, solved + Math.min(0.99, (hashes / expected) * count - solved));
+      // an estimate between finished sub-puzzles, never behind them and never a full step ahead
+      var estimate = (hashes / expected) * count;
+      bar.value = Math.max(solved, Math.min(solved + 0.99, estimate, count - 0.01));
     } else if (m.type === "done") {
       if (nonces[m.index] === undefined) { nonces[m.index] = m.nonce; solved++; }
       bar.value = solved;

@@ -9,8 +9,6 @@ docs/proof-of-work.md for the protocol and the security model.
 
 from __future__ import annotations
 
-import html
-import json
 import time
 from collections.abc import Callable, Sequence
 
@@ -18,12 +16,11 @@ from ..facts import Facts
 from ..match import Matcher
 from ..ops import Add, Bucket, BucketState, Take
 from ..policy import Flow, Progress
-from ..pow import puzzle, tokens
+from ..pow import puzzle, replies, tokens
 from ..pow.assets import asset_reply
-from ..pow.page import PageText, api_body, page_html, www_authenticate
+from ..pow.page import PageText
 from ..pow.redirect import safe_return
 from ..rate import Rate
-from ..render import retry_after_value
 from ..secret import SecretInput, resolve_secrets
 from ..verdict import Action, Reply, Verdict
 
@@ -33,12 +30,13 @@ __all__ = ["ANSWER_HEADER", "BASE_PATH", "CLEARANCE_HEADER", "ProofOfWork", "Pow
 BASE_PATH = "/.shieldware/pow/"
 #: API clients send ``<challenge token>;<n0>,<n1>,...`` in this header.
 ANSWER_HEADER = "shieldware-pow-answer"
+ANSWER = "Shieldware-PoW-Answer"
 #: API clients receive (and send back) their clearance token in this header.
 CLEARANCE_HEADER = "shieldware-clearance"
 COOKIE = "sw_pow"
 
 #: Score of earlier layers -> extra bits per sub-puzzle (each bit doubles the work).
-DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (20.0, 2), (30.0, 4))
+DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (20.0, 2), (30.0, 3))
 
 
 class PowReason:
@@ -57,16 +55,6 @@ class PowReason:
     REPLAYED = "replayed"
     ASSET = "asset"
     NOT_FOUND = "not-found"
-
-
-_JSON = "application/problem+json"
-_FAILED = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Check failed</title>'
-    '<link rel="stylesheet" href="{base}pow.css"></head><body><main><h1>Check failed</h1>'
-    '<p role="alert">The check could not be accepted ({reason}).</p>'
-    '<p><a href="{target}">Try again</a></p></main></body></html>'
-)
-_NO_STORE = ("cache-control", "no-store")
 
 
 class ProofOfWork:
@@ -104,9 +92,9 @@ class ProofOfWork:
         min_score: float | None = None,
         api: Matcher | None = None,
         name: str = "pow",
-        count: int = 8,
-        bits: int = 16,
-        max_bits: int = 22,
+        count: int = 4,
+        bits: int = 17,
+        max_bits: int = 23,
         tiers: Sequence[tuple[float, int]] = DEFAULT_TIERS,
         challenge_ttl: int = 300,
         clearance_ttl: int = 1800,
@@ -185,7 +173,8 @@ class ProofOfWork:
         """Answer a CHALLENGE threshold: pass a request this layer already cleared."""
         for verdict in progress.trail:
             if verdict.rule == self.name and verdict.reason == PowReason.CLEARED:
-                return verdict
+                # already metered and weighed in the chain: pass without charging twice
+                return Verdict(Action.PASS, self.name, PowReason.CLEARED)
         return self._gate(facts, progress)
 
     def _covers(self, facts: Facts, progress: Progress) -> bool:
@@ -311,26 +300,13 @@ class ProofOfWork:
         rule = self.name + "/challenge"
         detail = {"bits": bits, "count": self.count, "level": level, "cid": challenge.cid}
         if self._wants_api(facts):
-            body = api_body(
-                challenge,
-                status=401,
-                rule=f"{rule}/{reason}",
-                verify=self.verify_path,
-                detail=f"Solve the challenge and repeat the request with {ANSWER_HEADER}.",
-            )
-            reply = Reply(
-                401,
-                (
-                    ("www-authenticate", www_authenticate(challenge)),
-                    ("content-type", _JSON),
-                    _NO_STORE,
-                ),
-                body,
+            reply = replies.api_challenge(
+                challenge, rule=f"{rule}/{reason}", verify=self.verify_path, answer_header=ANSWER
             )
         else:
             post = facts.method not in ("GET", "HEAD")
             target = facts.path + ("?" + facts.query if facts.query and not post else "")
-            body = page_html(
+            reply = replies.page_challenge(
                 challenge,
                 text=self.text,
                 base=BASE_PATH,
@@ -339,7 +315,6 @@ class ProofOfWork:
                 rule=f"{rule}/{reason}",
                 post=post,
             )
-            reply = Reply(403, (("content-type", "text/html; charset=utf-8"), _NO_STORE), body)
         return Verdict(
             Action.CHALLENGE, rule, reason, status=reply.status, reply=reply, detail=detail
         )
@@ -352,10 +327,10 @@ class ProofOfWork:
         challenge = self.kit.read_challenge(token, now=now, bound=bound)
         if isinstance(challenge, str):
             return self._refused(challenge)
-        nonces = puzzle.parse_nonces(answer, challenge.count)
+        nonces = puzzle.parse_nonces(answer, challenge.puzzles)
         if nonces is None:
             return self._refused(tokens.MALFORMED)
-        if challenge.bits < self.bits or challenge.count < self.count:
+        if challenge.bits < self.bits or challenge.puzzles < self.count:
             return self._refused(PowReason.TOO_EASY)
         states: tuple[BucketState, ...] = yield Take(
             (self._bucket("redeem", prefix, self._redeem_spec),)
@@ -392,7 +367,7 @@ class ProofOfWork:
                 "hashrate": round(hashrate),
                 "fast": fast,
                 "bits": challenge.bits,
-                "count": challenge.count,
+                "count": challenge.puzzles,
             },
         )
 
@@ -427,32 +402,30 @@ class ProofOfWork:
         verdict = yield from self._redeem(facts, prefix, bound, now, token.strip(), answer)
         api = self._wants_api(facts)
         if verdict.action is not Action.ALLOW:
-            return _with_reply(verdict, _refusal_reply(verdict, target, api))
+            status = verdict.status or 403
+            reply = replies.refusal(
+                status,
+                verdict.reason,
+                retry_after=verdict.retry_after,
+                target=target,
+                api=api,
+                base=BASE_PATH,
+            )
+            return verdict._replace(status=status, reply=reply)
         clearance: tokens.Clearance = verdict.detail["clearance"]
         detail = {k: v for k, v in verdict.detail.items() if k != "clearance"}
         detail["clearance"] = clearance.tid[:8]
         if api:
-            body = json.dumps({"clearance": clearance.token, "expires": clearance.expires}).encode()
-            reply = Reply(
-                200,
-                (
-                    ("content-type", "application/json"),
-                    (CLEARANCE_HEADER, clearance.token),
-                    _NO_STORE,
-                ),
-                body,
+            reply = replies.clearance_json(
+                token=clearance.token, expires=clearance.expires, header=CLEARANCE_HEADER
             )
         else:
-            cookie = (
-                f"{self._cookie_name(facts)}={clearance.token}; Path=/; "
-                f"Max-Age={self.clearance_ttl}; HttpOnly; SameSite=Lax"
-            )
-            if facts.secure:
-                cookie += "; Secure"
-            reply = Reply(
-                303,
-                (("location", target), ("set-cookie", cookie), _NO_STORE),
-                b"",
+            reply = replies.cookie_redirect(
+                cookie=self._cookie_name(facts),
+                token=clearance.token,
+                max_age=self.clearance_ttl,
+                secure=facts.secure,
+                target=target,
             )
         return Verdict(
             Action.ALLOW,
@@ -462,39 +435,3 @@ class ProofOfWork:
             reply=reply,
             detail=detail,
         )
-
-
-def _with_reply(verdict: Verdict, reply: Reply) -> Verdict:
-    return Verdict(
-        verdict.action,
-        verdict.rule,
-        verdict.reason,
-        weight=verdict.weight,
-        status=reply.status,
-        retry_after=verdict.retry_after,
-        reply=reply,
-        detail=verdict.detail,
-    )
-
-
-def _refusal_reply(verdict: Verdict, target: str, api: bool) -> Reply:
-    status = verdict.status or 403
-    headers: list[tuple[str, str]] = [_NO_STORE]
-    retry = retry_after_value(verdict.retry_after)
-    if retry is not None and status == 429:
-        headers.append(("retry-after", retry))
-    if api:
-        problem = {
-            "type": "about:blank",
-            "title": "Proof of work refused",
-            "status": status,
-            "reason": verdict.reason,
-        }
-        body = json.dumps(problem).encode()
-        headers.append(("content-type", _JSON))
-        return Reply(status, tuple(headers), body)
-    page = _FAILED.format(
-        base=BASE_PATH, reason=html.escape(verdict.reason), target=html.escape(target)
-    )
-    headers.append(("content-type", "text/html; charset=utf-8"))
-    return Reply(status, tuple(headers), page.encode())

@@ -18,12 +18,17 @@ ASSETS = {
 }
 
 
-@functools.lru_cache(maxsize=len(ASSETS))
 def asset_reply(name: str) -> Reply | None:
-    """A cacheable 200 reply for asset `name`, or None when there is no such asset."""
-    content_type = ASSETS.get(name)
-    if content_type is None:
-        return None
+    """A cacheable 200 reply for asset `name`, or None when there is no such asset.
+
+    Unknown names are answered before the cache, so probing them cannot evict the real files.
+    """
+    return _load(name) if name in ASSETS else None
+
+
+@functools.lru_cache(maxsize=len(ASSETS))
+def _load(name: str) -> Reply:
+    content_type = ASSETS[name]
     body = (files("shieldware") / "assets" / name).read_bytes()
     etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
     headers = (

@@ -93,7 +93,7 @@ def page_html(
     values.update(
         base=e(base),
         token=e(challenge.token),
-        count=str(challenge.count),
+        count=str(challenge.puzzles),
         bits=str(challenge.bits),
         verify=e(verify),
         ret=e(return_to),
@@ -107,7 +107,7 @@ def www_authenticate(challenge: Challenge) -> str:
     """The ``WWW-Authenticate`` value of the API-form challenge (RFC 9110 auth-param syntax)."""
     return (
         f'{SCHEME} challenge="{challenge.token}", algorithm="sha256", '
-        f'count="{challenge.count}", bits="{challenge.bits}", expires="{challenge.expires}"'
+        f'count="{challenge.puzzles}", bits="{challenge.bits}", expires="{challenge.expires}"'
     )
 
 
@@ -122,7 +122,7 @@ def api_body(challenge: Challenge, *, status: int, rule: str, verify: str, detai
         "challenge": {
             "token": challenge.token,
             "algorithm": "sha256",
-            "count": challenge.count,
+            "count": challenge.puzzles,
             "bits": challenge.bits,
             "expires": challenge.expires,
             "answer_header": "Shieldware-PoW-Answer",
