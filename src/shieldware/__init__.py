@@ -10,8 +10,18 @@ from .asgi import ShieldMiddleware
 from .clientip import TrustedProxies
 from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
+from .fingerprint import by_fingerprint
 from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
-from .layers import Concurrency, IPList, PenaltyBox, ProofOfWork, Quota, RateLimit, TokenBucket
+from .layers import (
+    Concurrency,
+    Fingerprint,
+    IPList,
+    PenaltyBox,
+    ProofOfWork,
+    Quota,
+    RateLimit,
+    TokenBucket,
+)
 from .ops import (
     Acquire,
     Add,
@@ -49,6 +59,7 @@ __all__ = [
     "Count",
     "Decision",
     "Facts",
+    "Fingerprint",
     "GLOBAL",
     "Get",
     "Hit",
@@ -83,6 +94,7 @@ __all__ = [
     "Window",
     "WindowState",
     "__version__",
+    "by_fingerprint",
     "by_header",
     "by_ip",
     "by_method",

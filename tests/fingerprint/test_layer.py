@@ -194,3 +194,33 @@ def test_any_head_yields_a_verdict(headers, scheme, order_known, path) -> None:
 
 
 _FUZZ = Fingerprint(verifier=False, ja4_header="x-ja4", debug_header="x-fp")
+
+
+def test_threads_hammering_a_small_cache_never_fail() -> None:
+    import threading
+
+    fp = Fingerprint(verifier=False, cache_size=16)
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(300):
+                v = check(fp, [("user-agent", f"agent-{offset}-{i % 40}"), ("accept", "*/*")])
+                assert v.action is Action.PASS
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(fp._cache) <= 16
+
+
+def test_huge_heads_are_scored_but_not_cached() -> None:
+    fp = Fingerprint(verifier=False)
+    head = [(f"x-{'n' * 3000}-{i}", "v") for i in range(3)] + CURL
+    assert check(fp, head).detail["band"] == "automation"
+    assert len(fp._cache) == 0

@@ -16,11 +16,12 @@ work: beyond the bound, claims simply stay ``unverifiable``.
 from __future__ import annotations
 
 import json
+import queue
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Literal, Protocol
@@ -145,7 +146,7 @@ class BotVerifier:
     :param failed_ttl: seconds a negative one is kept (an hour).
     :param cache_size: most addresses remembered per cache.
     :param max_pending: most lookups queued at once; more claims stay unverifiable.
-    :param workers: lookup threads (started lazily, on the first claim that needs DNS).
+    :param workers: lookup threads (daemons, started on the first claim that needs DNS).
     """
 
     def __init__(
@@ -173,11 +174,12 @@ class BotVerifier:
         self._verified: TTLCache[tuple[str, str], bool] = TTLCache(cache_size, verified_ttl)
         self._failed: TTLCache[tuple[str, str], bool] = TTLCache(cache_size, failed_ttl)
         self._claims: LRUCache[str, GoodBot | None] = LRUCache(4096)
-        self._pending: dict[tuple[str, str], Future[None]] = {}
+        self._pending: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._max_pending = max_pending
         self._workers = workers
-        self._pool: ThreadPoolExecutor | None = None
+        self._queue: queue.Queue[tuple[GoodBot, tuple[str, str]] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
 
     def __repr__(self) -> str:
         return f"BotVerifier({[b.name for b in self.bots]!r})"
@@ -186,10 +188,9 @@ class BotVerifier:
     def claimed(self, ua: str) -> GoodBot | None:
         """The bot a user agent claims to be, or None (cached per distinct UA)."""
         ua = ua[:512]
-        try:
-            return self._claims[ua]
-        except KeyError:
-            pass
+        with self._lock:  # an LRU read reorders the cache: not safe without the lock
+            if ua in self._claims:
+                return self._claims[ua]
         match = self._claim_regex.search(ua) if ua else None
         bot = self._by_group[match.lastgroup] if match and match.lastgroup else None
         with self._lock:
@@ -207,10 +208,11 @@ class BotVerifier:
                 return Verification("failed", "ranges", bot)
             return Verification("unverifiable", "no-method", bot)
         key = (bot.name, str(address))
-        if key in self._verified:
-            return Verification("verified", "fcrdns", bot)
-        if key in self._failed:
-            return Verification("failed", "fcrdns", bot)
+        with self._lock:  # TTL caches expire entries on access
+            if key in self._verified:
+                return Verification("verified", "fcrdns", bot)
+            if key in self._failed:
+                return Verification("failed", "fcrdns", bot)
         return Verification("unverifiable", self._schedule(bot, key), bot)
 
     def update_networks(self, name: str, networks: Iterable[str]) -> None:
@@ -235,10 +237,24 @@ class BotVerifier:
                 return "pending"
             if len(self._pending) >= self._max_pending:
                 return "busy"
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self._workers, "shieldware-fcrdns")
-            self._pending[key] = self._pool.submit(self._lookup, bot, key)
+            self._pending.add(key)
+            if not self._threads:
+                # Daemon threads: a hung DNS lookup never holds up interpreter exit.
+                for index in range(self._workers):
+                    thread = threading.Thread(
+                        target=self._work, name=f"shieldware-fcrdns-{index}", daemon=True
+                    )
+                    thread.start()
+                    self._threads.append(thread)
+        self._queue.put((bot, key))
         return "pending"
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            self._lookup(*item)
 
     def _lookup(self, bot: GoodBot, key: tuple[str, str]) -> None:
         try:
@@ -246,7 +262,7 @@ class BotVerifier:
         except Exception:  # resolver trouble: leave the claim unverifiable, retry later
             ok = None
         with self._lock:
-            self._pending.pop(key, None)
+            self._pending.discard(key)
             if ok is True:
                 self._verified[key] = True
             elif ok is False:
@@ -264,12 +280,13 @@ class BotVerifier:
 
     def drain(self, timeout: float = 5.0) -> None:
         """Wait for the pending lookups (tests and warm-up scripts)."""
-        with self._lock:
-            futures = list(self._pending.values())
-        wait(futures, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(0.005)
 
     def close(self) -> None:
-        """Stop the lookup threads (queued lookups are dropped)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        """Stop the lookup threads once they finish their current lookup."""
+        with self._lock:
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)

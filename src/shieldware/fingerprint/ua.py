@@ -20,13 +20,17 @@ __all__ = ["MAX_UA", "UAClassifier", "UAInfo"]
 MAX_UA = 512
 
 _CHROMIUM = re.compile(r"(?:Chrome|Chromium|HeadlessChrome)/(\d+)")
-_FORKS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("edge", re.compile(r"Edg(?:e|A|iOS)?/(\d+)")),
-    ("opera", re.compile(r"OPR/(\d+)")),
-    ("samsung", re.compile(r"SamsungBrowser/(\d+)")),
-    ("yandex", re.compile(r"YaBrowser/(\d+)")),
-    ("vivaldi", re.compile(r"Vivaldi/(\d+)")),
-)
+_FORK = re.compile(r"(Edg|EdgA|EdgiOS|Edge|OPR|SamsungBrowser|YaBrowser|Vivaldi)/(\d+)")
+_FORK_FAMILY = {
+    "Edg": "edge",
+    "EdgA": "edge",
+    "EdgiOS": "edge",
+    "Edge": "edge",
+    "OPR": "opera",
+    "SamsungBrowser": "samsung",
+    "YaBrowser": "yandex",
+    "Vivaldi": "vivaldi",
+}
 _FIREFOX = re.compile(r"(?:Firefox|FxiOS)/(\d+)")
 _CRIOS = re.compile(r"(?:CriOS|EdgiOS|OPT|OPiOS)/(\d+)")
 _SAFARI = re.compile(r"Version/(\d+)[\d.]*(?: Mobile/\w+)? Safari/")
@@ -118,11 +122,9 @@ def parse_browser(ua: str) -> tuple[str, str, int | None, str, bool, bool]:
             return ("ios-webkit", "webkit", _version(ios), platform, mobile, headless)
     chromium = _CHROMIUM.search(ua)
     if chromium is not None:
-        for family, regex in _FORKS:
-            fork = regex.search(ua)
-            if fork is not None:
-                return (family, "blink", _version(chromium), platform, mobile, headless)
-        return ("chrome", "blink", _version(chromium), platform, mobile, headless)
+        fork = _FORK.search(ua)
+        family = "chrome" if fork is None else _FORK_FAMILY[fork.group(1)]
+        return (family, "blink", _version(chromium), platform, mobile, headless)
     firefox = _FIREFOX.search(ua)
     if firefox is not None and "Gecko/" in ua:
         return ("firefox", "gecko", _version(firefox), platform, mobile, headless)

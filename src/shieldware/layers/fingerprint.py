@@ -16,8 +16,8 @@ The explanation goes to ``Verdict.detail``, and to an opt-in debug response head
 
 from __future__ import annotations
 
-import math
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -29,6 +29,21 @@ from ..facts import Facts
 from ..fingerprint.goodbots import BotVerifier, GoodBot, Verification
 from ..fingerprint.head import Head, header_fingerprint
 from ..fingerprint.packs import UAPack, builtin_packs, load_pack
+from ..fingerprint.scoring import (
+    BROWSER,
+    DEFAULT_BANDS,
+    DEFAULT_EXEMPT_PATHS,
+    FLAG_OF,
+    HTTPS,
+    ORDER,
+    SAFE_CATEGORIES,
+    UNCLAIMED,
+    WHY,
+    Band,
+    PathGlob,
+    Score,
+    fire,
+)
 from ..fingerprint.signals import CACHE_HEADERS, DEFAULT_CAPS, DEFAULT_SIGNALS, Signal
 from ..fingerprint.ua import UAClassifier
 from ..match import Matcher, NetworkSet
@@ -38,90 +53,10 @@ from ..verdict import Action, Verdict
 __all__ = ["DEFAULT_BANDS", "DEFAULT_EXEMPT_PATHS", "Band", "Fingerprint", "Score"]
 
 
-@dataclass(frozen=True, slots=True)
-class Band:
-    """A score band: scores from `floor` up to the next band's floor get this name."""
-
-    name: str
-    floor: float
-
-
-#: human < 3 <= automation < 6 <= challenge < 10 <= challenge-hard.
-DEFAULT_BANDS: tuple[Band, ...] = (
-    Band("human", -math.inf),
-    Band("automation", 3.0),
-    Band("challenge", 6.0),
-    Band("challenge-hard", 10.0),
-)
-#: Paths robots, feed readers and unfurlers must always reach.
-DEFAULT_EXEMPT_PATHS: tuple[str, ...] = (
-    "/robots.txt",
-    "/sitemap*",
-    "/.well-known/*",
-    "/favicon.ico",
-    "/favicon.svg",
-    "/apple-touch-icon*",
-    "/feed*",
-    "/rss*",
-    "/atom*",
-    "/index.xml",
-    "/*.rss",
-    "/*.atom",
-    "/*/feed*",
-)
-_SAFE_CATEGORIES = frozenset({"preview", "feed", "tool"})
-_HTTPS, _ORDER, _BROWSER, _UNCLAIMED = 1, 2, 4, 8
-_FLAG_OF = {"https": _HTTPS, "order": _ORDER, "browser": _BROWSER, "unclaimed": _UNCLAIMED}
-_WHY = {
-    "https": "not https (fetch metadata and client hints are not sent)",
-    "order": "header order unknown (WSGI, or a proxy that reorders)",
-    "browser": "the UA claims no browser",
-    "unclaimed": "the UA names itself",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Score:
-    """The soft-evidence result for one request (what `Fingerprint.score` returns)."""
-
-    score: float
-    band: str
-    fired: tuple[tuple[str, float, str, str], ...]  # (signal, weight, group, evidence)
-    shadow: tuple[tuple[str, float, str], ...]  # (signal, weight, evidence), not counted
-    capped: tuple[tuple[str, float, float], ...]  # (group, raw sum, capped sum)
-    skipped: tuple[tuple[str, tuple[str, ...]], ...]  # (precondition, signal names)
-    exempt: str = ""
-    bot: str = ""
-
-    def summary(self) -> str:
-        """One header-safe line: score, band and the counted signals."""
-        parts = ",".join(f"{name}:{weight:+g}" for name, weight, _, _ in self.fired)
-        return f"score={self.score:g}; band={self.band}; signals={parts or '-'}"
-
-
 _UNCONFIRMED = 6.0
 _CACHE_MAX_HEADERS = 40
-
-
+_CACHE_MAX_CHARS = 4096  # a cached head's key text; bigger heads are evaluated every time
 _first = itemgetter(0)
-
-
-def _fire(
-    sig: Signal,
-    head: Head,
-    sums: dict[str, float],
-    fired: list[tuple[str, float, str, str]],
-    shadow: list[tuple[str, float, str]],
-) -> None:
-    out = sig.check(head)
-    if not out:
-        return
-    evidence = out if isinstance(out, str) else ""
-    if sig.shadow:
-        shadow.append((sig.name, sig.weight, evidence))
-        return
-    fired.append((sig.name, sig.weight, sig.group, evidence))
-    sums[sig.group] = sums.get(sig.group, 0.0) + sig.weight
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,22 +72,6 @@ class _Entry:
     skipped: tuple[tuple[str, tuple[str, ...]], ...] = ()
     sums: Mapping[str, float] = field(default_factory=dict)
     verdicts: dict[tuple[bool, bool], Verdict] = field(default_factory=dict, compare=False)
-
-
-class _Glob:
-    """Path globs: ``/x`` exact, ``/x*`` prefix, ``/*.rss`` suffix, ``/*/feed*`` segment."""
-
-    def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns = tuple(patterns)
-        parts = []
-        for p in self.patterns:
-            if not p.startswith("/"):
-                raise ConfigurationError(f"exempt paths must start with '/': {p!r}")
-            parts.append(re.escape(p).replace(r"\*", "[^?#]*"))
-        self._regex = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
-
-    def __call__(self, path: str) -> bool:
-        return self._regex is not None and self._regex.fullmatch(path) is not None
 
 
 class Fingerprint:
@@ -182,7 +101,7 @@ class Fingerprint:
     :param debug_header: opt-in response header carrying the explanation summary.
     :param debug_match: only add the debug header for requests this matcher accepts.
     :param match: only score requests this matcher accepts.
-    :param cache_size: LRU size for parsed user agents.
+    :param cache_size: entries kept in each bounded cache (parsed user agents, evaluated heads).
     """
 
     def __init__(
@@ -251,7 +170,7 @@ class Fingerprint:
             self.verifier = verifier or None
         self.allow_verified = frozenset(allow_verified)
         self.deny_spoofed = deny_spoofed
-        self._exempt = _Glob(exempt_paths)
+        self._exempt = PathGlob(exempt_paths)
         self.safe_ceiling = safe_ceiling
         self.bands = tuple(sorted(bands, key=lambda b: b.floor))
         self.deny_at = deny_at
@@ -267,12 +186,18 @@ class Fingerprint:
         self._pass = Verdict(Action.PASS, name, "not-scored")
         self._cache_headers = CACHE_HEADERS + ((self.ja4_header,) if self.ja4_header else ())
         self._cache: dict[tuple[Any, ...], _Entry] = {}
-        self._cache_size = cache_size
+        self._cache_size = max(1, cache_size)
+        self._lock = threading.Lock()
         self._uncached = any(not s.cacheable for s in self.signals)
 
     def __repr__(self) -> str:
         packs = [p.name for p in self.classifier.matcher.packs]
         return f"Fingerprint(signals={len(self.signals)}, packs={packs})"
+
+    def close(self) -> None:
+        """Stop the good-bot verifier's lookup threads (call it on application shutdown)."""
+        if self.verifier is not None:
+            self.verifier.close()
 
     # -- recommended chain settings --------------------------------------------------------
     def thresholds(self) -> list[Threshold]:
@@ -284,6 +209,8 @@ class Fingerprint:
     def check(self, facts: Facts, progress: Progress) -> Verdict:
         if self.match is not None and not self.match(facts):
             return self._pass
+        if facts.header_index is None:  # built by hand: index once, not per header lookup
+            facts = facts.with_(header_index=facts._index)
         entry = self._entry(facts)
         if entry.hard is not None:
             return entry.hard
@@ -292,7 +219,7 @@ class Fingerprint:
         )
         if entry.bot is None or self.verifier is None:
             # The common case: everything but the path exemption is a function of the head.
-            exempt = entry.category not in _SAFE_CATEGORIES and self._exempt(facts.path)
+            exempt = entry.category not in SAFE_CATEGORIES and self._exempt(facts.path)
             slot = (exempt, debug)
             verdict = entry.verdicts.get(slot)
             if verdict is None:
@@ -331,6 +258,8 @@ class Fingerprint:
 
     def score(self, facts: Facts) -> Score:
         """The soft score of a request, ignoring hard outcomes (replay and evaluation)."""
+        if facts.header_index is None:
+            facts = facts.with_(header_index=facts._index)
         entry = self._entry(facts)
         check = None
         if entry.bot is not None and self.verifier is not None:
@@ -357,7 +286,7 @@ class Fingerprint:
 
     def _entry(self, facts: Facts) -> _Entry:
         """The cacheable part of the evaluation, reused for identical heads."""
-        index = facts._index
+        index = facts.header_index or {}
         names = tuple(map(_first, facts.headers))
         values = tuple(map(index.get, self._cache_headers))
         secure = facts.secure
@@ -367,11 +296,15 @@ class Fingerprint:
         entry = self._cache.get(key)
         if entry is None:
             entry = self._evaluate(facts, secure, order, trusted)
-            if len(names) <= _CACHE_MAX_HEADERS and sum(map(len, filter(None, values))) <= 4096:
+            if (
+                len(names) <= _CACHE_MAX_HEADERS
+                and sum(map(len, names)) + sum(map(len, filter(None, values))) <= _CACHE_MAX_CHARS
+            ):
                 cache = self._cache
-                if len(cache) >= self._cache_size:
-                    del cache[next(iter(cache))]
-                cache[key] = entry
+                with self._lock:  # writers only; lookups stay lock-free
+                    while len(cache) >= self._cache_size:
+                        del cache[next(iter(cache))]  # oldest first
+                    cache[key] = entry
         if self._uncached:
             entry = self._run_uncached(facts, entry, secure, order, trusted)
         return entry
@@ -403,18 +336,19 @@ class Fingerprint:
         shadow: list[tuple[str, float, str]] = []
         for sig in active:
             if sig.cacheable:
-                _fire(sig, head, sums, fired, shadow)
-        bot = self.verifier.claimed(ua_raw) if self.verifier is not None else None
+                fire(sig, head, sums, fired, shadow)
+        # Every verifiable crawler is in the packs, so a UA no pack knows claims no good bot.
+        bot = self.verifier.claimed(ua_raw) if self.verifier is not None and ua.hits else None
         return _Entry(None, bot, ua.category, flags, tuple(fired), tuple(shadow), skipped, sums)
 
     @staticmethod
     def _flags(head: Head) -> int:
         ua = head.ua
         return (
-            (_HTTPS if head.secure else 0)
-            | (_ORDER if head.order_known else 0)
-            | (_BROWSER if ua.browser else 0)
-            | (_UNCLAIMED if not ua.hits and ua.family != "empty" else 0)
+            (HTTPS if head.secure else 0)
+            | (ORDER if head.order_known else 0)
+            | (BROWSER if ua.browser else 0)
+            | (UNCLAIMED if not ua.hits and ua.family != "empty" else 0)
         )
 
     def _run_uncached(
@@ -429,7 +363,7 @@ class Fingerprint:
         shadow = list(entry.shadow)
         for sig in active:
             if not sig.cacheable:
-                _fire(sig, head, sums, fired, shadow)
+                fire(sig, head, sums, fired, shadow)
         return _Entry(
             None,
             entry.bot,
@@ -449,7 +383,7 @@ class Fingerprint:
             active: list[Signal] = []
             skipped: dict[str, list[str]] = {}
             for sig in self.signals:
-                missing = [n for n in sorted(sig.needs) if not flags & _FLAG_OF[n]]
+                missing = [n for n in sorted(sig.needs) if not flags & FLAG_OF[n]]
                 if missing:
                     skipped.setdefault(missing[0], []).append(sig.name)
                 else:
@@ -475,7 +409,7 @@ class Fingerprint:
                 capped.append((group, raw, cap))
             total += value
         exempt = ""
-        if entry.category in _SAFE_CATEGORIES:
+        if entry.category in SAFE_CATEGORIES:
             exempt = f"ua:{entry.category}"
         elif self._exempt(facts.path):
             exempt = "path"
@@ -528,7 +462,7 @@ class Fingerprint:
             "rules": [(r.pack, r.id, r.pattern) for r in ua.hits],
         }
         detail["hfp"] = header_fingerprint(facts)
-        detail["why_skipped"] = {k: _WHY[k] for k, _ in result.skipped}
+        detail["why_skipped"] = {k: WHY[k] for k, _ in result.skipped}
         return detail
 
 

@@ -689,7 +689,7 @@ def main() -> None:
         (
             "ai-crawler",
             "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)",
-            None,
+            "107.20.236.150",
         ),
         (
             "ai-crawler",
@@ -721,7 +721,7 @@ def main() -> None:
         (
             "ai-user",
             "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot",
-            None,
+            "104.208.184.200",
         ),
         (
             "ai-user",
@@ -736,7 +736,7 @@ def main() -> None:
         (
             "ai-user",
             "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; Perplexity-User/1.0; +https://perplexity.ai/perplexity-user)",
-            None,
+            "18.97.21.1",
         ),
         (
             "ai-user",
@@ -752,6 +752,20 @@ def main() -> None:
             ai,
             [("User-Agent", ua), *plain],
             **kw,
+        )
+    # Spoofed claims: crawler UAs with published ranges, from an address outside them.
+    for ua in (
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; +https://openai.com/bot",
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)",
+        "CCBot/2.0 (https://commoncrawl.org/faq/)",
+    ):
+        tool(
+            "spoofed-crawler",
+            ua.split(";")[1].strip() if ";" in ua else ua.split("/")[0],
+            "documented: a scraper borrowing a crawler's UA (address outside its ranges)",
+            [("User-Agent", ua), *plain],
+            client_ip="198.51.100.23",
         )
     # -- search crawlers, previews and feed readers (must never be collateral) ------------------
     seo = "documented: UA from the operator's crawler page; other headers assumed"
