@@ -161,3 +161,15 @@ def test_protect_in_shadow_mode_never_blocks() -> None:
     assert isinstance(last, Decision)
     assert last.action.value == "throttle"
     assert not last.enforced
+
+
+def test_a_failing_principal_callable_is_not_a_500(caplog: pytest.LogCaptureFixture) -> None:
+    bare = Flask("broken")
+
+    def broken() -> str:
+        raise RuntimeError("user store down")
+
+    Shieldware(bare, shield=Shield([Quota(5, name="q")]), principal=broken)
+    bare.get("/x")(lambda: "x")
+    assert bare.test_client().get("/x").status_code == 200
+    assert "principal callable failed" in caplog.text

@@ -161,8 +161,11 @@ class Protect:
         template = getattr(route, "path", None)
         principal: str | None = None
         if self.principal is not None:
-            value = self.principal(connection)
-            principal = await value if inspect.isawaitable(value) else value
+            try:
+                value = self.principal(connection)
+                principal = await value if inspect.isawaitable(value) else value
+            except Exception:  # a broken lookup must not turn into a 500
+                log.exception("shieldware: the principal callable failed; deciding without one")
         return facts.with_(
             route=template if isinstance(template, str) else None, principal=principal
         )

@@ -19,6 +19,7 @@ route and per-view limits.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -40,6 +41,7 @@ G_ATTR = "shieldware"
 VIEW_ATTR = "shieldware_view"
 
 Principal = Callable[[], "str | None"]
+log = logging.getLogger("shieldware")
 V = TypeVar("V", bound=Callable[..., Any])
 
 
@@ -53,6 +55,16 @@ def decision_of() -> Decision | None:
     """The current request's decision: the view's own if it has one, else the app-wide one."""
     value = g.get(VIEW_ATTR) or g.get(G_ATTR)
     return value if isinstance(value, Decision) else None
+
+
+def _call_principal(principal: Principal) -> str | None:
+    """The principal, or None when the callable fails: a broken lookup must not break requests."""
+    try:
+        value = principal()
+    except Exception:
+        log.exception("shieldware: the principal callable failed; deciding without one")
+        return None
+    return None if value is None else str(value)
 
 
 def _add_headers(response: Response, extra: tuple[tuple[str, str], ...]) -> None:
@@ -92,7 +104,7 @@ class Shieldware:
         """Facts of the current request: the environ, plus principal and route template."""
         facts = shield.facts_from_environ(request.environ)
         rule = request.url_rule
-        principal = self.principal() if self.principal is not None else None
+        principal = _call_principal(self.principal) if self.principal is not None else None
         route = rule.rule if rule is not None else None
         if principal is None and route is None:
             return facts
