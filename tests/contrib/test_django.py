@@ -350,3 +350,17 @@ def test_protect_in_shadow_mode_never_blocks() -> None:
     assert decision is not None
     assert decision.action.value == "throttle"
     assert not decision.enforced
+
+
+def test_a_failing_user_lookup_is_not_a_500(caplog: pytest.LogCaptureFixture) -> None:
+    from django.test import RequestFactory
+
+    class Broken:
+        @property
+        def is_authenticated(self) -> bool:
+            raise RuntimeError("session store down")
+
+    request = RequestFactory().get("/hello")
+    request.user = Broken()
+    assert sw_django.principal_of(request) is None
+    assert "request.user failed" in caplog.text

@@ -20,6 +20,7 @@ ASGI scope under ASGI (header order known), ``request.META`` (the WSGI environ) 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 from collections.abc import Awaitable, Callable, Iterable
@@ -61,6 +62,8 @@ WORKERS_SETTING = "SHIELDWARE_WORKERS"
 #: ``request.shieldware`` holds the middleware's decision; ``request.shieldware_view`` the view's.
 REQUEST_ATTR = "shieldware"
 VIEW_ATTR = "shieldware_view"
+
+log = logging.getLogger("shieldware")
 
 _AUTH_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 _MIDDLEWARE = f"{__name__}.ShieldwareMiddleware"
@@ -152,10 +155,18 @@ def _user_principal(user: Any) -> str | None:
 
 
 def principal_of(request: HttpRequest) -> str | None:
-    """The authenticated user's primary key, when AuthenticationMiddleware ran before us."""
+    """The authenticated user's primary key, when AuthenticationMiddleware ran before us.
+
+    A failing lookup (the session store is down) is logged and yields None: it must not turn
+    every request into a 500.
+    """
     if not hasattr(request, "user"):
         return None
-    return _user_principal(request.user)
+    try:
+        return _user_principal(request.user)
+    except Exception:
+        log.exception("shieldware: reading request.user failed; deciding without a principal")
+        return None
 
 
 async def aprincipal_of(request: HttpRequest) -> str | None:
@@ -163,9 +174,13 @@ async def aprincipal_of(request: HttpRequest) -> str | None:
     if not hasattr(request, "user"):
         return None
     auser = getattr(request, "auser", None)  # Django >= 5.0
-    if auser is not None:
+    if auser is None:  # pragma: no cover - Django 4.2
+        return await sync_to_async(principal_of)(request)
+    try:
         return _user_principal(await auser())
-    return await sync_to_async(principal_of)(request)  # pragma: no cover - Django 4.2
+    except Exception:
+        log.exception("shieldware: reading request.auser() failed; deciding without a principal")
+        return None
 
 
 # -- responses ---------------------------------------------------------------------------------
