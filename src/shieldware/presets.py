@@ -43,16 +43,16 @@ POW_MIN_SCORE = 20.0
 def default_layers(secret: SecretInput = None) -> list[Layer]:
     """The default layers, in order. Grows as layers land; see docs/concepts.md.
 
-    `Fingerprint` comes first as a weighting layer: it only adds weight (and short-circuits on
-    verified good bots and spoofed ones), so later layers see its score in ``progress.score``.
-    The per-IP token bucket is generous (120 requests a minute, 60 at once) so people never meet
-    it; a client that does gets 429 with Retry-After, and every response carries the
-    ``RateLimit`` headers. Proof of work comes last so it sees the score of every scoring layer
-    before it.
+    `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
+    layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
+    later layers see its score in ``progress.score``. The per-IP token bucket is generous (120
+    requests a minute, 60 at once) so people never meet it; a client that does gets 429 with
+    Retry-After, and every response carries the ``RateLimit`` headers. Proof of work comes last so
+    it sees the score of every scoring layer before it.
     """
     return [
-        Fingerprint(),
         IPList(),
+        Fingerprint(),
         TokenBucket("120/minute", burst=60, name="ratelimit"),
         ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
     ]
