@@ -137,8 +137,17 @@ def test_escalation_to_a_challenge_before_the_ban() -> None:
     assert d.verdict.rule == "pow/challenge"
     assert challenger.asked == 1
     assert s.decide(req()).verdict.rule == "penalty/banned"  # still refusing after: ban
+
+
+def test_challenge_without_a_challenger_throttles(caplog: pytest.LogCaptureFixture) -> None:
+    s, _, _ = setup(on_limit="challenge", local_cache=0)
+    assert "no challenger" in caplog.text
+    s.decide(req())
+    d = s.decide(req())
+    assert d.action is Action.THROTTLE
+    assert d.verdict.status == 429
     with pytest.raises(ConfigurationError):
-        PenaltyBox(TokenBucket("1/second"), on_limit="challenge")  # no challenger: refused
+        PenaltyBox(TokenBucket("1/second"), on_limit="captcha")
 
 
 def test_store_failure_lets_the_wrapped_layer_decide() -> None:

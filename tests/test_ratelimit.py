@@ -7,6 +7,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shieldware import (
     GLOBAL,
@@ -262,3 +264,26 @@ def test_take_ops_carry_hash_tagged_keys_sharing_one_slot() -> None:
     assert len(tags) == 1
     assert len(op.buckets) == 2
     assert by_ip is layer.rules[0].key
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 8),
+    st.sampled_from(["1/second", "30/minute", "7/hour"]),
+    st.lists(st.integers(0, 3 * 10**6), min_size=1, max_size=60),
+)
+def test_through_the_layer_retry_after_honoured_means_success(
+    burst: int, rate: str, gaps: list[int]
+) -> None:
+    clock = Clock()
+    s = shield(TokenBucket(rate, burst=burst, local_cache=0), store=MemoryStore(clock=clock))
+    for gap in gaps:
+        clock.now += gap
+        d = s.decide(req())
+        if d.action is Action.THROTTLE:
+            retry = d.verdict.retry_after
+            assert retry is not None
+            header = dict(d.headers)["ratelimit"]
+            assert header.endswith(f";t={int(retry)}")  # t equals Retry-After on a refusal
+            clock.now += int(retry * 10**6)
+            assert s.decide(req()).action is Action.ALLOW

@@ -59,6 +59,7 @@ _PREFIX = "sw"
 _MAX_SEGMENTS = 8
 _MAX_SEGMENT = 64
 _CACHE = 8192
+_MAX_VALUE = 128
 
 
 class _Part:
@@ -88,13 +89,13 @@ class Key:
     def __call__(self, facts: Facts) -> tuple[str, ...] | None:
         if len(self.parts) == 1:  # the common case
             value = self.parts[0].func(facts)
-            return None if value is None else (str(value),)
+            return None if value is None else (_short(str(value)),)
         values = []
         for part in self.parts:
             value = part.func(facts)
             if value is None:
                 return None
-            values.append(str(value))
+            values.append(_short(str(value)))
         return tuple(values)
 
     @property
@@ -109,6 +110,18 @@ class Key:
 
     def __repr__(self) -> str:
         return " + ".join(p.label for p in self.parts) or "GLOBAL"
+
+
+def _short(value: str) -> str:
+    """Values longer than `_MAX_VALUE` become a digest, so caches keyed by them stay small."""
+    if len(value) <= _MAX_VALUE:
+        return value
+    return "#" + _digest(value)
+
+
+def _digest(value: str) -> str:
+    raw = value.encode("utf-8", "surrogatepass")
+    return hashlib.blake2b(raw, digest_size=16, person=b"sw-val").hexdigest()
 
 
 def as_key(value: KeyInput) -> Key:
@@ -165,7 +178,8 @@ def by_header(name: str) -> Key:
     lowered = name.lower()
 
     def header(facts: Facts) -> str | None:
-        return facts.header(lowered)
+        value = facts.header(lowered)
+        return None if value is None else _digest(value)
 
     return Key(_Part(f"header:{lowered}", header))
 

@@ -45,15 +45,18 @@ def default_layers(secret: SecretInput = None) -> list[Layer]:
 
     `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
     layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
-    later layers see its score in ``progress.score``. The per-IP token bucket is generous (120
-    requests a minute, 60 at once) so people never meet it; a client that does gets 429 with
-    Retry-After, and every response carries the ``RateLimit`` headers. Proof of work comes last so
-    it sees the score of every scoring layer before it.
+    later layers see its score in ``progress.score``.
+
+    The per-IP token bucket is generous (120 requests a minute, 60 at once) so people never meet
+    it; it comes before `Fingerprint` so every client is counted, verified good bots included. A
+    client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
+
+    Proof of work comes last so it sees the score of every scoring layer before it.
     """
     return [
         IPList(),
-        Fingerprint(),
         TokenBucket("120/minute", burst=60, name="ratelimit"),
+        Fingerprint(),
         ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
     ]
 

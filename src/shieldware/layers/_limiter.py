@@ -219,6 +219,14 @@ class Limiter(Generic[ItemT]):
     ) -> Verdict:
         """PASS with headers, or THROTTLE naming the rule that must wait longest."""
         items = batch.items
+        if len(states) == 1 and states[0].allowed:  # the common case
+            return Verdict(
+                Action.PASS,
+                self.name,
+                WITHIN_LIMIT,
+                headers=self._pass_headers(batch, states),
+                degraded=degraded,
+            )
         refused = [i for i, s in enumerate(states) if not s.allowed]
         if not refused:
             return Verdict(
@@ -254,7 +262,10 @@ class Limiter(Generic[ItemT]):
             status=self.status,
             retry_after=wait,
             headers=self._headers(items, usages),
-            detail={"remaining": states[worst].remaining, "retry_after": retry},
+            detail={
+                "remaining": states[worst].remaining,
+                "retry_after": retry if math.isfinite(retry) else None,
+            },
             degraded=degraded,
         )
 
@@ -263,6 +274,13 @@ class Limiter(Generic[ItemT]):
         if style == "none":
             return ()
         if style == "draft-10":  # the common case, without intermediate objects
+            if len(states) == 1:
+                state = states[0]
+                t = self._next(batch.items[0], state)
+                value = f"{batch.prefixes[0]}{state.remaining}"
+                if t is not None and t > 0:
+                    value = f"{value};t={math.ceil(t)}"
+                return (("ratelimit-policy", batch.policy_line), ("ratelimit", value))
             parts = []
             for item, prefix, state in zip(batch.items, batch.prefixes, states, strict=True):
                 t = self._next(item, state)

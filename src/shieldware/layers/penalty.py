@@ -9,12 +9,14 @@ ban. While banned, requests are refused without running the wrapped layer, and r
 locally (no store op) until the ban ends.
 
 Escalation: with ``on_limit="challenge"`` and a `challenger` (the proof-of-work layer), an
-over-limit request that is not yet banned is handed to the challenger instead of getting a 429.
-Without a challenger it is throttled: nothing else could render a challenge for it.
+over-limit request that is not yet banned is handed to the challenger, and gets its challenge
+instead of a 429. **Without a challenger the box throttles** (429), since nothing else could render
+a challenge for that request; a warning says so at construction. Bans are always throttled.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Generator
 from typing import Any
@@ -28,6 +30,8 @@ from ..verdict import Action, Verdict
 from ._limiter import LocalBlocks
 
 __all__ = ["PenaltyBox"]
+
+log = logging.getLogger("shieldware")
 
 BANNED = "penalty-box"
 
@@ -70,8 +74,8 @@ class PenaltyBox:
         if on_limit not in ("throttle", "challenge"):
             raise ConfigurationError(f"on_limit must be 'throttle' or 'challenge': {on_limit!r}")
         if on_limit == "challenge" and challenger is None:
-            raise ConfigurationError(
-                "on_limit='challenge' needs a challenger (a ProofOfWork layer)"
+            log.warning(
+                "shieldware: PenaltyBox(on_limit='challenge') has no challenger: throttling"
             )
         self.layer = layer
         self.key: Key = as_key(key)

@@ -142,6 +142,15 @@ class RateLimit(Limiter[_Item]):
         if len(set(names)) != len(names):
             raise ConfigurationError(f"rule names must be unique in a RateLimit: {names}")
         self._plan = KeyPlan(name, (r.key for r in self.rules))
+        only = self.rules[0]
+        simple = (
+            len(self.rules) == 1
+            and only.match is None
+            and isinstance(only.cost, int)
+            and only.cost > 0
+        )
+        self._single = only if simple else None
+        self._single_cost = only.cost if isinstance(only.cost, int) else 0
         self._compiled = tuple(
             (r, policy_item(r.policy), r.key.labels, r.rate.interval_us) for r in self.rules
         )
@@ -150,20 +159,27 @@ class RateLimit(Limiter[_Item]):
         return f"RateLimit({list(self.rules)!r}, name={self.name!r})"
 
     def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
+        if self._single is not None:  # one unconditional rule with a fixed cost: the common case
+            found = self._single.key(facts)
+            if found is None:
+                return self._pass
+            values: tuple[str, ...] = found
+            single = ((0, values, self._single_cost),)
+            return self.decide(self.batch(values, lambda: self._items(facts, single)))
         applied: list[tuple[int, tuple[str, ...], int]] = []
         for index, rule in enumerate(self.rules):
             if rule.match is not None and not rule.match(facts):
                 continue
-            values = rule.key(facts)
-            if values is None:
+            rule_values = rule.key(facts)
+            if rule_values is None:
                 continue
             cost = rule.cost if isinstance(rule.cost, int) else int(rule.cost(facts))
             if cost > 0:
-                applied.append((index, values, cost))
+                applied.append((index, rule_values, cost))
         if not applied:
             return self._pass
-        signature = tuple(applied)
-        return self.decide(self.batch(signature, lambda: self._items(facts, signature)))
+        key = tuple(applied)
+        return self.decide(self.batch(key, lambda: self._items(facts, key)))
 
     def _items(
         self, facts: Facts, applied: tuple[tuple[int, tuple[str, ...], int], ...]
