@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .layers import IPList, ProofOfWork
+from .layers import Fingerprint, IPList, ProofOfWork
 from .match import path
 from .policy import Layer, Mode, Reporter, Shield
 from .secret import SecretInput
@@ -36,17 +36,22 @@ ACCOUNT_ROUTES = path(
     "/user/login",
     "/user/register",
 )
-#: Score (summed weight of earlier layers) from which every request must pay proof of work.
-POW_MIN_SCORE = 20.0
+#: Score (summed weight of earlier layers) from which every request must pay proof of work: the
+#: fingerprint layer's `challenge` band (impersonated browsers, headless browsers).
+POW_MIN_SCORE = 6.0
 
 
 def default_layers(secret: SecretInput = None) -> list[Layer]:
     """The default layers, in order. Grows as layers land; see docs/concepts.md.
 
-    Proof of work comes last so it sees the score of every scoring layer before it.
+    `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
+    layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
+    later layers see its score in ``progress.score``. `ProofOfWork` comes last so it sees the
+    score of every scoring layer before it.
     """
     return [
         IPList(),
+        Fingerprint(),
         ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
     ]
 

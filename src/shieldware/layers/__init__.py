@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .challenge import ProofOfWork
+from .fingerprint import Band, Fingerprint
 from .lists import IPList
 
-__all__ = ["IPList", "ProofOfWork"]
+__all__ = ["Band", "Fingerprint", "IPList", "ProofOfWork"]

@@ -36,7 +36,7 @@ CLEARANCE_HEADER = "shieldware-clearance"
 COOKIE = "sw_pow"
 
 #: Score of earlier layers -> extra bits per sub-puzzle (each bit doubles the work).
-DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (20.0, 2), (30.0, 3))
+DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (15.0, 2), (20.0, 3))
 
 
 class PowReason:
