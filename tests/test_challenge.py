@@ -619,3 +619,17 @@ def test_default_preset_challenges_what_the_fingerprint_layer_distrusts() -> Non
     assert decision.action is Action.CHALLENGE
     assert decision.score >= 6
     assert not shield.decide(facts("/", ua="curl/8.5", accept="*/*")).blocked  # rate limits' job
+
+
+def test_refusal_page_is_localisable() -> None:
+    from shieldware.pow import PageText
+
+    shield = make(
+        text=PageText(lang="de", rejected_title="Prüfung fehlgeschlagen", again="Nochmal")
+    )
+    verdict = verify(shield, "garbage", "1,2")
+    assert verdict.reply is not None
+    body = verdict.reply.body.decode()
+    assert 'lang="de"' in body
+    assert "Prüfung fehlgeschlagen" in body
+    assert "Nochmal" in body

@@ -410,6 +410,7 @@ class ProofOfWork:
                 target=target,
                 api=api,
                 base=BASE_PATH,
+                text=self.text,
             )
             return verdict._replace(status=status, reply=reply)
         clearance: tokens.Clearance = verdict.detail["clearance"]

@@ -54,6 +54,9 @@ class PageText:
         "please submit it again."
     )
     reference: str = "Reference"
+    rejected_title: str = "Check failed"
+    rejected: str = "The check could not be accepted."
+    again: str = "Try again"
 
 
 _PAGE = """<!doctype html>
