@@ -633,3 +633,12 @@ def test_refusal_page_is_localisable() -> None:
     assert 'lang="de"' in body
     assert "Prüfung fehlgeschlagen" in body
     assert "Nochmal" in body
+
+
+def test_ipv6_clients_are_bound_to_their_64() -> None:
+    shield = make()
+    value = clearance(shield, ip="2001:db8:1:2::10")
+    cookie = [("cookie", f"sw_pow={value}")]
+    assert not shield.decide(facts(ip="2001:db8:1:2::beef", headers=cookie)).blocked
+    moved = shield.decide(facts(ip="2001:db8:1:3::10", headers=cookie))
+    assert moved.verdict.reason == "clearance-foreign-binding"
