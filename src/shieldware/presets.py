@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .layers import Fingerprint, IPList, ProofOfWork
+from .layers import Fingerprint, IPList, ProofOfWork, TokenBucket
 from .match import path
 from .policy import Layer, Mode, Reporter, Shield
 from .secret import SecretInput
@@ -48,9 +48,14 @@ def default_layers(secret: SecretInput = None) -> list[Layer]:
     layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
     later layers see its score in ``progress.score``. `ProofOfWork` comes last so it sees the
     score of every scoring layer before it.
+
+    The per-IP token bucket is generous (120 requests a minute, 60 at once) so people never meet
+    it; it comes before `Fingerprint` so every client is counted, verified good bots included. A
+    client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
     """
     return [
         IPList(),
+        TokenBucket("120/minute", burst=60, name="ratelimit"),
         Fingerprint(),
         ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
     ]

@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 from .challenge import ProofOfWork
+from .concurrency import Concurrency
 from .fingerprint import Band, Fingerprint
 from .lists import IPList
+from .penalty import PenaltyBox
+from .quota import Quota
+from .ratelimit import RateLimit, TokenBucket
 
-__all__ = ["Band", "Fingerprint", "IPList", "ProofOfWork"]
+__all__ = [
+    "Band",
+    "Concurrency",
+    "Fingerprint",
+    "IPList",
+    "PenaltyBox",
+    "ProofOfWork",
+    "Quota",
+    "RateLimit",
+    "TokenBucket",
+]
