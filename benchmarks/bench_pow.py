@@ -123,9 +123,21 @@ def layer_ops(n: int) -> dict[str, Callable[[], object]]:
         meter_burst=10**9,
     )
     shield = Shield([layer], store=MemoryStore(max_entries=10**6))
-    ip = ipaddress.ip_address("10.0.0.1")
     headers = (("accept", "text/html"), ("user-agent", "bench"))
-    page = Facts("GET", "/page", headers=headers, client_ip=ip)
+
+    def request(path: str, query: str = "", extra: tuple[tuple[str, str], ...] = ()) -> Facts:
+        """Facts as the ASGI adapter builds them (header index included)."""
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": path,
+            "query_string": query.encode(),
+            "headers": [(k.encode(), v.encode()) for k, v in (*headers, *extra)],
+            "client": ("10.0.0.1", 50000),
+        }
+        return Facts.from_scope(scope)
+
+    page = request("/page")
     queries = []
     for _ in range(n):
         reply = shield.decide(page).verdict.reply
@@ -134,22 +146,17 @@ def layer_ops(n: int) -> dict[str, Callable[[], object]]:
         nonces = ",".join(map(str, solve(token.split(".")[1], 4, 3)))
         queries.append(f"c={token}&s={nonces}&r=/page")
     items = itertools.cycle(queries)
-    first = shield.decide(
-        Facts("GET", BASE_PATH + "verify", headers=headers, client_ip=ip, query=queries[0])
-    )
+    first = shield.decide(request(BASE_PATH + "verify", queries[0]))
     assert first.verdict.reply is not None
     cookie = (first.verdict.reply.header("set-cookie") or "").split(";", 1)[0]
-    cleared = Facts("GET", "/page", headers=(*headers, ("cookie", cookie)), client_ip=ip)
+    cleared = request("/page", extra=(("cookie", cookie),))
     assert not shield.decide(cleared).blocked
 
     def issue() -> object:
         return shield.decide(page)
 
     def redeem() -> object:
-        q = next(items)
-        return shield.decide(
-            Facts("GET", BASE_PATH + "verify", headers=headers, client_ip=ip, query=q)
-        )
+        return shield.decide(request(BASE_PATH + "verify", next(items)))
 
     def passing() -> object:
         return shield.decide(cleared)

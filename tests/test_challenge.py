@@ -317,7 +317,7 @@ def test_wrong_answer_is_refused() -> None:
     assert verdict.reason in ("pow-wrong-answer",)
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(
     token=st.one_of(st.text(max_size=300), st.from_regex(r"c1(\.[A-Za-z0-9_-]{0,30}){9}")),
     nonces=st.text(max_size=80),
@@ -336,7 +336,7 @@ def test_malformed_answers_yield_verdicts_never_exceptions(
     assert api.action in (Action.CHALLENGE, Action.THROTTLE)
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(st.data())
 def test_tampered_clearance_is_challenged(data: st.DataObject) -> None:
     shield = make()
@@ -410,7 +410,7 @@ def test_score_tiers_raise_difficulty() -> None:
             return Verdict(Action.PASS, "weigh", "test", weight=self.weight)
 
     bits = []
-    for weight in (0, 10, 20, 30):
+    for weight in (0, 10, 15, 20):
         layer = ProofOfWork(SECRET, count=2, bits=4, max_bits=20)
         shield = Shield([Weigh(weight), layer])
         bits.append(shield.decide(facts()).verdict.detail["bits"])
@@ -607,3 +607,38 @@ def test_verify_endpoint_answers_api_clients_with_json() -> None:
         )
     )
     assert not ok.blocked
+
+
+def test_default_preset_challenges_what_the_fingerprint_layer_distrusts() -> None:
+    shield = Shield.default(SECRET)
+    headless = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "HeadlessChrome/120.0.0.0 Safari/537.36"
+    )
+    decision = shield.decide(facts("/", ua=headless))
+    assert decision.action is Action.CHALLENGE
+    assert decision.score >= 6
+    assert not shield.decide(facts("/", ua="curl/8.5", accept="*/*")).blocked  # rate limits' job
+
+
+def test_refusal_page_is_localisable() -> None:
+    from shieldware.pow import PageText
+
+    shield = make(
+        text=PageText(lang="de", rejected_title="Prüfung fehlgeschlagen", again="Nochmal")
+    )
+    verdict = verify(shield, "garbage", "1,2")
+    assert verdict.reply is not None
+    body = verdict.reply.body.decode()
+    assert 'lang="de"' in body
+    assert "Prüfung fehlgeschlagen" in body
+    assert "Nochmal" in body
+
+
+def test_ipv6_clients_are_bound_to_their_64() -> None:
+    shield = make()
+    value = clearance(shield, ip="2001:db8:1:2::10")
+    cookie = [("cookie", f"sw_pow={value}")]
+    assert not shield.decide(facts(ip="2001:db8:1:2::beef", headers=cookie)).blocked
+    moved = shield.decide(facts(ip="2001:db8:1:3::10", headers=cookie))
+    assert moved.verdict.reason == "clearance-foreign-binding"

@@ -78,6 +78,7 @@ def test_parse_nonces_is_strict(text: str, count: int, ok: bool) -> None:
     assert (parse_nonces(text, count) is not None) is ok
 
 
+@settings(deadline=None)
 @given(st.text(max_size=200), st.integers(1, 64))
 def test_parse_nonces_never_raises(text: str, count: int) -> None:
     parsed = parse_nonces(text, count)
@@ -134,7 +135,7 @@ KIT = kit(NEW)
 TOKEN = mint(KIT)
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     index=st.integers(0, len(TOKEN) - 1),
     char=st.sampled_from("AZaz09-_.~ \x00\u00e9"),
@@ -147,6 +148,7 @@ def test_tampered_tokens_are_refused(index: int, char: str, cut: int) -> None:
     assert isinstance(KIT.read_challenge(TOKEN[:cut], now=NOW, bound="B" * 16), str)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=500))
 def test_garbage_tokens_never_raise(text: str) -> None:
     k = kit(NEW)
@@ -222,6 +224,7 @@ def test_same_origin_paths_are_kept(target: str) -> None:
     assert safe_return(target) == target
 
 
+@settings(deadline=None)
 @given(st.text(max_size=100))
 def test_safe_return_always_yields_a_local_path(text: str) -> None:
     out = safe_return(text)
@@ -230,7 +233,7 @@ def test_safe_return_always_yields_a_local_path(text: str) -> None:
     assert "\\" not in out
 
 
-@settings(max_examples=100)
+@settings(max_examples=100, deadline=None)
 @given(index=st.integers(0, len(TOKEN) - 1), char=st.sampled_from("Aa0-_."))
 def test_fast_verification_agrees_with_itsdangerous(index: int, char: str) -> None:
     """What we accept, itsdangerous accepts. We are stricter in one way: itsdangerous decodes
@@ -248,6 +251,7 @@ def test_fast_verification_agrees_with_itsdangerous(index: int, char: str) -> No
         assert index == len(TOKEN) - 1  # only the spare bits of the last character
 
 
+@settings(deadline=None)
 @given(key=st.binary(max_size=130), data=st.binary(max_size=300))
 def test_precomputed_hmac_is_hmac_sha256(key: bytes, data: bytes) -> None:
     import hmac

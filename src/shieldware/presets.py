@@ -36,8 +36,9 @@ ACCOUNT_ROUTES = path(
     "/user/login",
     "/user/register",
 )
-#: Score (summed weight of earlier layers) from which every request must pay proof of work.
-POW_MIN_SCORE = 20.0
+#: Score (summed weight of earlier layers) from which every request must pay proof of work: the
+#: fingerprint layer's `challenge` band (impersonated browsers, headless browsers).
+POW_MIN_SCORE = 6.0
 
 
 def default_layers(secret: SecretInput = None) -> list[Layer]:
@@ -45,7 +46,8 @@ def default_layers(secret: SecretInput = None) -> list[Layer]:
 
     `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
     layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
-    later layers see its score in ``progress.score``.
+    later layers see its score in ``progress.score``. `ProofOfWork` comes last so it sees the
+    score of every scoring layer before it.
 
     The per-IP token bucket is generous (120 requests a minute, 60 at once) so people never meet
     it; it comes before `Fingerprint` so every client is counted, verified good bots included. A

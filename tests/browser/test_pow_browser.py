@@ -132,3 +132,24 @@ def test_disabled_cookies_are_reported_instead_of_looping(server: str, browser: 
         assert not any("/verify" in url or "pow-worker" in url for url in requests)
     finally:
         context.close()
+
+
+def test_default_preset_in_chromium(browser: object) -> None:
+    """`Shield.default`: headless Chromium scores in the fingerprint's challenge band, solves the
+    proof of work once, then browses on its clearance."""
+    app = Starlette(routes=[Route("/protected", protected)])
+    shield = Shield.default("d" * 32)
+    with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
+        context = browser.new_context()  # type: ignore[attr-defined]
+        try:
+            page = context.new_page()
+            first = page.goto(url + "/protected?z=3")
+            assert first is not None
+            assert first.status == 403
+            page.wait_for_selector("#ok", timeout=120_000)
+            assert page.url == url + "/protected?z=3"
+            again = page.goto(url + "/protected")
+            assert again is not None
+            assert again.status == 200
+        finally:
+            context.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
+from ..errors import ConfigurationError
 from ..facts import Facts
 from ..match import Matcher
 from ..ops import Add, Bucket, BucketState, Take
@@ -30,13 +31,13 @@ __all__ = ["ANSWER_HEADER", "BASE_PATH", "CLEARANCE_HEADER", "ProofOfWork", "Pow
 BASE_PATH = "/.shieldware/pow/"
 #: API clients send ``<challenge token>;<n0>,<n1>,...`` in this header.
 ANSWER_HEADER = "shieldware-pow-answer"
-ANSWER = "Shieldware-PoW-Answer"
+ANSWER_NAME = "Shieldware-PoW-Answer"  # as documents spell it
 #: API clients receive (and send back) their clearance token in this header.
 CLEARANCE_HEADER = "shieldware-clearance"
 COOKIE = "sw_pow"
 
 #: Score of earlier layers -> extra bits per sub-puzzle (each bit doubles the work).
-DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (20.0, 2), (30.0, 3))
+DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (15.0, 2), (20.0, 3))
 
 
 class PowReason:
@@ -64,7 +65,9 @@ class ProofOfWork:
     `min_score`, or (when neither is given) every request. Used as a `Challenger`, it answers a
     CHALLENGE `Threshold`. Browsers get an interstitial that solves in Web Workers; clients that
     do not accept HTML (or that `api` matches) get a 401 carrying the challenge (see
-    `shieldware.client`).
+    `shieldware.client`). Whatever it covers, it answers the reserved path ``/.shieldware/pow/``
+    (the page's script, worker and style, and the verify endpoint). Put it after the layers
+    whose score it should see.
 
     :param secret: signing secret(s), oldest first; `SHIELDWARE_SECRET` when None.
     :param count: sub-puzzles per challenge; expected work is ``count * 2**bits`` hashes.
@@ -115,8 +118,6 @@ class ProofOfWork:
         text: PageText | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from ..errors import ConfigurationError
-
         errors: list[str] = []
         if not name or not all(c.isalnum() or c in "-_" for c in name) or not name.isascii():
             errors.append(f"name must be [A-Za-z0-9_-]+, not {name!r}")
@@ -164,7 +165,7 @@ class ProofOfWork:
     # -- the Layer and Challenger protocols ------------------------------------------------
     def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         if facts.path.startswith(BASE_PATH):
-            return self._endpoint(facts, progress)
+            return self._endpoint(facts)
         if not self._covers(facts, progress):
             return self._pass
         return self._gate(facts, progress)
@@ -301,7 +302,10 @@ class ProofOfWork:
         detail = {"bits": bits, "count": self.count, "level": level, "cid": challenge.cid}
         if self._wants_api(facts):
             reply = replies.api_challenge(
-                challenge, rule=f"{rule}/{reason}", verify=self.verify_path, answer_header=ANSWER
+                challenge,
+                rule=f"{rule}/{reason}",
+                verify=self.verify_path,
+                answer_header=ANSWER_NAME,
             )
         else:
             post = facts.method not in ("GET", "HEAD")
@@ -375,7 +379,7 @@ class ProofOfWork:
         return Verdict(Action.DENY, self.name + "/verify", "pow-" + reason, status=403)
 
     # -- the reserved path ------------------------------------------------------------------
-    def _endpoint(self, facts: Facts, progress: Progress) -> Verdict | Flow:
+    def _endpoint(self, facts: Facts) -> Verdict | Flow:
         name = facts.path[len(BASE_PATH) :]
         if name == "verify":
             return self._verify(facts)
@@ -410,6 +414,7 @@ class ProofOfWork:
                 target=target,
                 api=api,
                 base=BASE_PATH,
+                text=self.text,
             )
             return verdict._replace(status=status, reply=reply)
         clearance: tokens.Clearance = verdict.detail["clearance"]

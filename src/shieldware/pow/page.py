@@ -8,6 +8,7 @@ The page holds no inline script or style: `assets/pow.js`, `assets/pow-worker.js
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from dataclasses import asdict, dataclass
@@ -53,6 +54,9 @@ class PageText:
         "please submit it again."
     )
     reference: str = "Reference"
+    rejected_title: str = "Check failed"
+    rejected: str = "The check could not be accepted."
+    again: str = "Try again"
 
 
 _PAGE = """<!doctype html>
@@ -89,7 +93,7 @@ def page_html(
 ) -> bytes:
     """The interstitial for one challenge. Every interpolated value is escaped."""
     e = html.escape
-    values = {key: e(str(value)) for key, value in asdict(text).items()}
+    values = dict(_escaped(text))
     values.update(
         base=e(base),
         token=e(challenge.token),
@@ -101,6 +105,12 @@ def page_html(
         post=f'\n<p class="sw-alert">{e(text.post_note)}</p>' if post else "",
     )
     return _PAGE.format(**values).encode()
+
+
+@functools.lru_cache(maxsize=16)
+def _escaped(text: PageText) -> tuple[tuple[str, str], ...]:
+    """The page's strings, HTML-escaped once per `PageText` rather than once per page."""
+    return tuple((key, html.escape(str(value))) for key, value in asdict(text).items())
 
 
 def www_authenticate(challenge: Challenge) -> str:

@@ -69,13 +69,14 @@ def _bound(bits: int) -> bytes:
     return (1 << (256 - bits)).to_bytes(32, "big")
 
 
+_BOUNDS = (b"", *(_bound(bits) for bits in range(1, MAX_BITS + 1)))  # 0 bits: unused
+
+
 def check(cid: str, bits: int, nonces: Sequence[str]) -> bool:
     """True when every nonce solves its sub-puzzle (`count` = ``len(nonces)``)."""
-    bound = _bound(bits)
-    prefix = cid.encode("ascii") + b"."
-    raw = ",".join(nonces).encode("ascii").split(b",")
-    for index, nonce in enumerate(raw):
-        if _sha256(prefix + b"%d." % index + nonce).digest() >= bound:
+    bound = _BOUNDS[bits]
+    for index, nonce in enumerate(nonces):
+        if _sha256(f"{cid}.{index}.{nonce}".encode("ascii")).digest() >= bound:
             return False
     return True
 
@@ -85,7 +86,7 @@ def solve_one(prefix: bytes, bits: int, start: int = 0) -> tuple[int, int]:
 
     The whole message fits one SHA-256 block, so hashing it afresh beats copying a midstate.
     """
-    bound = _bound(bits)
+    bound = _BOUNDS[bits]
     template = prefix + b"%d"
     for nonce in range(start, MAX_NONCE + 1):
         if _sha256(template % nonce).digest() < bound:

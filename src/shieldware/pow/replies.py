@@ -16,10 +16,10 @@ _NO_STORE = ("cache-control", "no-store")
 _PROBLEM = ("content-type", "application/problem+json")
 _HTML = ("content-type", "text/html; charset=utf-8")
 _FAILED = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Check failed</title>'
-    '<link rel="stylesheet" href="{base}pow.css"></head><body><main><h1>Check failed</h1>'
-    '<p role="alert">The check could not be accepted ({reason}).</p>'
-    '<p><a href="{target}">Try again</a></p></main></body></html>'
+    '<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title>'
+    '<link rel="stylesheet" href="{base}pow.css"></head><body><main><h1>{title}</h1>'
+    '<p role="alert">{message} ({reason})</p>'
+    '<p><a href="{target}">{again}</a></p></main></body></html>'
 )
 
 
@@ -54,7 +54,14 @@ def page_challenge(
 
 
 def refusal(
-    status: int, reason: str, *, retry_after: float | None, target: str, api: bool, base: str
+    status: int,
+    reason: str,
+    *,
+    retry_after: float | None,
+    target: str,
+    api: bool,
+    base: str,
+    text: PageText,
 ) -> Reply:
     """What the verify endpoint answers to a refused answer: problem+json or a short page."""
     headers: list[tuple[str, str]] = [_NO_STORE]
@@ -70,7 +77,16 @@ def refusal(
         }
         headers.append(_PROBLEM)
         return Reply(status, tuple(headers), json.dumps(problem).encode())
-    page = _FAILED.format(base=base, reason=html.escape(reason), target=html.escape(target))
+    e = html.escape
+    page = _FAILED.format(
+        lang=e(text.lang),
+        title=e(text.rejected_title),
+        message=e(text.rejected),
+        again=e(text.again),
+        base=e(base),
+        reason=e(reason),
+        target=e(target),
+    )
     headers.append(_HTML)
     return Reply(status, tuple(headers), page.encode())
 
