@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import socket
 from collections.abc import Iterable, Sequence
 
 from .errors import ConfigurationError
@@ -41,13 +42,27 @@ def parse_ip(text: str) -> IPAddress | None:
     elif text.count(":") == 1:  # IPv4 with a port
         text = text.split(":", 1)[0]
     text = text.split("%", 1)[0]
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
+    address = _fast_parse(text)
+    if address is None:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped
     return address
+
+
+def _fast_parse(text: str) -> IPAddress | None:
+    """inet_pton is ten times faster than ipaddress; trust it only for canonical text."""
+    try:
+        if ":" in text:
+            address: IPAddress = ipaddress.IPv6Address(socket.inet_pton(socket.AF_INET6, text))
+        else:
+            address = ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+    except (OSError, ValueError):
+        return None
+    return address if str(address) == text else None
 
 
 @functools.lru_cache(maxsize=8192)

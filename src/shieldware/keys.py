@@ -204,12 +204,8 @@ def normalise_path(path: str) -> str:
 
 
 def _lp(parts: Iterable[str]) -> bytes:
-    """Length-prefixed fields: no two distinct tuples share an encoding."""
-    out = bytearray()
-    for part in parts:
-        raw = part.encode("utf-8", "surrogatepass")
-        out += len(raw).to_bytes(4, "big") + raw
-    return bytes(out)
+    """Length-prefixed fields (netstrings): no two distinct tuples share an encoding."""
+    return "".join([f"{len(part)}:{part}" for part in parts]).encode("utf-8", "surrogatepass")
 
 
 def tag_of(values: Iterable[str]) -> str:
