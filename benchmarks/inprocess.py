@@ -36,7 +36,10 @@ def _scope(client: str) -> dict[str, Any]:
         "query_string": b"",
         "headers": [
             (b"host", b"bench.local"),
-            (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"),
+            (
+                b"user-agent",
+                b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+            ),
             (b"accept", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
             (b"accept-language", b"en-GB,en;q=0.5"),
             (b"accept-encoding", b"gzip, deflate, br"),
@@ -83,9 +86,11 @@ class _Runner:
         self.status = 0
         rejecting = variant.expect != 200
         clients = [REJECTED_CLIENT] if rejecting else CLIENTS
-        self.templates = [_scope(c) for c in clients] if variant.kind == "asgi" else [
-            _environ(c) for c in clients
-        ]
+        self.templates = (
+            [_scope(c) for c in clients]
+            if variant.kind == "asgi"
+            else [_environ(c) for c in clients]
+        )
 
     async def run(self, n: int) -> float:
         if self.variant.kind == "asgi":

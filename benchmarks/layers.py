@@ -92,9 +92,7 @@ def fingerprint() -> Any:
 
 def proof_of_work() -> Any:
     pow_ = find("ProofOfWork")
-    return attempt(
-        "ProofOfWork", lambda: pow_(secret=SECRET), lambda: pow_(SECRET), lambda: pow_()
-    )
+    return attempt("ProofOfWork", lambda: pow_(secret=SECRET), lambda: pow_(SECRET), lambda: pow_())
 
 
 def redis_store(url: str) -> Any:

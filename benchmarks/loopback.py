@@ -23,8 +23,17 @@ from .apps import BY_NAME
 from .redisserver import free_port
 
 WRK_VARIANTS = (
-    "bare", "empty", "iplist", "default", "tokenbucket", "tokenbucket-redis", "fingerprint",
-    "asgi-ratelimit", "slowapi", "slowapi-redis", "fastapi-limiter-redis",
+    "bare",
+    "empty",
+    "iplist",
+    "default",
+    "tokenbucket",
+    "tokenbucket-redis",
+    "fingerprint",
+    "asgi-ratelimit",
+    "slowapi",
+    "slowapi-redis",
+    "fastapi-limiter-redis",
 )
 
 
@@ -53,9 +62,18 @@ def _ms(text: str) -> float:
 
 def _wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
     out = subprocess.run(
-        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency",
-         f"http://127.0.0.1:{port}/"],
-        capture_output=True, text=True, timeout=seconds + 30, check=False,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            f"http://127.0.0.1:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=False,
     ).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"\s50%\s+(\S+)", out)
@@ -92,7 +110,10 @@ def run(
             port = free_port()
             proc = subprocess.Popen(
                 [sys.executable, "-m", "benchmarks.serve", name, str(port), redis_url or ""],
-                env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                env=env,
+                cwd=root,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
             )
             if _wait(port, proc):
                 servers[name] = (port, proc)
@@ -100,7 +121,9 @@ def run(
                 proc.kill()
                 err = (proc.communicate(timeout=5)[1] or b"").decode(errors="replace")
                 lines = [ln for ln in err.splitlines() if "not available" in ln or "built" in ln]
-                skipped[name] = (lines or err.strip().splitlines()[-1:] or ["did not start"])[-1][:300]
+                skipped[name] = (lines or err.strip().splitlines()[-1:] or ["did not start"])[-1][
+                    :300
+                ]
         if "bare" not in servers:
             return {"skipped": "the bare server did not start", "variants": skipped}
         for port, _ in servers.values():
@@ -138,6 +161,11 @@ def run(
     return {
         "results": results,
         "skipped": skipped,
-        "settings": {"rounds": rounds, "seconds": seconds, "connections": connections,
-                     "threads": 1, "server": "uvicorn, 1 worker, default loop/http"},
+        "settings": {
+            "rounds": rounds,
+            "seconds": seconds,
+            "connections": connections,
+            "threads": 1,
+            "server": "uvicorn, 1 worker, default loop/http",
+        },
     }

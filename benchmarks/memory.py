@@ -54,8 +54,11 @@ def _driver(name: str) -> tuple[Callable[[str], Any], Callable[[], dict[str, Any
         def shield_take(ip: str) -> Any:
             return store.run(Take((Bucket(f"ip:{ip}", interval, 20),)))
 
-        return shield_take, lambda: {"size": len(store), "bound": BOUND,
-                                     "evictions": store.evictions}
+        return shield_take, lambda: {
+            "size": len(store),
+            "bound": BOUND,
+            "evictions": store.evictions,
+        }
     if name == "shieldware-chain":
         import shieldware
         from benchmarks import layers as L
@@ -65,8 +68,10 @@ def _driver(name: str) -> tuple[Callable[[str], Any], Callable[[], dict[str, Any
 
         def chain(ip: str) -> Any:
             facts = shieldware.Facts(
-                "GET", "/", headers=(("host", "bench"),), client_ip=__import__("ipaddress")
-                .ip_address(ip)
+                "GET",
+                "/",
+                headers=(("host", "bench"),),
+                client_ip=__import__("ipaddress").ip_address(ip),
             )
             return shield.decide(facts)
 
@@ -108,8 +113,10 @@ def _driver(name: str) -> tuple[Callable[[str], Any], Callable[[], dict[str, Any
         def fl(ip: str) -> Any:
             return lim.try_acquire(f"{ip}:/:0:0", blocking=False)
 
-        return fl, lambda: {"size": len(bucket.items),
-                            "note": "one bucket shared by every client (as its README shows)"}
+        return fl, lambda: {
+            "size": len(bucket.items),
+            "note": "one bucket shared by every client (as its README shows)",
+        }
     raise SystemExit(f"unknown limiter {name!r}")
 
 
@@ -148,13 +155,19 @@ def child(name: str, mode: str, n: int, budget: float) -> dict[str, Any]:
         current, peak = tracemalloc.get_traced_memory()
         out.update(traced_mib=current / 2**20, traced_peak_mib=peak / 2**20)
     else:
-        out.update(rss_growth_mib=(_rss() - rss0) / 2**20,
-                   rss_checkpoints_mib=[(k, v / 2**20) for k, v in checkpoints])
+        out.update(
+            rss_growth_mib=(_rss() - rss0) / 2**20,
+            rss_checkpoints_mib=[(k, v / 2**20) for k, v in checkpoints],
+        )
     return out
 
 
-def run(n: int = 1_000_000, budget: float = 90.0, log: Callable[[str], None] = print,
-        limiters: tuple[str, ...] = LIMITERS) -> dict[str, Any]:
+def run(
+    n: int = 1_000_000,
+    budget: float = 90.0,
+    log: Callable[[str], None] = print,
+    limiters: tuple[str, ...] = LIMITERS,
+) -> dict[str, Any]:
     """Run every limiter in its own subprocess, in both modes."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(root, "src"), root])}
@@ -165,7 +178,11 @@ def run(n: int = 1_000_000, budget: float = 90.0, log: Callable[[str], None] = p
             log(f"  memory: {name} ({mode}) ...")
             proc = subprocess.run(
                 [sys.executable, "-m", "benchmarks.memory", name, mode, str(n), str(budget)],
-                capture_output=True, text=True, env=env, cwd=root, timeout=budget * 3 + 120,
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=root,
+                timeout=budget * 3 + 120,
                 check=False,
             )
             try:

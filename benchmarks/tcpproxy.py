@@ -8,6 +8,7 @@ trips. It runs in its own threads, so blocking clients (slowapi's Redis client) 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -65,7 +66,5 @@ class CountingProxy:
             pass
         finally:
             for sock in (src, dst):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
