@@ -18,8 +18,9 @@ from typing import Any
 from .apps import REJECTED_CLIENT, VARIANTS, Variant
 from .layers import Unavailable
 
-#: Clients passing variants rotate through (asgi-ratelimit refuses non-global peers: 11.0.0.0/8).
-CLIENTS = [f"11.0.0.{i}" for i in range(1, 65)]
+#: Clients passing variants rotate through: enough that no client meets the default chain's
+#: per-IP limit (burst 60) in a run; global addresses, since asgi-ratelimit refuses others.
+CLIENTS = [f"11.0.{i >> 8}.{i & 255}" for i in range(4096)]
 ROUND_SECONDS = 0.04
 
 

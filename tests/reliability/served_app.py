@@ -1,0 +1,40 @@
+"""Apps served by worker processes in test_workers.py; configured by environment variables.
+
+RELIABILITY_REDIS_URL (the shared store), RELIABILITY_PREFIX (a unique bucket name per test run)
+and RELIABILITY_LIMIT (requests admitted per hour, per client).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from shieldware import Shield, ShieldMiddleware, ShieldWSGIMiddleware
+
+from .helpers import TakeLayer, asgi_hello, wsgi_hello
+
+
+def redis_store(url: str) -> Any:
+    """The Redis store, by URL or by class (whichever the branch offers)."""
+    from shieldware import store_from_url
+
+    try:
+        return store_from_url(url)
+    except Exception:
+        from shieldware.stores.redis import RedisStore  # type: ignore[import-not-found]
+
+        return RedisStore(url)
+
+
+def shield() -> Shield:
+    limit = int(os.environ["RELIABILITY_LIMIT"])
+    layer = TakeLayer(limit, name="rel" + os.environ["RELIABILITY_PREFIX"])
+    return Shield([layer], store=redis_store(os.environ["RELIABILITY_REDIS_URL"]))
+
+
+def asgi_app() -> Any:
+    return ShieldMiddleware(asgi_hello, shield=shield())
+
+
+def wsgi_app() -> Any:
+    return ShieldWSGIMiddleware(wsgi_hello, shield=shield())
