@@ -73,11 +73,22 @@ def _environ(client: str) -> dict[str, Any]:
     import sys
 
     return {
-        "REQUEST_METHOD": "GET", "SCRIPT_NAME": "", "PATH_INFO": "/", "QUERY_STRING": "",
-        "SERVER_NAME": "localhost", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": client, "HTTP_HOST": "localhost", "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr,
-        "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": client,
+        "HTTP_HOST": "localhost",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
     }
 
 
@@ -96,7 +107,11 @@ def test_eight_wsgi_threads_admit_exactly_the_limit(make_layer: Any) -> None:
         barrier.wait()
         for client in chunk:
             seen: list[str] = []
-            body = app(_environ(client), lambda s, h, e=None: seen.append(s))
+
+            def start_response(s: str, h: Any, e: Any = None, seen: list[str] = seen) -> None:
+                seen.append(s)
+
+            body = app(_environ(client), start_response)
             b"".join(body)
             with lock:
                 (admitted if seen[0].startswith("200") else refused)[client] += 1
@@ -115,8 +130,15 @@ def test_thousand_asyncio_tasks_admit_exactly_the_limit(make_layer: Any) -> None
 
     async def one(client: str) -> int:
         out = Captured()
-        scope = {"type": "http", "method": "GET", "path": "/", "headers": [],
-                 "query_string": b"", "client": (client, 1), "server": ("127.0.0.1", 80)}
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "query_string": b"",
+            "client": (client, 1),
+            "server": ("127.0.0.1", 80),
+        }
         await asyncio.sleep(0)  # let every task start before any finishes
         await app(scope, out.receive, out.send)
         return out.status

@@ -17,13 +17,14 @@ from hypothesis import strategies as st
 
 pytest.importorskip("shieldware.pow")
 
-from shieldware import MemoryStore, Shield, ShieldMiddleware  # noqa: E402
-from shieldware.facts import Facts  # noqa: E402
-from shieldware.layers import ProofOfWork  # noqa: E402
-from shieldware.layers.challenge import BASE_PATH  # noqa: E402
-from shieldware.pow import solve  # noqa: E402
+from shieldware.layers.challenge import BASE_PATH
+from shieldware.pow import solve
 
-from .helpers import Captured, asgi_hello, assert_clean_response  # noqa: E402
+from shieldware import MemoryStore, Shield, ShieldMiddleware
+from shieldware.facts import Facts
+from shieldware.layers import ProofOfWork
+
+from .helpers import Captured, asgi_hello, assert_clean_response
 
 OLD = "old-secret-0123456789-0123456789-abcdef"
 NEW = "new-secret-9876543210-9876543210-fedcba"
@@ -33,8 +34,16 @@ PAGE = Facts("GET", "/page", headers=HEADERS, client_ip=IP)
 
 
 def _layer(secret: Any) -> ProofOfWork:
-    return ProofOfWork(secret, count=4, bits=3, max_bits=3, issue_burst=10**6,
-                       redeem_burst=10**6, prefix_burst=10**6, meter_burst=10**6)
+    return ProofOfWork(
+        secret,
+        count=4,
+        bits=3,
+        max_bits=3,
+        issue_burst=10**6,
+        redeem_burst=10**6,
+        prefix_burst=10**6,
+        meter_burst=10**6,
+    )
 
 
 def _clearance_cookie(shield: Shield) -> str:
@@ -43,8 +52,13 @@ def _clearance_cookie(shield: Shield) -> str:
     assert reply is not None
     token = reply.body.decode().split('data-challenge="', 1)[1].split('"', 1)[0]
     nonces = ",".join(map(str, solve(token.split(".")[1], 4, 3)))
-    verify = Facts("GET", BASE_PATH + "verify", headers=HEADERS, client_ip=IP,
-                   query=f"c={token}&s={nonces}&r=/page")
+    verify = Facts(
+        "GET",
+        BASE_PATH + "verify",
+        headers=HEADERS,
+        client_ip=IP,
+        query=f"c={token}&s={nonces}&r=/page",
+    )
     answer = shield.decide(verify).verdict.reply
     assert answer is not None
     cookie = answer.header("set-cookie")
@@ -71,7 +85,8 @@ def test_old_secret_clearance_passes_during_grace_and_fails_after() -> None:
     # Refused after rotation means challenged again, never an error.
     facts = Facts("GET", "/page", headers=(*HEADERS, ("cookie", cookie)), client_ip=IP)
     decision = after.decide(facts)
-    assert decision.blocked and not any(v.degraded for v in decision.trail)
+    assert decision.blocked
+    assert not any(v.degraded for v in decision.trail)
 
 
 def test_secret_rotation_by_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,10 +127,19 @@ def test_forged_and_truncated_clearances_are_refused_cleanly(token: str) -> None
     cookie = f"{_NAME}={token}".encode("utf-8", "surrogatepass")
     app = ShieldMiddleware(asgi_hello, shield=SHIELD)
     out = Captured()
-    scope = {"type": "http", "method": "GET", "path": "/page", "query_string": b"",
-             "headers": [(b"accept", b"text/html"), (b"user-agent", b"reliability"),
-                         (b"cookie", cookie)],
-             "client": ("11.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/page",
+        "query_string": b"",
+        "headers": [
+            (b"accept", b"text/html"),
+            (b"user-agent", b"reliability"),
+            (b"cookie", cookie),
+        ],
+        "client": ("11.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
     import asyncio
 
     asyncio.run(app(scope, out.receive, out.send))
@@ -124,17 +148,21 @@ def test_forged_and_truncated_clearances_are_refused_cleanly(token: str) -> None
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200), st.text(max_size=200), st.text(max_size=100))
-def test_forged_answers_at_the_verify_endpoint_are_refused_cleanly(
-    c: str, s: str, r: str
-) -> None:
+def test_forged_answers_at_the_verify_endpoint_are_refused_cleanly(c: str, s: str, r: str) -> None:
     from urllib.parse import urlencode
 
     app = ShieldMiddleware(asgi_hello, shield=SHIELD)
     out = Captured()
     query = urlencode({"c": c, "s": s, "r": r}).encode()
-    scope = {"type": "http", "method": "GET", "path": BASE_PATH + "verify", "query_string": query,
-             "headers": [(b"accept", b"text/html")], "client": ("11.0.0.2", 1),
-             "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": BASE_PATH + "verify",
+        "query_string": query,
+        "headers": [(b"accept", b"text/html")],
+        "client": ("11.0.0.2", 1),
+        "server": ("127.0.0.1", 80),
+    }
     import asyncio
 
     asyncio.run(app(scope, out.receive, out.send))

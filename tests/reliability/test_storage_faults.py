@@ -24,7 +24,7 @@ from shieldware import (
 )
 from shieldware.ops import Op
 
-from .helpers import Captured, TakeLayer, asgi_hello, assert_clean_response, wsgi_hello
+from .helpers import Captured, TakeLayer, asgi_hello, assert_clean_response, find, wsgi_hello
 
 R = TypeVar("R")
 
@@ -63,8 +63,15 @@ class BrokenLayer:
 
 def _asgi(app: Any, client: str = "11.0.0.1") -> Captured:
     out = Captured()
-    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"accept", b"*/*")],
-             "query_string": b"", "client": (client, 1), "server": ("127.0.0.1", 80)}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"accept", b"*/*")],
+        "query_string": b"",
+        "client": (client, 1),
+        "server": ("127.0.0.1", 80),
+    }
     asyncio.run(app(scope, out.receive, out.send))
     return out
 
@@ -73,11 +80,23 @@ def _wsgi(app: Any, client: str = "11.0.0.1") -> tuple[int, list[tuple[str, str]
     import io
     import sys
 
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "QUERY_STRING": "", "SCRIPT_NAME": "",
-               "SERVER_NAME": "x", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-               "REMOTE_ADDR": client, "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr,
-               "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.multithread": True,
-               "wsgi.multiprocess": False, "wsgi.run_once": False}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": "/",
+        "QUERY_STRING": "",
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "x",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": client,
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+        "wsgi.url_scheme": "http",
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
     seen: list[Any] = []
     body = b"".join(app(environ, lambda s, h, e=None: seen.append((s, h))))
     return int(seen[0][0].split()[0]), seen[0][1], body
@@ -87,8 +106,11 @@ def _wsgi(app: Any, client: str = "11.0.0.1") -> tuple[int, list[tuple[str, str]
 def test_fail_open_lets_requests_through_then_recovers_exact_counting(adapter: str) -> None:
     store = FlakyStore()
     shield = Shield([TakeLayer(3)], store=store, on_store_error="open")
-    call = (lambda: _asgi(ShieldMiddleware(asgi_hello, shield=shield)).status) if adapter == (
-        "asgi") else (lambda: _wsgi(ShieldWSGIMiddleware(wsgi_hello, shield=shield))[0])
+    call = (
+        (lambda: _asgi(ShieldMiddleware(asgi_hello, shield=shield)).status)
+        if adapter == ("asgi")
+        else (lambda: _wsgi(ShieldWSGIMiddleware(wsgi_hello, shield=shield))[0])
+    )
     assert [call() for _ in range(2)] == [200, 200]  # two of three spent
     store.failing = True
     assert [call() for _ in range(20)] == [200] * 20  # open: served, and not counted
@@ -132,16 +154,33 @@ def test_a_layer_bug_never_becomes_a_500(policy: Any) -> None:
     assert _wsgi(ShieldWSGIMiddleware(wsgi_hello, shield=shield))[0] == 200
 
 
-def test_local_fallback_policy_when_available() -> None:
-    """`on_store_error="local"` (a memory fallback) keeps limiting while the store is down."""
+def test_local_fallback_policy_keeps_limiting_while_the_store_is_down() -> None:
+    """The rate limit's ``on_store_error="local"`` decides against a local store meanwhile."""
+    tb = find("TokenBucket", "shieldware.layers.ratelimit")
+    if tb is None:
+        pytest.skip("TokenBucket has not landed on this branch")
     store = FlakyStore()
     try:
-        shield = Shield([TakeLayer(3)], store=store, on_store_error="local")  # type: ignore[arg-type]
+        layer = tb("3/hour", burst=3, on_store_error="local")
     except (ConfigurationError, TypeError):
         pytest.skip('on_store_error="local" is not available on this branch')
+    shield = Shield([layer], store=store)
     store.failing = True
-    statuses = [_asgi(ShieldMiddleware(asgi_hello, shield=shield)).status for _ in range(6)]
-    assert statuses.count(200) == 3 and statuses.count(429) == 3, statuses
+    app = ShieldMiddleware(asgi_hello, shield=shield)
+    statuses = [_asgi(app).status for _ in range(6)]
+    assert statuses.count(200) == 3, statuses
+    assert statuses.count(429) == 3, statuses
+    assert any(v.degraded for v in shield.decide(_facts("11.0.0.3")).trail)  # marked degraded
+    store.failing = False
+    assert _asgi(app, client="11.0.0.2").status == 200
+
+
+def _facts(client: str = "11.0.0.1") -> Any:
+    import ipaddress
+
+    from shieldware.facts import Facts
+
+    return Facts("GET", "/", client_ip=ipaddress.ip_address(client))
 
 
 # -- Redis ------------------------------------------------------------------------------------
@@ -171,6 +210,28 @@ def _redis_store(url: str, timeout: float) -> Any:
     pytest.skip(f"cannot build the Redis store here: {errors}")
 
 
+async def _acall(app: Any) -> Captured:
+    out = Captured()
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [(b"accept", b"*/*")],
+        "query_string": b"",
+        "client": ("11.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    await app(scope, out.receive, out.send)
+    return out
+
+
+async def _aclose(store: Any) -> None:
+    aclose = getattr(store, "aclose", None)
+    if aclose is not None:
+        await aclose()
+    store.close()
+
+
 @redis_mark
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", ["open", "closed"])
@@ -179,28 +240,53 @@ def test_redis_stopped_mid_load_and_restarted(policy: Any, tmp_path: Any) -> Non
 
     server = RedisServer(tmp_path)
     server.start()
-    try:
+
+    async def scenario() -> None:
         store = _redis_store(server.url, timeout=0.5)
-        shield = Shield([TakeLayer(1000, name=f"t{time.time_ns()}")], store=store,
-                        on_store_error=policy)
+        shield = Shield(
+            [TakeLayer(1000, name=f"t{time.time_ns()}")], store=store, on_store_error=policy
+        )
         app = ShieldMiddleware(asgi_hello, shield=shield)
-        statuses: collections.Counter[int] = collections.Counter()
-        assert _asgi(app).status == 200
-        server.stop()
-        for _ in range(10):
-            start = time.monotonic()
-            out = _asgi(app)
-            statuses[out.status] += 1
-            assert time.monotonic() - start < 5  # bounded wait, never hangs on a dead server
-            assert_clean_response(out.status, out.headers, out.body)
-        assert statuses == {200 if policy == "open" else 503: 10}
-        server.start()  # same port
-        deadline = time.monotonic() + 15
-        while _asgi(app).status != 200:
-            assert time.monotonic() < deadline, "did not recover after Redis came back"
-            time.sleep(0.2)
+        try:
+            assert (await _acall(app)).status == 200
+            server.stop()
+            statuses: collections.Counter[int] = collections.Counter()
+            for _ in range(10):
+                start = time.monotonic()
+                out = await _acall(app)
+                statuses[out.status] += 1
+                assert time.monotonic() - start < 5  # bounded wait, never hangs on a dead server
+                assert_clean_response(out.status, out.headers, out.body)
+            assert statuses == {200 if policy == "open" else 503: 10}
+            server.start()  # same port
+            deadline = time.monotonic() + 15
+            while not await _healthy(app):
+                assert time.monotonic() < deadline, "did not recover after Redis came back"
+                await asyncio.sleep(0.2)
+        finally:
+            await _aclose(store)
+
+    try:
+        asyncio.run(scenario())
     finally:
         server.stop()
+
+
+async def _healthy(app: Any) -> bool:
+    """Served, and decided without a degraded verdict (the store answered)."""
+    out = Captured()
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "headers": [],
+        "query_string": b"",
+        "client": ("11.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    await app(scope, out.receive, out.send)
+    decision = scope["state"]["shieldware"]
+    return out.status == 200 and not any(v.degraded for v in decision.trail)
 
 
 @redis_mark
@@ -211,32 +297,30 @@ def test_slow_redis_requests_wait_no_longer_than_the_timeout(tmp_path: Any) -> N
     server = RedisServer(tmp_path)
     server.start()
     proxy = DelayProxy(server.port, delay=2.0)
-    try:
+
+    async def scenario() -> None:
         store = _redis_store(proxy.url, timeout=0.3)
-        shield = Shield([TakeLayer(1000, name=f"s{time.time_ns()}")], store=store,
-                        on_store_error="open")
+        shield = Shield(
+            [TakeLayer(1000, name=f"s{time.time_ns()}")], store=store, on_store_error="open"
+        )
         app = ShieldMiddleware(asgi_hello, shield=shield)
-        for _ in range(3):
-            start = time.monotonic()
-            out = _asgi(app)
-            took = time.monotonic() - start
-            assert out.status == 200
-            assert took < 1.5, took  # the 2 s delay is never waited out
-        proxy.delay = 0.0
-        deadline = time.monotonic() + 15
-        while True:  # recovers by itself once Redis is fast again
-            decision_ok = _asgi(app).status == 200
-            if decision_ok and store_is_healthy(shield):
-                break
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        try:
+            for _ in range(3):
+                start = time.monotonic()
+                out = await _acall(app)
+                took = time.monotonic() - start
+                assert out.status == 200
+                assert took < 1.5, took  # the 2 s delay is never waited out
+            proxy.delay = 0.0
+            deadline = time.monotonic() + 15
+            while not await _healthy(app):  # recovers by itself once Redis is fast again
+                assert time.monotonic() < deadline, "did not recover"
+                await asyncio.sleep(0.2)
+        finally:
+            await _aclose(store)
+
+    try:
+        asyncio.run(scenario())
     finally:
         proxy.close()
         server.stop()
-
-
-def store_is_healthy(shield: Shield) -> bool:
-    from shieldware.facts import Facts
-
-    decision = shield.decide(Facts("GET", "/"))
-    return not any(v.degraded for v in decision.trail)

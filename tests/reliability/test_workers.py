@@ -64,8 +64,9 @@ def _hammer(port: int, total: int) -> list[int | None]:
 
 
 def _serve(cmd: list[str], env: dict[str, str], port: int) -> Any:
-    proc = subprocess.Popen(cmd, env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=str(ROOT), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         _wait_http(port, proc)
     except AssertionError:
@@ -89,13 +90,34 @@ def test_two_workers_sharing_redis_admit_exactly_the_limit(server: str, tmp_path
     port = free_port()
     env = _env(redis.url, uuid.uuid4().hex[:12])
     if server == "uvicorn":
-        cmd = [sys.executable, "-m", "uvicorn", "tests.reliability.served_app:asgi_app",
-               "--factory", "--workers", "2", "--port", str(port), "--log-level", "warning"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.reliability.served_app:asgi_app",
+            "--factory",
+            "--workers",
+            "2",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ]
     else:
         if shutil.which("gunicorn") is None and not _has_module("gunicorn"):
             pytest.skip("gunicorn is not installed")
-        cmd = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4",
-               "--bind", f"127.0.0.1:{port}", "tests.reliability.served_app:wsgi_app()"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--threads",
+            "4",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "tests.reliability.served_app:wsgi_app()",
+        ]
     proc = _serve(cmd, env, port)
     try:
         time.sleep(1.0)  # let the second worker come up too
@@ -123,7 +145,10 @@ def test_clock_skew_two_processes_share_a_bucket(tmp_path: Path) -> None:
             proc = subprocess.run(
                 [sys.executable, str(HERE / "skewed_child.py"), str(LIMIT)],
                 env=_env(redis.url, prefix, RELIABILITY_SKEW=skew),
-                capture_output=True, text=True, timeout=120, check=False,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
             )
             assert proc.returncode == 0, proc.stderr[-2000:]
             outs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
