@@ -149,7 +149,7 @@ def assert_clean_response(
 ) -> None:
     """A pass is the app's 200; a refusal is a 4xx (or the closed policy's 503) with a sane reply.
 
-    A HEAD answer may carry the GET body's Content-Length with no body (RFC 9110, 9.3.2).
+    A HEAD answer may carry the GET body's Content-Length and no body (RFC 9110, 9.3.2).
     """
     assert status == 200 or 400 <= status < 500 or status == 503, status
     names = [bytes(k).lower() for k, _ in headers]
@@ -161,9 +161,7 @@ def assert_clean_response(
         lengths = [v for k, v in headers if bytes(k).lower() == b"content-length"]
         assert len(lengths) == 1, lengths
         assert lengths[0].isdigit(), lengths
-        if method.upper() == "HEAD":
-            assert body == b""
-        else:
+        if method.upper() != "HEAD" or body:  # a server strips a HEAD body itself
             assert lengths == [str(len(body)).encode()]
 
 
