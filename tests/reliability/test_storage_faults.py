@@ -152,6 +152,8 @@ def test_a_layer_bug_never_becomes_a_500(policy: Any) -> None:
     shield = Shield([BrokenLayer(), TakeLayer(100)], store=MemoryStore(), on_store_error=policy)
     assert _asgi(ShieldMiddleware(asgi_hello, shield=shield)).status == 200
     assert _wsgi(ShieldWSGIMiddleware(wsgi_hello, shield=shield))[0] == 200
+    trail = shield.decide(_facts()).trail  # skipped, and the decision is marked degraded
+    assert next((v.rule, v.degraded) for v in trail) == ("broken", True)
 
 
 def test_local_fallback_policy_keeps_limiting_while_the_store_is_down() -> None:
