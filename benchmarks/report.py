@@ -101,6 +101,53 @@ def judge(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def headline(data: dict[str, Any]) -> list[str]:
+    """The figures a reader wants first (and the foundation issue asks for), as bullets."""
+    ip = data.get("inprocess", {}).get("results", {})
+    wrk = data.get("loopback", {}).get("results", {})
+    mem = data.get("memory", {})
+    out = ["## Headline figures", ""]
+    bare = ip.get("bare")
+    if bare:
+        out.append(
+            f"- bare Starlette hello world: {bare['median_us']:.1f} µs per request in process"
+        )
+    for name in ("empty", "iplist", "default", "tokenbucket", "fingerprint"):
+        r = ip.get(name)
+        if r:
+            out.append(
+                f"- {r['label']}: {r['median_us']:.1f} µs, **{r['paired_ratio']:.2f}x** bare "
+                f"(+{r['added_us']:.1f} µs)"
+            )
+    for name in ("asgi-ratelimit", "slowapi"):
+        r = ip.get(name)
+        if r:
+            out.append(f"- peer {r['label']}: +{r['added_us']:.1f} µs ({r['paired_ratio']:.2f}x)")
+    m = mem.get("shieldware", {}).get("rss")
+    if m:
+        t = mem["shieldware"].get("trace", {})
+        traced = f", {t['traced_mib']:.1f} MiB traced by tracemalloc" if t else ""
+        out.append(
+            f"- memory store after {m['keys']:,} distinct keys: **{m['size']:,} entries** (bound "
+            f"{m['bound']:,}), RSS +{m['rss_growth_mib']:.1f} MiB{traced}"
+        )
+    for name in ("default", "empty", "iplist"):
+        r = wrk.get(name)
+        if r:
+            out.append(
+                f"- uvicorn + wrk, {r['label']}: **{r['ratio']:.0%}** of bare's throughput "
+                f"(p99 {r['p99_ms_median']:.1f} ms vs bare {wrk['bare']['p99_ms_median']:.1f} ms)"
+            )
+    out += [
+        "",
+        "Measured here before shieldware existed (research note): bare Starlette about 9 µs, "
+        "asgi-ratelimit +4 µs, slowapi +134 µs. This machine is shared by several engineers "
+        "at once; compare the ratios, not the absolute figures.",
+        "",
+    ]
+    return out
+
+
 def explain(data: dict[str, Any]) -> list[str]:
     """Why the missed targets are missed, from this run's own profile and figures."""
     out: list[str] = []
@@ -254,6 +301,7 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
         "request).",
         "Every timed request's status is checked before timing.",
         "",
+        *headline(data),
         "## Targets",
         "",
         "| target | measured | verdict |",

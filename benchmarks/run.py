@@ -105,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     if "memory" not in args.skip:
         log("memory under a flood of distinct clients ...")
         data["memory"] = memory.run(
-            n=100_000 if quick else 1_000_000, budget=20 if quick else 100, log=log
+            n=100_000 if quick else 1_000_000,
+            budget=20 if quick else 120,
+            trace_budget=10 if quick else 45,
+            log=log,
         )
     data["targets"] = report.judge(data)
     data["why"] = report.explain(data)
