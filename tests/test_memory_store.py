@@ -1,0 +1,158 @@
+"""The memory store: GCRA through `Take`, single use through `Add`, the bound, thread safety."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shieldware import Add, Bucket, ConfigurationError, MemoryStore, Take, store_from_url
+from shieldware.rate import Rate
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000_000
+
+    def __call__(self) -> int:
+        return self.now
+
+
+def take(store: MemoryStore, *buckets: Bucket) -> tuple[bool, ...]:
+    return tuple(s.allowed for s in store.run(Take(buckets)))
+
+
+def test_gcra_burst_then_steady_rate() -> None:
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    bucket = Bucket("ip", Rate.parse("60/minute").interval_us, capacity=3)
+    assert [take(store, bucket)[0] for _ in range(4)] == [True, True, True, False]
+    clock.now += 999_999
+    assert take(store, bucket) == (False,)
+    clock.now += 1
+    assert take(store, bucket) == (True,)
+
+
+def test_rejected_take_reports_retry_after_and_charges_nobody() -> None:
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    roomy = Bucket("roomy", 1_000_000, 10)
+    tight = Bucket("tight", 1_000_000, 1)
+    assert take(store, roomy, tight) == (True, True)
+    states = store.run(Take((roomy, tight)))
+    assert [s.allowed for s in states] == [True, False]
+    assert states[1].retry_after == pytest.approx(1.0)
+    assert states[0].remaining == 9  # the roomy bucket was not charged by the rejected take
+
+
+def test_cost_above_capacity_never_conforms() -> None:
+    store = MemoryStore(clock=Clock())
+    (state,) = store.run(Take((Bucket("k", 1000, 5, cost=6),)))
+    assert not state.allowed
+    assert state.retry_after == float("inf")
+
+
+def test_add_is_single_use_until_expiry() -> None:
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    assert store.run(Add("id", 2.0)) is True
+    assert store.run(Add("id", 2.0)) is False
+    clock.now += 2_000_000
+    assert store.run(Add("id", 2.0)) is True
+
+
+def test_flood_of_distinct_keys_stays_at_the_bound_and_spares_debtors() -> None:
+    clock = Clock()
+    store = MemoryStore(max_entries=1000, clock=clock)
+    debtor = Bucket("debtor", 60_000_000, 2)  # long debt: expires last
+    take(store, debtor)
+    take(store, debtor)
+    for i in range(50_000):
+        take(store, Bucket(f"flood-{i}", 1_000_000, 10))
+        clock.now += 1
+    assert len(store) == 1000
+    assert store.evictions > 0
+    assert take(store, debtor) == (False,)  # the debtor was not evicted into a fresh bucket
+
+
+def test_expired_entries_are_reclaimed_before_live_ones() -> None:
+    clock = Clock()
+    store = MemoryStore(max_entries=10, clock=clock)
+    for i in range(10):
+        store.run(Add(f"old-{i}", 1.0))
+    clock.now += 2_000_000
+    for i in range(10):
+        store.run(Add(f"new-{i}", 1.0))
+    assert len(store) == 10
+    assert store.evictions == 0
+
+
+def test_thread_safety_exact_admissions() -> None:
+    store = MemoryStore()
+    bucket = Bucket("shared", 3_600_000_000, 500)
+    admitted: list[int] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        mine = sum(take(store, bucket)[0] for _ in range(200))
+        with lock:
+            admitted.append(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(admitted) == 500
+
+
+def test_single_use_under_threads() -> None:
+    store = MemoryStore()
+    results: list[bool] = []
+    barrier = threading.Barrier(8)
+
+    def worker() -> None:
+        barrier.wait()
+        results.append(store.run(Add("once", 60)))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 1
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3_000_000), st.integers(1, 4)), max_size=60),
+    st.integers(1, 8),
+)
+def test_gcra_never_admits_more_than_burst_plus_rate(
+    steps: list[tuple[int, int]], capacity: int
+) -> None:
+    clock = Clock()
+    start = clock.now
+    store = MemoryStore(clock=clock)
+    interval = 1_000_000
+    admitted = 0
+    for delta, cost in steps:
+        clock.now += delta
+        (state,) = store.run(Take((Bucket("k", interval, capacity, cost),)))
+        if state.allowed:
+            admitted += cost
+        assert 0 <= state.remaining <= capacity
+    assert admitted <= capacity + (clock.now - start) // interval
+
+
+def test_bad_configuration() -> None:
+    with pytest.raises(ConfigurationError):
+        MemoryStore(0)
+    with pytest.raises(ConfigurationError):
+        store_from_url("memory://?max_entries=lots")
+    with pytest.raises(ConfigurationError):
+        store_from_url("carrier-pigeon://")
+    assert store_from_url("memory://?max_entries=7").max_entries == 7  # type: ignore[attr-defined]
+    with pytest.raises(ConfigurationError):
+        Rate.parse("lots per fortnight")
