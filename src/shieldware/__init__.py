@@ -32,7 +32,15 @@ from .ops import (
 from .policy import Challenger, Layer, Progress, Reporter, Shield, Threshold, shadowed
 from .rate import Rate
 from .render import render
-from .stores import MemoryStore, Store, store_from_url
+from .stores import (
+    CircuitBreaker,
+    CircuitOpen,
+    FallbackStore,
+    MemoryStore,
+    RedisStore,
+    Store,
+    store_from_url,
+)
 from .verdict import Action, Decision, Reason, Reply, Verdict
 from .wsgi import ShieldWSGIMiddleware
 
@@ -45,11 +53,14 @@ __all__ = [
     "Bucket",
     "BucketState",
     "Challenger",
+    "CircuitBreaker",
+    "CircuitOpen",
     "Concurrency",
     "ConfigurationError",
     "Count",
     "Decision",
     "Facts",
+    "FallbackStore",
     "Fingerprint",
     "GLOBAL",
     "Get",
@@ -67,6 +78,7 @@ __all__ = [
     "Rate",
     "RateLimit",
     "Reason",
+    "RedisStore",
     "Release",
     "Reply",
     "Reporter",
