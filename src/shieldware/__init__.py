@@ -12,7 +12,16 @@ from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
 from .fingerprint import by_fingerprint
 from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
-from .layers import Concurrency, Fingerprint, IPList, PenaltyBox, Quota, RateLimit, TokenBucket
+from .layers import (
+    Concurrency,
+    Fingerprint,
+    IPList,
+    PenaltyBox,
+    ProofOfWork,
+    Quota,
+    RateLimit,
+    TokenBucket,
+)
 from .ops import (
     Acquire,
     Add,
@@ -74,6 +83,7 @@ __all__ = [
     "Op",
     "PenaltyBox",
     "Progress",
+    "ProofOfWork",
     "Quota",
     "Rate",
     "RateLimit",
