@@ -11,10 +11,12 @@ from .clientip import TrustedProxies
 from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
 from .layers import IPList
+from .liveview import LiveView, LiveViewReporter
 from .ops import Add, Bucket, BucketState, Op, Take
 from .policy import Challenger, Layer, Progress, Reporter, Shield, Threshold, shadowed
 from .rate import Rate
 from .render import render
+from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter
 from .stores import MemoryStore, Store, store_from_url
 from .verdict import Action, Decision, Reason, Reply, Verdict
 from .wsgi import ShieldWSGIMiddleware
@@ -32,9 +34,14 @@ __all__ = [
     "Facts",
     "IPList",
     "Layer",
+    "LiveView",
+    "LiveViewReporter",
+    "LoggingReporter",
     "MemoryStore",
     "Op",
+    "OpenTelemetryReporter",
     "Progress",
+    "PrometheusReporter",
     "Rate",
     "Reason",
     "Reply",
