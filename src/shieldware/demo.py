@@ -1,7 +1,16 @@
-"""The demo app behind ``shieldware demo``: a tiny site and API protected by the default chain."""
+"""The demo app behind ``shieldware demo``: a tiny site and API protected by the default chain.
+
+Besides the site, the demo exposes what a drill needs to measure it: every response the app
+itself produced carries ``x-shieldware-reached: 1`` and `/.shieldware/stats` counts them per
+route; every response carries the decision's action and rule (``x-shieldware-action`` /
+``x-shieldware-rule``); the live view is mounted at ``/.shieldware/live``.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -9,10 +18,31 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .asgi import STATE_KEY, ShieldMiddleware
+from .asgi import STATE_KEY, ShieldMiddleware, decision_of
+from .liveview import LiveView
 from .policy import Shield
 
-__all__ = ["build_demo_app", "demo_routes_text"]
+__all__ = [
+    "LIVE_PATH",
+    "REACHED_HEADER",
+    "STATS_PATH",
+    "Reached",
+    "build_demo_app",
+    "build_site",
+    "demo_routes_text",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Added by the app itself: a response with it reached the app (was not answered by a shield).
+REACHED_HEADER = "x-shieldware-reached"
+STATS_PATH = "/.shieldware/stats"
+LIVE_PATH = "/.shieldware/live"
+ROUTES = ("/", "/api/hello", "/login", "/signup", "/healthz")
 
 _HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>shieldware demo</title></head><body><main>
@@ -49,8 +79,27 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok\n")
 
 
-def build_demo_app(shield: Shield, **_: Any) -> ShieldMiddleware:
-    """The demo's Starlette app wrapped in `ShieldMiddleware`."""
+class Reached:
+    """Counts the requests that reached the app, per known route (others as ``other``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = dict.fromkeys(ROUTES, 0)
+        self.counts["other"] = 0
+
+    def add(self, path: str) -> None:
+        key = path if path in self.counts else "other"
+        with self._lock:
+            self.counts[key] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            counts = dict(self.counts)
+        return {"reached": counts, "total": sum(counts.values())}
+
+
+def build_site(reached: Reached | None = None) -> ASGIApp:
+    """The unprotected demo site; it counts and marks the requests that reach it."""
     app = Starlette(
         routes=[
             Route("/", home),
@@ -60,14 +109,81 @@ def build_demo_app(shield: Shield, **_: Any) -> ShieldMiddleware:
             Route("/healthz", health),
         ]
     )
-    return ShieldMiddleware(app, shield=shield)
+    counter = reached or Reached()
+
+    async def site(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        counter.add(scope.get("path", ""))
+
+        async def marking(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (REACHED_HEADER.encode(), b"1")]
+            await send(message)
+
+        await app(scope, receive, marking)
+
+    return site
 
 
-def demo_routes_text(base: str, shield: Shield) -> str:
+def build_demo_app(
+    shield: Shield | None,
+    *,
+    live: LiveView | None = None,
+    reached: Reached | None = None,
+    site: ASGIApp | None = None,
+    **_: Any,
+) -> ASGIApp:
+    """The demo site behind `ShieldMiddleware` (none if `shield` is None), plus its extras.
+
+    `/.shieldware/stats` answers the reached counts as JSON; `live` is mounted at
+    `/.shieldware/live`; every response says which action decided it.
+    """
+    counter = reached or Reached()
+    inner = site or build_site(counter)
+    protected: ASGIApp = inner if shield is None else ShieldMiddleware(inner, shield=shield)
+    if live is not None and shield is not None:
+        live.attach(shield)
+
+    async def demo(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await protected(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path == STATS_PATH:
+            body = json.dumps(counter.as_dict()).encode()
+            headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if live is not None and (path == LIVE_PATH or path.startswith(LIVE_PATH + "/")):
+            root = scope.get("root_path", "")
+            await live({**scope, "root_path": root + LIVE_PATH}, receive, send)
+            return
+
+        async def labelled(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                decision = decision_of(scope)
+                if decision is not None:
+                    extra = [
+                        (b"x-shieldware-action", decision.action.value.encode()),
+                        (b"x-shieldware-rule", decision.verdict.rule.encode("latin-1", "replace")),
+                    ]
+                    message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await protected(scope, receive, labelled)
+
+    return demo
+
+
+def demo_routes_text(base: str, shield: Shield, live_token: str | None = None) -> str:
     """What the demo prints: what is protected and how to see each defense."""
     layers = "\n".join(f"  - {layer.name}: {layer!r}" for layer in shield.layers)
+    live = f"\nLive view: {base}{LIVE_PATH}/?token={live_token}\n" if live_token else ""
     return f"""shieldware demo on {base}  (mode: {shield.mode})
-
+{live}
 The chain, in order:
 {layers}
 
@@ -75,4 +191,6 @@ Try:
   curl -i {base}/api/hello                      # passes; the decision is in the JSON
   curl -i -H 'Accept: application/json' {base}/api/hello
   curl -i {base}/login
+  curl -s {base}{STATS_PATH}                  # requests that reached the app
+  shieldware drill {base}                      # rehearse an attack (start with --trust-drill)
 """

@@ -1,0 +1,496 @@
+"""``shieldware drill``: rehearse an attack against your own app, with a few real users beside it.
+
+A crowd of bot clients (floods, credential stuffing, library scrapers, headless browsers, proof of
+work solvers) runs side by side with a few well-behaved browser-like users, bounded in time and
+in requests. The report says what matters: did the people get through, how fast, and how much
+of the bots' traffic reached the app.
+
+Many client addresses are presented through ``X-Forwarded-For``; that only works when the target
+trusts the drill as a proxy (``shieldware demo --trust-drill``). Loopback targets only, unless
+told otherwise: a drill is a load test and must not be pointed at someone else's site.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import ipaddress
+import json
+import random
+import socket
+import sys
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any, TextIO
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+__all__ = [
+    "SCENARIOS",
+    "DrillConfig",
+    "check_target",
+    "format_report",
+    "pow_solver",
+    "run_drill",
+]
+
+#: Bot scenarios, in the order bots are dealt to them.
+SCENARIOS = ("flood", "stuffing", "scraper", "headless", "pow")
+REACHED_HEADER = "x-shieldware-reached"
+ACTION_HEADER = "x-shieldware-action"
+STATS_PATH = "/.shieldware/stats"
+
+BROWSER_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0.0.0 Safari/537.36"
+)
+HEADLESS_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/126.0.0.0 Safari/537.36"
+)
+LIBRARY_UAS = (
+    "python-requests/2.32.3",
+    "curl/8.5.0",
+    "Go-http-client/1.1",
+    "Scrapy/2.11.2 (+https://scrapy.org)",
+    "python-httpx/0.27.0",
+    "okhttp/4.12.0",
+)
+BROWSER_HEADERS = {
+    "user-agent": BROWSER_UA,
+    "accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,*/*;q=0.8",
+    "accept-language": "en-GB,en;q=0.9",
+    "accept-encoding": "gzip, deflate",
+    "sec-ch-ua": '"Chromium";v="126", "Not.A/Brand";v="24"',
+    "sec-ch-ua-mobile": "?0",
+    "sec-ch-ua-platform": '"Linux"',
+    "sec-fetch-dest": "document",
+    "sec-fetch-mode": "navigate",
+    "sec-fetch-site": "same-origin",
+    "upgrade-insecure-requests": "1",
+}
+MAX_BOTS = 5000
+MAX_USERS = 200
+#: Bots come from 198.18.0.0/15 (benchmarking), users from 192.0.2.0/24 (documentation).
+BOT_NET = ipaddress.ip_network("198.18.0.0/15")
+USER_NET = ipaddress.ip_network("192.0.2.0/24")
+
+
+@dataclass
+class DrillConfig:
+    """What to run. Every knob is bounded; the defaults are a short, gentle rehearsal."""
+
+    url: str
+    duration: float = 10.0
+    bots: int = 50
+    users: int = 5
+    scenarios: tuple[str, ...] = SCENARIOS
+    pages: tuple[str, ...] = ("/", "/api/hello")
+    login_path: str = "/login"
+    forwarded: bool = True
+    max_requests: int = 500_000
+    timeout: float = 10.0
+    user_think: tuple[float, float] = (0.2, 0.6)
+    bot_pause: float = 0.0
+    allow_remote: bool = False
+    seed: int | None = None
+
+    def validate(self) -> None:
+        errors = []
+        if not 0 < self.duration <= 3600:
+            errors.append("duration must be within (0, 3600] seconds")
+        if not 0 <= self.bots <= MAX_BOTS:
+            errors.append(f"bots must be within 0..{MAX_BOTS}")
+        if not 0 <= self.users <= MAX_USERS:
+            errors.append(f"users must be within 0..{MAX_USERS}")
+        unknown = set(self.scenarios) - set(SCENARIOS)
+        if unknown:
+            errors.append(f"unknown scenarios {sorted(unknown)}; choose from {list(SCENARIOS)}")
+        if errors:
+            raise ConfigurationError("invalid drill: " + "; ".join(errors))
+
+
+def check_target(url: str, allow_remote: bool = False) -> None:
+    """Refuse non-http(s) URLs, and hosts that are not loopback unless `allow_remote`."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"not an http(s) URL: {url!r}")
+    if allow_remote:
+        return
+    host = parts.hostname
+    try:
+        addresses = {ipaddress.ip_address(host)}
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot resolve {host!r}: {exc}") from exc
+        addresses = {ipaddress.ip_address(info[4][0]) for info in infos}
+    if not addresses or not all(a.is_loopback for a in addresses):
+        raise ConfigurationError(
+            f"{host} is not a loopback address; a drill is a load test. "
+            "Pass --allow-remote only for a target you own and may load."
+        )
+
+
+def pow_solver() -> Any | None:
+    """The Python proof-of-work client (``shieldware.client``) if this install has it.
+
+    The hook the ``pow`` scenario uses: with no client, the scenario is skipped and says so.
+    """
+    try:
+        module = importlib.import_module("shieldware.client")
+    except ImportError:
+        return None
+    return module
+
+
+# -- bookkeeping ---------------------------------------------------------------------------
+@dataclass
+class _Tally:
+    requests: int = 0
+    admitted: int = 0
+    reached: int = 0
+    errors: int = 0
+    statuses: Counter[str] = field(default_factory=Counter)
+    actions: Counter[str] = field(default_factory=Counter)
+    admitted_routes: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+
+    def as_dict(self, with_latency: bool = False) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "requests": self.requests,
+            "admitted": self.admitted,
+            "reached_app": self.reached,
+            "errors": self.errors,
+            "statuses": dict(sorted(self.statuses.items())),
+            "decisions": dict(sorted(self.actions.items())),
+            "admitted_per_route": dict(sorted(self.admitted_routes.items())),
+        }
+        if with_latency:
+            out["success_rate"] = self.admitted / self.requests if self.requests else None
+            out["latency_ms"] = _percentiles(self.latencies)
+        return out
+
+
+def _percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p90": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+
+    return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2)}
+
+
+class _Run:
+    """Shared state of one drill: deadline, budget, and the tallies."""
+
+    def __init__(self, config: DrillConfig) -> None:
+        self.config = config
+        self.start = time.monotonic()
+        self.deadline = self.start + config.duration
+        self.budget = config.max_requests
+        self.legit = _Tally()
+        self.bots: dict[str, _Tally] = {name: _Tally() for name in config.scenarios}
+        self.skipped: dict[str, str] = {}
+
+    def running(self) -> bool:
+        return self.budget > 0 and time.monotonic() < self.deadline
+
+    def spend(self) -> bool:
+        if self.budget <= 0:
+            return False
+        self.budget -= 1
+        return True
+
+    def record(self, tally: _Tally, route: str, response: Any, elapsed: float) -> None:
+        tally.requests += 1
+        if response is None:
+            tally.errors += 1
+            tally.statuses["error"] += 1
+            tally.actions["error"] += 1
+            return
+        status = response.status_code
+        tally.statuses[str(status)] += 1
+        action = response.headers.get(ACTION_HEADER) or _action_from_status(status)
+        tally.actions[action] += 1
+        if status < 400:
+            tally.admitted += 1
+            tally.admitted_routes[route] += 1
+            tally.latencies.append(elapsed)
+        elif tally is self.legit:
+            tally.latencies.append(elapsed)
+        if response.headers.get(REACHED_HEADER):
+            tally.reached += 1
+
+
+def _action_from_status(status: int) -> str:
+    if status < 400:
+        return "allow"
+    return {429: "throttle", 403: "deny", 503: "unavailable"}.get(status, f"status-{status}")
+
+
+async def _request(
+    run: _Run,
+    client: Any,
+    tally: _Tally,
+    method: str,
+    route: str,
+    headers: dict[str, str],
+    data: dict[str, str] | None = None,
+) -> Any:
+    if not run.spend():
+        return None
+    started = time.perf_counter()
+    try:
+        response = await client.request(method, route, headers=headers, data=data)
+    except Exception:  # transport errors and timeouts are results, not crashes
+        response = None
+    run.record(tally, route, response, time.perf_counter() - started)
+    return response
+
+
+# -- the actors ----------------------------------------------------------------------------
+async def _user(run: _Run, index: int, rng: random.Random, make: Callable[..., Any]) -> None:
+    headers = dict(BROWSER_HEADERS)
+    if run.config.forwarded:
+        headers["x-forwarded-for"] = str(USER_NET[10 + index % 240])
+    lo, hi = run.config.user_think
+    routes = [*run.config.pages, run.config.login_path]
+    async with make(cookies=True) as client:
+        await asyncio.sleep(rng.uniform(0, hi))
+        while run.running():
+            await _request(run, client, run.legit, "GET", rng.choice(routes), headers)
+            await asyncio.sleep(rng.uniform(lo, hi))
+
+
+def _bot_headers(run: _Run, scenario: str, index: int, rng: random.Random) -> dict[str, str]:
+    if scenario == "scraper":
+        headers = {"user-agent": rng.choice(LIBRARY_UAS), "accept": "*/*"}
+    elif scenario == "headless":
+        headers = {**BROWSER_HEADERS, "user-agent": HEADLESS_UA}
+    elif scenario == "stuffing":
+        headers = {"user-agent": rng.choice(LIBRARY_UAS[:2]), "accept": "*/*"}
+    else:  # flood and pow: they pose as browsers
+        headers = {"user-agent": BROWSER_UA, "accept": "text/html,*/*;q=0.8"}
+    if run.config.forwarded:
+        headers["x-forwarded-for"] = str(BOT_NET[1 + index % (BOT_NET.num_addresses - 2)])
+    return headers
+
+
+async def _bot(run: _Run, scenario: str, index: int, rng: random.Random, client: Any) -> None:
+    tally = run.bots[scenario]
+    headers = _bot_headers(run, scenario, index, rng)
+    pages = run.config.pages
+    pause = run.config.bot_pause
+    n = 0
+    while run.running():
+        n += 1
+        if scenario == "stuffing":
+            data = {"email": f"user{index}.{n}@example.com", "password": f"hunter{n}"}
+            await _request(run, client, tally, "POST", run.config.login_path, headers, data)
+        else:
+            await _request(run, client, tally, "GET", pages[n % len(pages)], headers)
+        await asyncio.sleep(pause)  # at least one loop turn, so bots interleave fairly
+
+
+async def _pow_bot(run: _Run, index: int, rng: random.Random, solver: Any) -> None:
+    """Hook for proof-of-work solving bots: they fetch, solve when challenged, retry."""
+    tally = run.bots["pow"]
+    headers = _bot_headers(run, "pow", index, rng)
+    solve = getattr(solver, "drill_fetch", None)
+    if solve is None:
+        run.skipped["pow"] = "shieldware.client has no drill_fetch(client, url, headers)"
+        return
+    import httpx
+
+    async with httpx.AsyncClient(base_url=run.config.url, timeout=run.config.timeout) as client:
+        pages = run.config.pages
+        n = 0
+        while run.running() and run.spend():
+            n += 1
+            route = pages[n % len(pages)]
+            started = time.perf_counter()
+            try:
+                response = await solve(client, route, headers)
+            except Exception:
+                response = None
+            run.record(tally, route, response, time.perf_counter() - started)
+
+
+# -- running -------------------------------------------------------------------------------
+ProgressFn = Callable[[float, _Run], None]
+
+
+async def _stats(base: str, timeout: float) -> int | None:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=timeout) as client:
+            response = await client.get(STATS_PATH)
+            if response.status_code == 200:
+                return int(response.json()["total"])
+    except Exception:
+        return None
+    return None
+
+
+async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Run one drill and return its report (a JSON-ready dict)."""
+    import httpx
+
+    config.validate()
+    check_target(config.url, config.allow_remote)
+    rng = random.Random(config.seed)
+    base = config.url.rstrip("/")
+    before = await _stats(base, config.timeout)
+    run = _Run(config)
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    limits = httpx.Limits(max_connections=max(10, config.bots), max_keepalive_connections=None)
+
+    def make(cookies: bool = False) -> Any:
+        return httpx.AsyncClient(
+            base_url=base,
+            timeout=config.timeout,
+            cookies=None if cookies else no_cookies,
+            limits=limits if not cookies else httpx.Limits(max_connections=4),
+        )
+
+    solver = pow_solver() if "pow" in config.scenarios else None
+    if "pow" in config.scenarios and solver is None:
+        run.skipped["pow"] = "shieldware.client is not installed in this build"
+    tasks: list[Awaitable[None]] = []
+    async with make() as bot_client:
+        for i in range(config.users):
+            tasks.append(_user(run, i, random.Random(rng.random()), make))
+        scenarios = [s for s in config.scenarios if s not in run.skipped]
+        for i in range(config.bots if scenarios else 0):
+            scenario = scenarios[i % len(scenarios)]
+            bot_rng = random.Random(rng.random())
+            if scenario == "pow":
+                tasks.append(_pow_bot(run, i, bot_rng, solver))
+            else:
+                tasks.append(_bot(run, scenario, i, bot_rng, bot_client))
+        ticker = asyncio.ensure_future(_tick(run, progress)) if progress else None
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            if ticker is not None:
+                ticker.cancel()
+                progress(1.0, run)  # type: ignore[misc]
+    elapsed = time.monotonic() - run.start
+    after = await _stats(base, config.timeout)
+    return _report(run, elapsed, before, after)
+
+
+async def _tick(run: _Run, progress: ProgressFn) -> None:
+    while True:
+        done = (time.monotonic() - run.start) / run.config.duration
+        progress(min(1.0, done), run)
+        await asyncio.sleep(0.5)
+
+
+def _report(run: _Run, elapsed: float, before: int | None, after: int | None) -> dict[str, Any]:
+    config = run.config
+    bots_total = _Tally()
+    for tally in run.bots.values():
+        bots_total.requests += tally.requests
+        bots_total.admitted += tally.admitted
+        bots_total.reached += tally.reached
+        bots_total.errors += tally.errors
+        bots_total.statuses.update(tally.statuses)
+        bots_total.actions.update(tally.actions)
+        bots_total.admitted_routes.update(tally.admitted_routes)
+    decisions = Counter(run.legit.actions)
+    decisions.update(bots_total.actions)
+    cfg = asdict(config)
+    cfg["scenarios"] = list(config.scenarios)
+    return {
+        "target": config.url,
+        "elapsed_s": round(elapsed, 2),
+        "config": cfg,
+        "requests": run.legit.requests + bots_total.requests,
+        "legit": run.legit.as_dict(with_latency=True),
+        "bots": {
+            **bots_total.as_dict(),
+            "rps": round(bots_total.requests / elapsed, 1) if elapsed else None,
+            "by_scenario": {name: t.as_dict() for name, t in run.bots.items()},
+        },
+        "decisions": dict(sorted(decisions.items())),
+        "reached_app": {
+            "legit": run.legit.reached,
+            "bots": bots_total.reached,
+            "stats_endpoint": None if before is None or after is None else after - before,
+        },
+        "skipped": run.skipped,
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A short text version of a drill report."""
+    legit, bots = report["legit"], report["bots"]
+    lat = legit["latency_ms"]
+    rate = legit["success_rate"]
+    lines = [
+        f"shieldware drill against {report['target']} ({report['elapsed_s']} s)",
+        f"  requests: {report['requests']}  (legit {legit['requests']}, bots {bots['requests']}, "
+        f"{bots['rps']} bot req/s)",
+        f"  legit users: success {'-' if rate is None else f'{100 * rate:.2f}%'}, "
+        f"p50 {lat['p50']} ms, p99 {lat['p99']} ms",
+        f"  bots admitted: {bots['admitted']} of {bots['requests']}; per route: "
+        + (", ".join(f"{r} {n}" for r, n in bots["admitted_per_route"].items()) or "none"),
+        "  decisions: " + ", ".join(f"{a} {n}" for a, n in report["decisions"].items()),
+        f"  reached the app: legit {report['reached_app']['legit']}, "
+        f"bots {report['reached_app']['bots']}"
+        + (
+            f" (app's own count: {report['reached_app']['stats_endpoint']})"
+            if report["reached_app"]["stats_endpoint"] is not None
+            else ""
+        ),
+        "  by scenario:",
+    ]
+    for name, tally in bots["by_scenario"].items():
+        lines.append(
+            f"    {name:<9} {tally['requests']:>7} req, {tally['admitted']:>6} admitted, "
+            f"{tally['reached_app']:>6} reached app"
+        )
+    for name, why in report["skipped"].items():
+        lines.append(f"    {name:<9} skipped: {why}")
+    return "\n".join(lines)
+
+
+def progress_bar(stream: TextIO = sys.stderr, width: int = 30) -> ProgressFn:
+    """A one-line progress bar for `run_drill`."""
+
+    def show(done: float, run: _Run) -> None:
+        filled = int(done * width)
+        legit = run.legit
+        ok = f"{100 * legit.admitted / legit.requests:.1f}%" if legit.requests else "-"
+        bots = sum(t.requests for t in run.bots.values())
+        admitted = sum(t.admitted for t in run.bots.values())
+        stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * done:3.0f}%  "
+            f"legit ok {ok}  bot req {bots}  admitted {admitted}   "
+        )
+        if done >= 1.0:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def save_report(report: dict[str, Any], path: str) -> tuple[str, str]:
+    """Write ``<path>`` (JSON) and the text version beside it; returns both paths."""
+    json_path = path if path.endswith(".json") else path + ".json"
+    text_path = json_path[: -len(".json")] + ".txt"
+    with open(json_path, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+    with open(text_path, "w", encoding="utf-8") as f:
+        f.write(format_report(report) + "\n")
+    return json_path, text_path
