@@ -128,7 +128,8 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     try:
-        report = asyncio.run(run_drill(config, None if args.quiet else progress_bar()))
+        show = not args.quiet and sys.stderr.isatty()
+        report = asyncio.run(run_drill(config, progress_bar() if show else None))
     except ConfigurationError as exc:
         print(f"shieldware drill: {exc}", file=sys.stderr)
         return 2

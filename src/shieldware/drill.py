@@ -284,20 +284,24 @@ def _bot_headers(run: _Run, scenario: str, index: int, rng: random.Random) -> di
     return headers
 
 
-async def _bot(run: _Run, scenario: str, index: int, rng: random.Random, client: Any) -> None:
+async def _bot(
+    run: _Run, scenario: str, index: int, rng: random.Random, make: Callable[..., Any]
+) -> None:
     tally = run.bots[scenario]
     headers = _bot_headers(run, scenario, index, rng)
     pages = run.config.pages
     pause = run.config.bot_pause
     n = 0
-    while run.running():
-        n += 1
-        if scenario == "stuffing":
-            data = {"email": f"user{index}.{n}@example.com", "password": f"hunter{n}"}
-            await _request(run, client, tally, "POST", run.config.login_path, headers, data)
-        else:
-            await _request(run, client, tally, "GET", pages[n % len(pages)], headers)
-        await asyncio.sleep(pause)  # at least one loop turn, so bots interleave fairly
+    # One small client per bot: httpx's shared pool serialises badly past a few dozen connections.
+    async with make() as client:
+        while run.running():
+            n += 1
+            if scenario == "stuffing":
+                data = {"email": f"user{index}.{n}@example.com", "password": f"hunter{n}"}
+                await _request(run, client, tally, "POST", run.config.login_path, headers, data)
+            else:
+                await _request(run, client, tally, "GET", pages[n % len(pages)], headers)
+            await asyncio.sleep(pause)  # at least one loop turn, so bots interleave fairly
 
 
 async def _pow_bot(run: _Run, index: int, rng: random.Random, solver: Any) -> None:
@@ -351,39 +355,33 @@ async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> 
     base = config.url.rstrip("/")
     before = await _stats(base, config.timeout)
     run = _Run(config)
-    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
-    limits = httpx.Limits(max_connections=max(10, config.bots), max_keepalive_connections=None)
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
 
     def make(cookies: bool = False) -> Any:
-        return httpx.AsyncClient(
-            base_url=base,
-            timeout=config.timeout,
-            cookies=None if cookies else no_cookies,
-            limits=limits if not cookies else httpx.Limits(max_connections=4),
-        )
+        jar = None if cookies else CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+        return httpx.AsyncClient(base_url=base, timeout=config.timeout, cookies=jar, limits=limits)
 
     solver = pow_solver() if "pow" in config.scenarios else None
     if "pow" in config.scenarios and solver is None:
         run.skipped["pow"] = "shieldware.client is not installed in this build"
     tasks: list[Awaitable[None]] = []
-    async with make() as bot_client:
-        for i in range(config.users):
-            tasks.append(_user(run, i, random.Random(rng.random()), make))
-        scenarios = [s for s in config.scenarios if s not in run.skipped]
-        for i in range(config.bots if scenarios else 0):
-            scenario = scenarios[i % len(scenarios)]
-            bot_rng = random.Random(rng.random())
-            if scenario == "pow":
-                tasks.append(_pow_bot(run, i, bot_rng, solver))
-            else:
-                tasks.append(_bot(run, scenario, i, bot_rng, bot_client))
-        ticker = asyncio.ensure_future(_tick(run, progress)) if progress else None
-        try:
-            await asyncio.gather(*tasks)
-        finally:
-            if ticker is not None:
-                ticker.cancel()
-                progress(1.0, run)  # type: ignore[misc]
+    for i in range(config.users):
+        tasks.append(_user(run, i, random.Random(rng.random()), make))
+    scenarios = [s for s in config.scenarios if s not in run.skipped]
+    for i in range(config.bots if scenarios else 0):
+        scenario = scenarios[i % len(scenarios)]
+        bot_rng = random.Random(rng.random())
+        if scenario == "pow":
+            tasks.append(_pow_bot(run, i, bot_rng, solver))
+        else:
+            tasks.append(_bot(run, scenario, i, bot_rng, make))
+    ticker = asyncio.ensure_future(_tick(run, progress)) if progress else None
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        if ticker is not None:
+            ticker.cancel()
+            progress(1.0, run)  # type: ignore[misc]
     elapsed = time.monotonic() - run.start
     after = await _stats(base, config.timeout)
     return _report(run, elapsed, before, after)

@@ -171,7 +171,10 @@ def load_policy(target: str | None) -> Shield:
         except AttributeError:
             raise ConfigurationError(f"{module_name!r} has no attribute {attribute!r}") from None
     if callable(obj) and not isinstance(obj, Shield) and not hasattr(obj, "shield"):
-        obj = obj()
+        try:
+            obj = obj()
+        except Exception as exc:  # user code: report it, do not crash
+            raise ConfigurationError(f"calling {target} failed: {exc!r}") from exc
     shield = getattr(obj, "shield", obj)
     if not isinstance(shield, Shield):
         raise ConfigurationError(f"{target} is not a Shield (got {type(obj).__name__})")
