@@ -13,7 +13,6 @@ from shieldware.drill import DrillConfig, check_target, format_report, run_drill
 
 from .servers import run_asgi
 
-
 LIBRARIES = ("python-requests", "curl", "Go-http", "Scrapy", "python-httpx", "okhttp")
 
 
