@@ -97,3 +97,31 @@ def test_drill_config_is_bounded(changes: dict[str, Any]) -> None:
     config = DrillConfig(url="http://127.0.0.1:1/", **changes)
     with pytest.raises(ConfigurationError):
         config.validate()
+
+
+def test_demo_marks_reached_requests_labels_actions_and_mounts_the_live_view() -> None:
+    import httpx
+
+    from shieldware import LiveView
+
+    shield = Shield([IPList(deny=["198.18.0.9"])], trusted_proxies=["127.0.0.1"])
+    token = "demo-live-token-0123456789"
+    app = build_demo_app(shield, live=LiveView(token=token))
+    with run_asgi(app) as base, httpx.Client(base_url=base) as client:
+        ok = client.get("/api/hello")
+        assert ok.headers["x-shieldware-reached"] == "1"
+        assert ok.headers["x-shieldware-action"] == "allow"
+        denied = client.get("/api/hello", headers={"x-forwarded-for": "198.18.0.9"})
+        assert denied.status_code == 403
+        assert "x-shieldware-reached" not in denied.headers
+        assert denied.headers["x-shieldware-action"] == "deny"
+        assert denied.headers["x-shieldware-rule"] == "iplist/deny"
+        stats = client.get("/.shieldware/stats").json()
+        assert stats["total"] == 1
+        assert stats["reached"]["/api/hello"] == 1
+        assert client.get("/.shieldware/live/").status_code == 401
+        page = client.get("/.shieldware/live/", params={"token": token})
+        assert page.status_code == 200
+        assert 'href="/.shieldware/live/live.css"' in page.text
+        assert client.get("/.shieldware/live/live.css").status_code == 200
+        assert "iplist/deny" in client.get("/.shieldware/live/").text  # via the cookie

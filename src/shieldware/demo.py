@@ -27,8 +27,10 @@ __all__ = [
     "REACHED_HEADER",
     "STATS_PATH",
     "Reached",
+    "ReachedMiddleware",
     "build_demo_app",
     "build_site",
+    "demo_routes",
     "demo_routes_text",
 ]
 
@@ -98,33 +100,41 @@ class Reached:
         return {"reached": counts, "total": sum(counts.values())}
 
 
-def build_site(reached: Reached | None = None) -> ASGIApp:
-    """The unprotected demo site; it counts and marks the requests that reach it."""
-    app = Starlette(
-        routes=[
-            Route("/", home),
-            Route("/api/hello", hello),
-            Route("/login", form, methods=["GET", "POST"]),
-            Route("/signup", form, methods=["GET", "POST"]),
-            Route("/healthz", health),
-        ]
-    )
-    counter = reached or Reached()
+class ReachedMiddleware:
+    """Counts requests that reach the wrapped app and marks their responses (`REACHED_HEADER`)."""
 
-    async def site(scope: Scope, receive: Receive, send: Send) -> None:
+    def __init__(self, app: ASGIApp, reached: Reached | None = None) -> None:
+        self.app = app
+        self.reached = reached or Reached()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await app(scope, receive, send)
+            await self.app(scope, receive, send)
             return
-        counter.add(scope.get("path", ""))
+        self.reached.add(scope.get("path", ""))
 
         async def marking(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), (REACHED_HEADER.encode(), b"1")]
             await send(message)
 
-        await app(scope, receive, marking)
+        await self.app(scope, receive, marking)
 
-    return site
+
+def demo_routes() -> list[Route]:
+    """The demo site's routes (benchmarks rebuild the site around other limiters with them)."""
+    return [
+        Route("/", home),
+        Route("/api/hello", hello),
+        Route("/login", form, methods=["GET", "POST"]),
+        Route("/signup", form, methods=["GET", "POST"]),
+        Route("/healthz", health),
+    ]
+
+
+def build_site(reached: Reached | None = None) -> ASGIApp:
+    """The unprotected demo site; it counts and marks the requests that reach it."""
+    return ReachedMiddleware(Starlette(routes=demo_routes()), reached)
 
 
 def build_demo_app(
