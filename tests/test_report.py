@@ -22,7 +22,9 @@ from shieldware.report import (
     OpenTelemetryReporter,
     PrometheusReporter,
     challenge_outcome,
+    challenge_outcomes,
     client_key,
+    solve_seconds,
 )
 from shieldware.verdict import Decision
 
@@ -152,7 +154,9 @@ CASES = [
     (Verdict(Action.CHALLENGE, "pow/login", "pow-required"), "issued"),
     (Verdict(Action.CHALLENGE, "threshold/challenge", "score-threshold"), "issued"),
     (Verdict(Action.ALLOW, "pow/verify", "pow-solved", detail={"solve_seconds": 1.5}), "solved"),
-    (Verdict(Action.PASS, "pow", "pow-clearance-valid"), "solved"),
+    (Verdict(Action.ALLOW, "pow/verify", "solved", detail={"solve_ms": 812.5}), "solved"),
+    (Verdict(Action.PASS, "pow", "cleared"), None),
+    (Verdict(Action.CHALLENGE, "pow/challenge/clearance-expired", "clearance-expired"), "issued"),
     (Verdict(Action.DENY, "pow/verify", "pow-expired"), "failed"),
     (Verdict(Action.DENY, "challenge/verify", "challenge-replayed"), "failed"),
     (Verdict(Action.DENY, "pow/verify", "pow-invalid-solution"), "failed"),
@@ -164,6 +168,16 @@ CASES = [
 @pytest.mark.parametrize(("verdict", "expected"), CASES, ids=[c[0].reason for c in CASES])
 def test_challenge_outcome(verdict: Verdict, expected: str | None) -> None:
     assert challenge_outcome(verdict) == expected
+
+
+def test_a_fresh_challenge_after_a_wrong_answer_is_issued_and_failed() -> None:
+    v = Verdict(
+        Action.CHALLENGE, "pow/challenge/answer-pow-wrong-answer", "answer-pow-wrong-answer"
+    )
+    assert challenge_outcomes(v) == ("issued", "failed")
+    assert solve_seconds(Verdict(Action.ALLOW, "pow", "solved", detail={"solve_ms": 1500})) == 1.5
+    assert solve_seconds(Verdict(Action.ALLOW, "pow", "solved", detail={"solve_ms": "x"})) is None
+    assert solve_seconds(Verdict(Action.ALLOW, "pow", "solved", detail={"solve_ms": -1})) is None
 
 
 def _families(text: str) -> dict[str, Any]:

@@ -31,14 +31,14 @@ __all__ = [
     "OpenTelemetryReporter",
     "PrometheusReporter",
     "challenge_outcome",
+    "challenge_outcomes",
     "client_key",
     "decision_record",
 ]
 
 #: The logger every `LoggingReporter` writes to unless given another.
 DECISION_LOGGER = "shieldware.decision"
-#: Reason suffixes that mark a solved or a failed challenge (``pow-solved``, ``pow-expired``, ...).
-SOLVED_SUFFIXES = ("solved", "valid-clearance", "clearance-valid", "passed")
+#: Reason parts that mark a failed challenge answer (``pow-wrong-answer``, ``pow-expired``, ...).
 FAILED_MARKERS = ("fail", "invalid", "expired", "replay", "bad", "wrong", "tamper", "malformed")
 _CHALLENGE_PREFIXES = ("pow", "challenge")
 _STORE_REASONS = frozenset({Reason.STORE_FAILED_OPEN, Reason.STORE_FAILED_CLOSED})
@@ -65,33 +65,47 @@ def _is_challenge_verdict(verdict: Verdict) -> bool:
     )
 
 
-def challenge_outcome(verdict: Verdict) -> Outcome | None:
-    """What a verdict says about a challenge: issued, solved, failed, or nothing.
+def challenge_outcomes(verdict: Verdict) -> tuple[Outcome, ...]:
+    """What a verdict says about challenges: issued, solved, failed (possibly two), or nothing.
 
     - issued: the action is CHALLENGE;
-    - solved: a ``pow*``/``challenge*`` verdict whose reason ends with ``solved`` (e.g.
-      ``pow-solved``) or that carries ``detail["solve_seconds"]``;
+    - solved: a ``pow*``/``challenge*`` verdict whose reason ends with ``solved``, or that carries
+      ``detail["solve_ms"]`` or ``detail["solve_seconds"]``;
     - failed: a ``pow*``/``challenge*`` verdict whose reason contains ``fail``, ``invalid``,
-      ``expired``, ``replay``, ``bad``, ``wrong``, ``tamper`` or ``malformed``.
+      ``expired``, ``replay``, ``bad``, ``wrong``, ``tamper`` or ``malformed``, except an expired
+      *clearance* (``clearance-...``), which is not a failed answer. A fresh challenge issued
+      because an answer was wrong (reason ``answer-pow-wrong-answer``) counts as issued and failed.
     """
-    if verdict.action is Action.CHALLENGE:
-        return "issued"
+    issued = verdict.action is Action.CHALLENGE
     if not _is_challenge_verdict(verdict):
-        return None
+        return ("issued",) if issued else ()
     reason = verdict.reason
-    if "solve_seconds" in verdict.detail or reason.endswith(SOLVED_SUFFIXES):
-        return "solved"
-    if any(marker in reason for marker in FAILED_MARKERS):
-        return "failed"
-    return None
+    if not issued and (reason.endswith("solved") or solve_seconds(verdict) is not None):
+        return ("solved",)
+    failed = not reason.startswith("clearance-") and any(m in reason for m in FAILED_MARKERS)
+    if issued:
+        return ("issued", "failed") if failed else ("issued",)
+    return ("failed",) if failed else ()
+
+
+def challenge_outcome(verdict: Verdict) -> Outcome | None:
+    """The main outcome of `challenge_outcomes` (the first), or None."""
+    outcomes = challenge_outcomes(verdict)
+    return outcomes[0] if outcomes else None
 
 
 def solve_seconds(verdict: Verdict) -> float | None:
-    """``detail["solve_seconds"]`` as a finite non-negative float, or None."""
-    value = verdict.detail.get("solve_seconds")
+    """The server-measured solve time in seconds (``detail["solve_seconds"]`` or ``["solve_ms"]``).
+
+    None when absent or not a finite, non-negative number.
+    """
+    detail = verdict.detail
+    value, scale = detail.get("solve_seconds"), 1.0
+    if value is None:
+        value, scale = detail.get("solve_ms"), 0.001
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    seconds = float(value)
+    seconds = float(value) * scale
     return seconds if 0 <= seconds < 1e6 else None
 
 
@@ -223,7 +237,7 @@ class PrometheusReporter:
 
     Metrics (all prefixed ``shieldware_``): ``decisions_total{action,rule,reason,enforced}``,
     ``challenges_total{outcome,reason}`` (issued / solved / failed),
-    ``challenge_solve_seconds`` (histogram, from ``detail["solve_seconds"]``),
+    ``challenge_solve_seconds`` (histogram, from ``detail["solve_ms"]`` or ``["solve_seconds"]``),
     ``storage_errors_total{rule}``, ``degraded_decisions_total``, ``store_entries`` (when the
     watched store has a size).
 
@@ -322,8 +336,7 @@ class PrometheusReporter:
             if v.reason in _STORE_REASONS:
                 self.storage_errors.labels(self._rule(v.rule)).inc()
             degraded = degraded or v.degraded
-            outcome = challenge_outcome(v)
-            if outcome is not None:
+            for outcome in challenge_outcomes(v):
                 self.challenges.labels(outcome, self._reason(v.reason)).inc()
                 seconds = solve_seconds(v)
                 if outcome == "solved" and seconds is not None:

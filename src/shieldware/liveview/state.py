@@ -16,7 +16,7 @@ from typing import Any
 
 from ..clientip import network_of
 from ..facts import Facts
-from ..report import challenge_outcome, solve_seconds
+from ..report import challenge_outcomes, solve_seconds
 from ..verdict import Action, Decision, Reason
 
 __all__ = ["ACTIONS", "LiveState", "LiveViewReporter", "Snapshot", "TopK"]
@@ -177,16 +177,16 @@ class LiveState:
                 if v.reason in _STORE_REASONS:
                     sec.store_errors += 1
                     self.last_store_error = now
-                outcome = challenge_outcome(v)
-                if outcome == "issued":
-                    sec.issued += 1
-                elif outcome == "solved":
-                    sec.solved += 1
-                    seconds = solve_seconds(v)
-                    if seconds is not None:
-                        self._solves.append((now, seconds))
-                elif outcome == "failed":
-                    sec.failed += 1
+                for outcome in challenge_outcomes(v):
+                    if outcome == "issued":
+                        sec.issued += 1
+                    elif outcome == "solved":
+                        sec.solved += 1
+                        seconds = solve_seconds(v)
+                        if seconds is not None:
+                            self._solves.append((now, seconds))
+                    else:
+                        sec.failed += 1
 
     def _second(self, t: int) -> _Second:
         sec = self._seconds[t % self.window]
@@ -278,11 +278,22 @@ def _size(store: object | None) -> int | None:
 
 
 def _fingerprint(decision: Decision, facts: Facts) -> str:
-    """A fingerprint a layer reported (``detail["fingerprint"]``), else the user agent's head."""
+    """What the offending client looked like, best source first.
+
+    ``detail["fingerprint"]`` (a hash a layer computed), else the signals a scoring layer fired
+    (``detail["signals"]``), else the head of the user agent.
+    """
     for v in decision.trail:
         value: Any = v.detail.get("fingerprint")
         if isinstance(value, str) and value:
             return value
+    for v in decision.trail:
+        signals: Any = v.detail.get("signals")
+        if isinstance(signals, list | tuple) and signals:
+            names = sorted(
+                str(s[0] if isinstance(s, list | tuple) and s else s) for s in signals[:16]
+            )
+            return "signals: " + ", ".join(names[:4])
     ua = facts.user_agent.strip()
     return "ua: " + (ua[:60] if ua else "(none)")
 
