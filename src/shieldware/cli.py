@@ -148,12 +148,14 @@ def _cmd_drill(args: argparse.Namespace) -> int:
 
 
 def _cmd_solve(args: argparse.Namespace) -> int:
+    import time
+
     from .drill import check_target, pow_solver
     from .errors import ConfigurationError
 
     client = pow_solver()
-    solve = getattr(client, "solve_url", None)
-    if solve is None:
+    auth_class = getattr(client, "PowAuth", None)
+    if auth_class is None:
         print(
             "shieldware solve needs the Python proof-of-work client (shieldware.client), "
             "which this build does not have.",
@@ -165,8 +167,24 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"shieldware solve: {exc}", file=sys.stderr)
         return 2
-    print(solve(args.url))
-    return 0
+    import httpx
+
+    auth = auth_class()
+    started = time.perf_counter()
+    try:
+        with httpx.Client(auth=auth, timeout=args.timeout) as http:
+            response = http.get(args.url, headers={"accept": "application/json"})
+    except httpx.HTTPError as exc:
+        print(f"shieldware solve: {exc}", file=sys.stderr)
+        return 1
+    took = time.perf_counter() - started
+    rounds = len(response.history)
+    print(f"{response.status_code} {args.url} after {took:.2f} s ({rounds} challenge(s) solved)")
+    if auth.clearance:
+        print(f"clearance: {auth.clearance}")
+    if args.body:
+        print(response.text)
+    return 0 if response.status_code < 400 else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -232,6 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
     solve = sub.add_parser("solve", help="fetch a URL, solving its proof of work challenge")
     solve.add_argument("url")
     solve.add_argument("--allow-remote", action="store_true")
+    solve.add_argument("--timeout", type=float, default=60.0)
+    solve.add_argument("--body", action="store_true", help="print the response body")
     solve.set_defaults(func=_cmd_solve)
 
     secret = sub.add_parser("secret", help="print a fresh secret for SHIELDWARE_SECRET")

@@ -144,9 +144,10 @@ def check_target(url: str, allow_remote: bool = False) -> None:
 
 
 def pow_solver() -> Any | None:
-    """The Python proof-of-work client (``shieldware.client``) if this install has it.
+    """The Python proof-of-work client module (``shieldware.client``) if this install has it.
 
-    The hook the ``pow`` scenario uses: with no client, the scenario is skipped and says so.
+    The hook the ``pow`` scenario and the users use (its ``PowAuth``); with no client, the
+    scenario is skipped and says so, and users cannot get past a challenge.
     """
     try:
         module = importlib.import_module("shieldware.client")
@@ -263,17 +264,51 @@ async def _request(
 
 
 # -- the actors ----------------------------------------------------------------------------
+def _pow_auth() -> Any | None:
+    """A fresh `shieldware.client.PowAuth` (solves challenges, keeps the clearance), or None."""
+    client = pow_solver()
+    auth_class = getattr(client, "PowAuth", None)
+    return auth_class() if auth_class is not None else None
+
+
 async def _user(run: _Run, index: int, rng: random.Random, make: Callable[..., Any]) -> None:
     headers = dict(BROWSER_HEADERS)
     if run.config.forwarded:
         headers["x-forwarded-for"] = str(USER_NET[10 + index % 240])
     lo, hi = run.config.user_think
     routes = [*run.config.pages, run.config.login_path]
-    async with make(cookies=True) as client:
+    auth = _pow_auth()
+    async with make(cookies=True, auth=auth) as client:
         await asyncio.sleep(rng.uniform(0, hi))
         while run.running():
-            await _request(run, client, run.legit, "GET", rng.choice(routes), headers)
+            await _browse(run, client, rng.choice(routes), headers, solve=auth is not None)
             await asyncio.sleep(rng.uniform(lo, hi))
+
+
+async def _browse(
+    run: _Run, client: Any, route: str, headers: dict[str, str], *, solve: bool
+) -> None:
+    """One page view of a user; a proof-of-work page is solved, as the page's script would."""
+    if not run.spend():
+        return
+    started = time.perf_counter()
+    try:
+        response = await client.get(route, headers=headers)
+        if solve and response.status_code == 403 and _is_challenge(response):
+            # A browser runs the challenge page's worker; we ask for the machine-readable
+            # challenge instead and let the Python client solve it (the time counts).
+            retry = {**headers, "accept": "application/json"}
+            response = await client.get(route, headers=retry)
+    except Exception:
+        response = None
+    run.record(run.legit, route, response, time.perf_counter() - started)
+
+
+def _is_challenge(response: Any) -> bool:
+    action = response.headers.get(ACTION_HEADER)
+    if action is not None:
+        return bool(action == "challenge")
+    return "shieldware-pow" in response.text[:4096].lower()
 
 
 def _bot_headers(run: _Run, scenario: str, index: int, rng: random.Random) -> dict[str, str]:
@@ -299,7 +334,8 @@ async def _bot(
     pause = run.config.bot_pause
     n = 0
     # One small client per bot: httpx's shared pool serialises badly past a few dozen connections.
-    async with make() as client:
+    # Proof-of-work bots solve challenges honestly with the Python client and keep the clearance.
+    async with make(auth=_pow_auth() if scenario == "pow" else None) as client:
         while run.running():
             n += 1
             if scenario == "stuffing":
@@ -308,30 +344,6 @@ async def _bot(
             else:
                 await _request(run, client, tally, "GET", pages[n % len(pages)], headers)
             await asyncio.sleep(pause)  # at least one loop turn, so bots interleave fairly
-
-
-async def _pow_bot(run: _Run, index: int, rng: random.Random, solver: Any) -> None:
-    """Hook for proof-of-work solving bots: they fetch, solve when challenged, retry."""
-    tally = run.bots["pow"]
-    headers = _bot_headers(run, "pow", index, rng)
-    solve = getattr(solver, "drill_fetch", None)
-    if solve is None:
-        run.skipped["pow"] = "shieldware.client has no drill_fetch(client, url, headers)"
-        return
-    import httpx
-
-    async with httpx.AsyncClient(base_url=run.config.url, timeout=run.config.timeout) as client:
-        pages = run.config.pages
-        n = 0
-        while run.running() and run.spend():
-            n += 1
-            route = pages[n % len(pages)]
-            started = time.perf_counter()
-            try:
-                response = await solve(client, route, headers)
-            except Exception:
-                response = None
-            run.record(tally, route, response, time.perf_counter() - started)
 
 
 # -- running -------------------------------------------------------------------------------
@@ -343,10 +355,10 @@ def _client_factory(config: DrillConfig) -> Callable[..., Any]:
     # One TLS context for all: httpx builds a fresh one per client otherwise (~0.1 s of CPU each).
     tls = ssl.create_default_context()
 
-    def make(cookies: bool = False) -> Any:
+    def make(cookies: bool = False, auth: Any = None) -> Any:
         jar = None if cookies else CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
         return httpx.AsyncClient(
-            base_url=base, timeout=config.timeout, cookies=jar, limits=limits, verify=tls
+            base_url=base, timeout=config.timeout, cookies=jar, limits=limits, verify=tls, auth=auth
         )
 
     return make
@@ -402,9 +414,8 @@ async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> 
         await asyncio.get_running_loop().run_in_executor(pool, _warm)
     run = _Run(config)
     make = _client_factory(config)
-    solver = pow_solver() if "pow" in config.scenarios else None
-    if "pow" in config.scenarios and solver is None:
-        run.skipped["pow"] = "shieldware.client is not installed in this build"
+    if "pow" in config.scenarios and _pow_auth() is None:
+        run.skipped["pow"] = "shieldware.client (PowAuth) is not available in this build"
     tasks: list[Awaitable[Any]] = []
     users_seed = rng.random()
     if pool is not None:
@@ -415,11 +426,7 @@ async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> 
     scenarios = [s for s in config.scenarios if s not in run.skipped]
     for i in range(config.bots if scenarios else 0):
         scenario = scenarios[i % len(scenarios)]
-        bot_rng = random.Random(rng.random())
-        if scenario == "pow":
-            tasks.append(_pow_bot(run, i, bot_rng, solver))
-        else:
-            tasks.append(_bot(run, scenario, i, bot_rng, make))
+        tasks.append(_bot(run, scenario, i, random.Random(rng.random()), make))
     ticker = asyncio.ensure_future(_tick(run, progress)) if progress else None
     try:
         await asyncio.gather(*tasks)
