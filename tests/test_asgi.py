@@ -194,3 +194,11 @@ def test_other_scopes_pass_through() -> None:
 
     asyncio.run(_call(ShieldMiddleware(app, shield=SHIELD), {"type": "lifespan"}))
     assert seen == ["lifespan"]
+
+
+def test_head_request_gets_headers_without_a_body() -> None:
+    with run_asgi(build(SHIELD)) as base:
+        r = httpx.head(base + "/slow")
+    assert r.status_code == 429
+    assert r.content == b""
+    assert int(r.headers["content-length"]) > 0

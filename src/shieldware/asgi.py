@@ -103,7 +103,8 @@ async def _refuse(scope: Scope, send: Send, reply: Reply) -> None:
     if scope["type"] == "http":
         headers.append((b"content-length", str(len(reply.body)).encode()))
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-        await send({"type": "http.response.body", "body": reply.body})
+        body = b"" if scope.get("method") == "HEAD" else reply.body
+        await send({"type": "http.response.body", "body": body})
         return
     # websocket: answer with an HTTP response when the server supports it, else close (=> 403).
     if "websocket.http.response" in (scope.get("extensions") or {}):

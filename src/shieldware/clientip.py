@@ -110,21 +110,22 @@ class TrustedProxies:
         items = [str(a) for a in self._plain] + [str(n) for n in self._networks]
         return f"TrustedProxies({sorted(items)!r})"
 
-    def client(self, peer: str | None, header_values: dict[str, list[str]]) -> IPAddress | None:
-        """The client's address, given the direct peer and the forwarding header lines.
+    def resolve(
+        self, peer: IPAddress | None, headers: Iterable[tuple[str, str]]
+    ) -> IPAddress | None:
+        """The client's address, given the direct peer and the request's headers.
 
-        :param peer: the address of the TCP peer as the server reports it (None for a unix socket).
-        :param header_values: lower-case header name -> every line of it, in arrival order.
+        :param peer: the TCP peer's address (None for a unix socket).
+        :param headers: lower-case ``(name, value)`` pairs in arrival order; every line counts.
         """
-        address = parse_ip(peer) if peer else None
-        if address not in self:
-            return address
+        if peer not in self:
+            return peer
         for name in self._headers:
-            lines = header_values.get(name)
+            lines = [value for key, value in headers if key == name]
             if lines:
                 hops = _forwarded_hops(lines) if name == "forwarded" else _xff_hops(lines)
-                return self._walk(address, hops)
-        return address
+                return self._walk(peer, hops)
+        return peer
 
     def _walk(self, nearest: IPAddress | None, hops: list[str]) -> IPAddress | None:
         for hop in reversed(hops):

@@ -8,8 +8,9 @@ bytes never raise here.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
 
 from .clientip import IPAddress, TrustedProxies, parse_ip
 
@@ -23,9 +24,8 @@ MAX_HEADERS = 200
 MAX_VALUE = 8192
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
-    """What a request looks like.
+class Facts(NamedTuple):
+    """What a request looks like: an immutable record (a named tuple, for speed on every request).
 
     :param method: upper-case method (``"WEBSOCKET"`` never appears; see `protocol`).
     :param scheme: ``"http"``/``"https"`` (``"ws"``/``"wss"`` for websockets).
@@ -40,6 +40,8 @@ class Facts:
     :param principal: a user or API key identity, set by integrations that run after auth.
     :param route: the route template (``"/items/{id}"``) when a framework knows it.
     :param extra: anything an integration wants to hand to custom layers.
+    :param header_index: header name -> joined value; built by the constructors (and on demand
+        when left None).
     """
 
     method: str
@@ -54,17 +56,21 @@ class Facts:
     protocol: str = "http"
     principal: str | None = None
     route: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    _index: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+    extra: Mapping[str, Any] = MappingProxyType({})
+    header_index: Mapping[str, str] | None = None
 
-    def __post_init__(self) -> None:
-        if not self._index and self.headers:
-            object.__setattr__(self, "_index", _index(self.headers))
+    @property
+    def _index(self) -> Mapping[str, str]:
+        index = self.header_index
+        return _read_headers(self.headers)[1] if index is None else index
 
     # -- helpers ---------------------------------------------------------------------------
     def header(self, name: str, default: str | None = None) -> str | None:
         """The value of header `name` (lower-case), repeated lines joined; or `default`."""
-        return self._index.get(name, default)
+        index = self.header_index
+        if index is None:
+            index = _read_headers(self.headers)[1]
+        return index.get(name, default)
 
     def has_header(self, name: str) -> bool:
         return name in self._index
@@ -92,8 +98,6 @@ class Facts:
         """The first value of query parameter `name` (URL-decoded), or None."""
         if name not in self.query:
             return None
-        from urllib.parse import parse_qsl
-
         for key, value in parse_qsl(self.query, keep_blank_values=True):
             if key == name:
                 return value
@@ -101,36 +105,41 @@ class Facts:
 
     def with_(self, **changes: Any) -> Facts:
         """A copy with some fields changed (integrations set `principal` and `route` this way)."""
-        changes.setdefault("_index", self._index)
-        return replace(self, **changes)
+        if "headers" in changes:
+            changes.setdefault("header_index", None)
+        return self._replace(**changes)
 
     # -- constructors ----------------------------------------------------------------------
     @classmethod
     def from_scope(cls, scope: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES) -> Facts:
         """Facts of an ASGI ``http`` or ``websocket`` scope."""
-        headers = _clean(
-            (bytes(k).decode("latin-1").lower(), bytes(v).decode("latin-1"))
+        headers, index = _read_headers(
+            (k.decode("latin-1").lower(), v.decode("latin-1"))
             for k, v in scope.get("headers") or ()
         )
-        index = _index(headers)
         client = scope.get("client")
-        peer = str(client[0]) if client else None
-        server = scope.get("server")
-        host = index.get("host") or (f"{server[0]}:{server[1]}" if server else "")
-        protocol = "websocket" if scope.get("type") == "websocket" else "http"
-        query = scope.get("query_string") or b""
+        peer = _peer(str(client[0])) if client else None
+        host = index.get("host")
+        if host is None:
+            server = scope.get("server")
+            host = f"{server[0]}:{server[1]}" if server else ""
+        websocket = scope.get("type") == "websocket"
+        query = scope.get("query_string")
         return cls(
-            method=str(scope.get("method", "GET")).upper(),
-            scheme=str(scope.get("scheme", "ws" if protocol == "websocket" else "http")),
-            host=host.lower(),
-            path=str(scope.get("path") or "/"),
-            query=bytes(query).decode("latin-1"),
-            headers=headers,
-            client_ip=proxies.client(peer, _lines(headers)) if proxies else _peer(peer),
-            peer_ip=_peer(peer),
-            header_order_known=True,
-            protocol=protocol,
-            _index=index,
+            str(scope.get("method") or "GET").upper(),
+            str(scope.get("path") or "/"),
+            headers,
+            proxies.resolve(peer, headers) if proxies else peer,
+            str(scope.get("scheme") or ("ws" if websocket else "http")),
+            host.lower(),
+            query.decode("latin-1") if query else "",
+            peer,
+            True,
+            "websocket" if websocket else "http",
+            None,
+            None,
+            _NO_EXTRA,
+            index,
         )
 
     @classmethod
@@ -144,9 +153,8 @@ class Facts:
                 pairs.append((key[5:].replace("_", "-").lower(), str(value)))
             elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
                 pairs.append((key.replace("_", "-").lower(), str(value)))
-        headers = _clean(pairs)
-        index = _index(headers)
-        peer = environ.get("REMOTE_ADDR") or None
+        headers, index = _read_headers(pairs)
+        peer = _peer(environ.get("REMOTE_ADDR") or None)
         host = (
             index.get("host")
             or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
@@ -161,16 +169,19 @@ class Facts:
             path=path or "/",
             query=str(environ.get("QUERY_STRING", "")),
             headers=headers,
-            client_ip=proxies.client(peer, _lines(headers)) if proxies else _peer(peer),
-            peer_ip=_peer(peer),
+            client_ip=proxies.resolve(peer, headers) if proxies else peer,
+            peer_ip=peer,
             header_order_known=False,
             protocol="http",
-            _index=index,
+            header_index=index,
         )
 
 
 def _peer(peer: str | None) -> IPAddress | None:
     return parse_ip(peer) if peer else None
+
+
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
 def _wsgi_text(value: str) -> str:
@@ -181,28 +192,20 @@ def _wsgi_text(value: str) -> str:
         return value
 
 
-def _clean(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+def _read_headers(
+    pairs: Iterable[tuple[str, str]],
+) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+    """Keep at most MAX_HEADERS pairs, cut long values, and index them by name."""
     out: list[tuple[str, str]] = []
+    index: dict[str, str] = {}
     for name, value in pairs:
         if len(out) >= MAX_HEADERS:
             break
-        out.append((name, value[:MAX_VALUE]))
-    return tuple(out)
-
-
-def _index(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    index: dict[str, str] = {}
-    for name, value in headers:
+        if len(value) > MAX_VALUE:
+            value = value[:MAX_VALUE]
+        out.append((name, value))
         if name in index:
             index[name] = index[name] + _JOINERS.get(name, ", ") + value
         else:
             index[name] = value
-    return index
-
-
-def _lines(headers: tuple[tuple[str, str], ...]) -> dict[str, list[str]]:
-    lines: dict[str, list[str]] = {}
-    for name, value in headers:
-        if name in ("forwarded", "x-forwarded-for"):
-            lines.setdefault(name, []).append(value)
-    return lines
+    return tuple(out), index

@@ -8,7 +8,7 @@ is written once for sync and async callers alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
 
 __all__ = ["Add", "Bucket", "BucketState", "Op", "Take"]
 
@@ -21,8 +21,7 @@ class Op(Generic[R]):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(NamedTuple):
     """One GCRA token bucket to charge.
 
     :param key: the store key (already namespaced and encoded by the layer).
@@ -37,8 +36,7 @@ class Bucket:
     cost: int = 1
 
 
-@dataclass(frozen=True, slots=True)
-class BucketState:
+class BucketState(NamedTuple):
     """A bucket after a decision.
 
     :param allowed: the request conforms (and, in a `Take`, every bucket was charged).

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from .clientip import TrustedProxies
@@ -192,27 +192,31 @@ class Shield:
     def flow(self, facts: Facts) -> Generator[Op[Any], Any, Decision]:
         """Evaluate the chain, yielding store ops; the driver sends back their results."""
         progress = Progress()
+        trail = progress.trail
         decisive: Verdict | None = None
         for layer in self.layers:
-            verdict = yield from self._run(layer.name, layer.check, facts, progress)
-            if isinstance(layer, _Shadowed) and not verdict.shadow:
-                verdict = _as_shadow(verdict)
-            progress.trail.append(verdict)
-            if verdict.shadow:
+            try:
+                out = layer.check(facts, progress)
+                if isinstance(out, Verdict):
+                    verdict = out
+                else:
+                    verdict = yield from out
+            except Exception as exc:
+                verdict = self._failed(layer.name, exc)
+            if verdict.shadow or isinstance(layer, _Shadowed):
+                trail.append(verdict if verdict.shadow else _as_shadow(verdict))
                 continue
+            trail.append(verdict)
             progress.score += verdict.weight
             if verdict.action is not Action.PASS:
                 decisive = verdict
                 break
-        if decisive is None:
+        if decisive is None and self.thresholds:
             decisive = yield from self._threshold(facts, progress)
             if decisive is not None:
-                progress.trail.append(decisive)
+                trail.append(decisive)
         return Decision(
-            verdict=decisive or DEFAULT_ALLOW,
-            trail=tuple(progress.trail),
-            score=progress.score,
-            enforced=self.mode == "enforce",
+            decisive or DEFAULT_ALLOW, tuple(trail), progress.score, self.mode == "enforce"
         )
 
     def _threshold(
@@ -230,14 +234,18 @@ class Shield:
         return None
 
     def _run(self, name: str, check: Any, facts: Facts, progress: Progress) -> Flow:
-        """Run one layer's check, turning store failures and bugs into verdicts, never raising."""
+        """Run a check that may yield ops, turning failures into verdicts, never raising."""
         try:
             out = check(facts, progress)
             if isinstance(out, Verdict):
                 return out
             verdict: Verdict = yield from out
             return verdict
-        except StoreError as exc:
+        except Exception as exc:
+            return self._failed(name, exc)
+
+    def _failed(self, name: str, exc: Exception) -> Verdict:
+        if isinstance(exc, StoreError):
             log.warning("shieldware: store failed in %s: %s", name, exc)
             if self.on_store_error == "closed":
                 return Verdict(
@@ -249,9 +257,8 @@ class Shield:
                     degraded=True,
                 )
             return Verdict(Action.PASS, name, Reason.STORE_FAILED_OPEN, degraded=True)
-        except Exception:
-            log.exception("shieldware: layer %s failed; letting the request through", name)
-            return Verdict(Action.PASS, name, Reason.LAYER_FAILED, degraded=True)
+        log.error("shieldware: layer %s failed; letting the request through", name, exc_info=exc)
+        return Verdict(Action.PASS, name, Reason.LAYER_FAILED, degraded=True)
 
     # -- drivers -----------------------------------------------------------------------------
     def decide(self, facts: Facts) -> Decision:
@@ -269,7 +276,8 @@ class Shield:
                     op = gen.send(result)
         except StopIteration as stop:
             decision: Decision = stop.value
-        self._report(decision, facts)
+        if self.reporters:
+            self._report(decision, facts)
         return decision
 
     async def adecide(self, facts: Facts) -> Decision:
@@ -287,7 +295,8 @@ class Shield:
                     op = gen.send(result)
         except StopIteration as stop:
             decision: Decision = stop.value
-        self._report(decision, facts)
+        if self.reporters:
+            self._report(decision, facts)
         return decision
 
     def finish(self, decision: Decision) -> None:
@@ -306,6 +315,10 @@ class Shield:
             except StoreError as exc:
                 log.warning("shieldware: after-response op %r failed: %s", op, exc)
 
+    def close(self) -> None:
+        """Close the store's connections (call it on application shutdown)."""
+        self.store.close()
+
     def _report(self, decision: Decision, facts: Facts) -> None:
         for reporter in self.reporters:
             try:
@@ -315,7 +328,7 @@ class Shield:
 
 
 def _as_shadow(verdict: Verdict) -> Verdict:
-    return replace(verdict, shadow=True)
+    return verdict._replace(shadow=True)
 
 
 def _check_layers(layers: Sequence[Any]) -> list[str]:

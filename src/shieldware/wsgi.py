@@ -43,12 +43,12 @@ class ShieldWSGIMiddleware:
             facts = self.shield.facts_from_environ(environ)
         except Exception:
             log.warning("shieldware: unreadable environ refused", exc_info=True)
-            return _refuse(start_response, _BAD_REQUEST)
+            return _refuse(start_response, _BAD_REQUEST, head=False)
         decision = self.shield.decide(facts)
         environ[ENVIRON_KEY] = decision
         if decision.blocked:
             try:
-                return _refuse(start_response, render(decision, facts))
+                return _refuse(start_response, render(decision, facts), facts.method == "HEAD")
             finally:
                 self.shield.finish(decision)
         extra = decision.headers
@@ -71,10 +71,10 @@ def _status_line(status: int) -> str:
         return f"{status} Unknown"
 
 
-def _refuse(start_response: StartResponse, reply: Reply) -> list[bytes]:
+def _refuse(start_response: StartResponse, reply: Reply, head: bool) -> list[bytes]:
     headers = [*reply.headers, ("content-length", str(len(reply.body)))]
     start_response(_status_line(reply.status), headers)
-    return [reply.body]
+    return [b""] if head else [reply.body]
 
 
 def _adding_headers(start_response: StartResponse, extra: tuple[tuple[str, str], ...]) -> Any:
