@@ -104,6 +104,9 @@ class DrillConfig:
     #: Run the users in a process of their own, so the bots' load on this event loop does not
     #: show up as their latency; only the target's own slowness should.
     users_process: bool = True
+    #: Proof-of-work solving bots at most (each burns about a core-second per challenge on the
+    #: drill's machine); bots dealt to ``pow`` beyond this flood instead.
+    pow_max: int = 8
 
     def validate(self) -> None:
         errors = []
@@ -384,6 +387,22 @@ def _users_in_process(config: DrillConfig, deadline: float, seed: float) -> _Tal
     return run.legit
 
 
+async def _solvers(run: _Run, indices: list[int], seed: float) -> None:
+    rng = random.Random(seed)
+    make = _client_factory(run.config)
+    await asyncio.gather(*(_bot(run, "pow", i, random.Random(rng.random()), make) for i in indices))
+
+
+def _solvers_in_process(
+    config: DrillConfig, deadline: float, indices: list[int], budget: int, seed: float
+) -> _Tally:
+    """Entry point of the solving bots' process: their hashing must not starve the other bots."""
+    run = _Run(config, deadline)
+    run.budget = budget
+    asyncio.run(_solvers(run, indices, seed))
+    return run.bots["pow"]
+
+
 ProgressFn = Callable[[float, _Run], None]
 
 
@@ -400,6 +419,20 @@ async def _stats(base: str, timeout: float) -> int | None:
     return None
 
 
+def _deal(config: DrillConfig, scenarios: list[str]) -> dict[str, list[int]]:
+    """Bot indices per scenario, round-robin; solvers beyond `pow_max` become flood bots."""
+    dealt: dict[str, list[int]] = {name: [] for name in scenarios}
+    for i in range(config.bots if scenarios else 0):
+        dealt[scenarios[i % len(scenarios)]].append(i)
+    extra = dealt.get("pow", [])[config.pow_max :]
+    if extra:
+        del dealt["pow"][config.pow_max :]
+        spill = "flood" if "flood" in dealt else next((s for s in dealt if s != "pow"), None)
+        if spill is not None:
+            dealt[spill].extend(extra)
+    return dealt
+
+
 async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> dict[str, Any]:
     """Run one drill and return its report (a JSON-ready dict)."""
     config.validate()
@@ -407,31 +440,49 @@ async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> 
     rng = random.Random(config.seed)
     base = config.url.rstrip("/")
     before = await _stats(base, config.timeout)
-    pool = None
-    if config.users and config.bots and config.users_process:
-        # Start the users' process first, so that its start-up does not eat into the drill.
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        await asyncio.get_running_loop().run_in_executor(pool, _warm)
-    run = _Run(config)
-    make = _client_factory(config)
+    skipped: dict[str, str] = {}
     if "pow" in config.scenarios and _pow_auth() is None:
-        run.skipped["pow"] = "shieldware.client (PowAuth) is not available in this build"
+        skipped["pow"] = "shieldware.client (PowAuth) is not available in this build"
+    dealt = _deal(config, [s for s in config.scenarios if s not in skipped])
+    solvers = dealt.pop("pow", [])
+    users_apart = bool(config.users and config.bots and config.users_process)
+    solvers_apart = bool(solvers and config.users_process)
+    workers = users_apart + solvers_apart
+    pool = None
+    loop = asyncio.get_running_loop()
+    if workers:
+        # Start the helper processes first, so that their start-up does not eat into the drill.
+        pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        await asyncio.gather(*(loop.run_in_executor(pool, _warm) for _ in range(workers)))
+    run = _Run(config)
+    run.skipped = skipped
+    make = _client_factory(config)
     tasks: list[Awaitable[Any]] = []
-    users_seed = rng.random()
-    if pool is not None:
-        loop = asyncio.get_running_loop()
-        users = loop.run_in_executor(pool, _users_in_process, config, run.deadline, users_seed)
+    users_seed, solvers_seed = rng.random(), rng.random()
+    helpers: dict[str, Awaitable[_Tally]] = {}
+    if users_apart:
+        helpers["users"] = loop.run_in_executor(
+            pool, _users_in_process, config, run.deadline, users_seed
+        )
     elif config.users:
         tasks.append(_users(run, users_seed))
-    scenarios = [s for s in config.scenarios if s not in run.skipped]
-    for i in range(config.bots if scenarios else 0):
-        scenario = scenarios[i % len(scenarios)]
-        tasks.append(_bot(run, scenario, i, random.Random(rng.random()), make))
+    if solvers_apart:
+        share = config.max_requests * len(solvers) // max(1, config.bots)
+        run.budget -= share
+        helpers["pow"] = loop.run_in_executor(
+            pool, _solvers_in_process, config, run.deadline, solvers, share, solvers_seed
+        )
+    elif solvers:
+        tasks.append(_solvers(run, solvers, solvers_seed))
+    for scenario, indices in dealt.items():
+        tasks.extend(_bot(run, scenario, i, random.Random(rng.random()), make) for i in indices)
     ticker = asyncio.ensure_future(_tick(run, progress)) if progress else None
     try:
         await asyncio.gather(*tasks)
-        if pool is not None:
-            run.legit = await users
+        if "users" in helpers:
+            run.legit = await helpers["users"]
+        if "pow" in helpers:
+            run.bots["pow"] = await helpers["pow"]
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
