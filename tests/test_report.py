@@ -255,5 +255,40 @@ def test_two_prometheus_reporters_do_not_collide() -> None:
 def test_opentelemetry_reporter_is_safe_without_a_span() -> None:
     reporter = OpenTelemetryReporter()
     reporter.report(Decision(), facts())  # no error whether or not opentelemetry is installed
-    if not reporter.available:
-        pytest.skip("opentelemetry not installed")
+
+
+class FakeSpan:
+    def __init__(self, recording: bool) -> None:
+        self.recording = recording
+        self.attributes: dict[str, Any] = {}
+
+    def is_recording(self) -> bool:
+        return self.recording
+
+    def set_attributes(self, attributes: dict[str, Any]) -> None:
+        self.attributes.update(attributes)
+
+
+@pytest.mark.parametrize("recording", [True, False])
+def test_opentelemetry_reporter_sets_span_attributes(
+    monkeypatch: pytest.MonkeyPatch, recording: bool
+) -> None:
+    import sys
+    import types
+
+    span = FakeSpan(recording)
+    trace = types.ModuleType("opentelemetry.trace")
+    trace.get_current_span = lambda: span  # type: ignore[attr-defined]
+    package = types.ModuleType("opentelemetry")
+    package.trace = trace  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "opentelemetry", package)
+    monkeypatch.setitem(sys.modules, "opentelemetry.trace", trace)
+    reporter = OpenTelemetryReporter()
+    assert reporter.available
+    deny_shield(reporters=[reporter]).decide(facts())
+    if recording:
+        assert span.attributes["shieldware.action"] == "deny"
+        assert span.attributes["shieldware.rule"] == "iplist/deny"
+        assert span.attributes["shieldware.enforced"] is True
+    else:
+        assert span.attributes == {}
