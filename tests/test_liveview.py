@@ -180,6 +180,23 @@ def test_liveview_guard_cookie_assets_and_sse_over_a_real_server() -> None:
         assert {"summary", "traffic", "tops", "challenges", "storage"} <= set(events[0])
 
 
+def test_close_ends_open_streams_and_refuses_new_ones() -> None:
+    live = LiveView(token=TOKEN, interval=0.05, stream_seconds=600)
+    bearer = {"authorization": f"Bearer {TOKEN}"}
+    with run_asgi(_mounted(live)) as base:
+        url = base + "/.shieldware/live/events"
+        events = 0
+        # A 600 s stream; the read timeout turns a stream that does not end into a failure.
+        with httpx.stream("GET", url, headers=bearer, timeout=10) as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    events += 1
+                    if events == 2:
+                        live.close()
+        assert events >= 2
+        assert httpx.get(url, headers=bearer).status_code == 503
+
+
 def test_attach_adds_the_reporter_once() -> None:
     shield = Shield([IPList()])
     live = LiveView(token=TOKEN, shield=shield)

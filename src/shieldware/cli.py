@@ -54,7 +54,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(demo_routes_text(base, shield, live_token), flush=True)
     app = build_demo_app(shield, live=live)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+    class DemoServer(uvicorn.Server):
+        """Ends the live view's event streams on Ctrl-C, so the server does not wait for them."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            live.close()
+            super().handle_exit(sig, frame)
+
+    DemoServer(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning")).run()
     return 0
 
 

@@ -48,7 +48,8 @@ class LiveView:
     :param shield: a `Shield` to attach to (its reporters gain ours; its store is watched).
     :param state: share a `LiveState` (a window of another length, a test clock).
     :param interval: seconds between pushed updates.
-    :param stream_seconds: a stream ends after this long; the browser reconnects by itself.
+    :param stream_seconds: a stream ends after this long; the browser reconnects by itself (this
+        also bounds how long a server shutdown waits for open streams; see `close`).
     :param max_streams: concurrent event streams; more get 503.
     """
 
@@ -60,7 +61,7 @@ class LiveView:
         state: LiveState | None = None,
         trust_app_auth: bool = False,
         interval: float = 1.0,
-        stream_seconds: float = 300.0,
+        stream_seconds: float = 60.0,
         max_streams: int = 8,
         title: str = "shieldware live",
     ) -> None:
@@ -80,8 +81,18 @@ class LiveView:
         self.max_streams = max_streams
         self.title = title
         self._streams = 0
+        self._closing = False
         if shield is not None:
             self.attach(shield)
+
+    def close(self) -> None:
+        """End every event stream within one interval and refuse new ones (server shutdown).
+
+        Servers wait for open responses before they exit; call this from your shutdown hook
+        (the demo calls it when uvicorn is asked to exit). Streams also end by themselves after
+        `stream_seconds`.
+        """
+        self._closing = True
 
     def attach(self, shield: Any) -> None:
         """Report `shield`'s decisions here and watch its store and mode."""
@@ -150,7 +161,7 @@ class LiveView:
         return False
 
     async def _events(self, receive: Receive, send: Send) -> None:
-        if self._streams >= self.max_streams:
+        if self._streams >= self.max_streams or self._closing:
             await _reply(send, 503, b"Too many live streams\n", [(b"retry-after", b"5")])
             return
         self._streams += 1
@@ -182,7 +193,7 @@ class LiveView:
             )
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self.stream_seconds
-            while not closed.is_set() and loop.time() < deadline:
+            while not closed.is_set() and not self._closing and loop.time() < deadline:
                 data = json.dumps(render_sections(self.state.snapshot()), separators=(",", ":"))
                 chunk = f"event: sections\ndata: {data}\n\n".encode()
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
