@@ -9,8 +9,10 @@ Variants, each served by uvicorn in its own process (the drill runs in this one)
 - ``slowapi``: the demo behind slowapi with a comparable per-IP limit (``--limit``);
 - ``shieldware``: the demo behind ``Shield.default()``.
 
-Every client presents its own address via X-Forwarded-For and every server trusts loopback as a
-proxy, so per-IP limits see 200 bots as 200 clients. With ``--rounds`` > 1 the variants are
+Clients present addresses via X-Forwarded-For and every server trusts loopback as a proxy: each
+user has its own address, the bots share ``--addresses`` (20: ten bots behind each, so a per-IP
+limit has something to bite on; with one address per bot a single Python drill cannot push any
+one address past a generous limit). With ``--rounds`` > 1 the variants are
 interleaved and each figure is the median of its rounds. Results go to benchmarks/results/.
 """
 
@@ -132,6 +134,7 @@ def one_run(variant: str, args: argparse.Namespace) -> dict[str, Any]:
             scenarios=("flood", "stuffing", "scraper", "headless", "pow"),
             timeout=10.0,
             seed=args.seed,
+            addresses=args.addresses,
         )
         report = asyncio.run(run_drill(config))
     finally:
@@ -160,7 +163,8 @@ def _median(rows: list[dict[str, Any]], key: str) -> Any:
 def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -> str:
     head = (
         f"Headline drill: {args.duration:g} s, {args.bots} bots, {args.users} users, "
-        f"{args.rounds} round(s), slowapi limit {args.limit}\n"
+        f"{args.rounds} round(s), bots from {args.addresses} addresses, "
+        f"slowapi limit {args.limit}\n"
     )
     cols = (
         "variant      | legit ok  | p50 ms  | p99 ms  | bot req | bot admitted | bots reached app"
@@ -187,7 +191,14 @@ def main() -> int:
     parser.add_argument("--bots", type=int, default=200)
     parser.add_argument("--users", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--limit", default="10/second", help="slowapi's per-IP limit")
+    parser.add_argument(
+        "--limit",
+        default="120/minute",
+        help="slowapi's per-IP limit (shieldware's default TokenBucket: 120/minute, burst 60)",
+    )
+    parser.add_argument(
+        "--addresses", type=int, default=20, help="distinct bot addresses (10 bots each)"
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

@@ -141,6 +141,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         login_path=args.login_path,
         pages=tuple(p for p in args.pages.split(",") if p),
         seed=args.seed,
+        addresses=args.addresses,
     )
     try:
         show = not args.quiet and sys.stderr.isatty()
@@ -251,6 +252,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     drill.add_argument("--allow-remote", action="store_true", help="allow a non-loopback target")
     drill.add_argument("--output", default="shieldware-drill.json", help="report path, or -")
+    drill.add_argument(
+        "--addresses",
+        type=int,
+        default=None,
+        help="distinct bot addresses, shared round-robin (default: one per bot)",
+    )
     drill.add_argument("--seed", type=int, default=None)
     drill.add_argument("--quiet", action="store_true", help="no progress bar")
     drill.set_defaults(func=_cmd_drill)

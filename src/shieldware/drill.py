@@ -104,6 +104,9 @@ class DrillConfig:
     #: Run the users in a process of their own, so the bots' load on this event loop does not
     #: show up as their latency; only the target's own slowness should.
     users_process: bool = True
+    #: Distinct bot addresses; bots share them round-robin (None: one address per bot). Fewer
+    #: addresses than bots make per-address limits bite; one per bot is a distributed flood.
+    addresses: int | None = None
     #: Proof-of-work solving bots at most (each burns about a core-second per challenge on the
     #: drill's machine); bots dealt to ``pow`` beyond this flood instead.
     pow_max: int = 8
@@ -116,6 +119,8 @@ class DrillConfig:
             errors.append(f"bots must be within 0..{MAX_BOTS}")
         if not 0 <= self.users <= MAX_USERS:
             errors.append(f"users must be within 0..{MAX_USERS}")
+        if self.addresses is not None and not 1 <= self.addresses <= BOT_NET.num_addresses - 2:
+            errors.append("addresses must be within 1..131070")
         unknown = set(self.scenarios) - set(SCENARIOS)
         if unknown:
             errors.append(f"unknown scenarios {sorted(unknown)}; choose from {list(SCENARIOS)}")
@@ -324,7 +329,8 @@ def _bot_headers(run: _Run, scenario: str, index: int, rng: random.Random) -> di
     else:  # flood and pow: they pose as browsers
         headers = {"user-agent": BROWSER_UA, "accept": "text/html,*/*;q=0.8"}
     if run.config.forwarded:
-        headers["x-forwarded-for"] = str(BOT_NET[1 + index % (BOT_NET.num_addresses - 2)])
+        spread = run.config.addresses or BOT_NET.num_addresses - 2
+        headers["x-forwarded-for"] = str(BOT_NET[1 + index % spread])
     return headers
 
 

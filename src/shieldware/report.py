@@ -122,7 +122,7 @@ def decision_record(decision: Decision, facts: Facts, salt: bytes = b"") -> dict
         "degraded": decision.degraded,
         "client": client_key(facts, salt),
         "method": facts.method[:16],
-        "path": facts.path[:_PATH_MAX],
+        "path": (facts.route or facts.path)[:_PATH_MAX],
         "trail": [f"{v.rule}:{v.action.value}:{v.reason}" for v in decision.trail],
     }
 
