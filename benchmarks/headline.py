@@ -146,6 +146,8 @@ def one_run(variant: str, args: argparse.Namespace) -> dict[str, Any]:
         "legit_success": legit["success_rate"],
         "legit_p50_ms": legit["latency_ms"]["p50"],
         "legit_p99_ms": legit["latency_ms"]["p99"],
+        "legit_challenged": legit["challenged"],
+        "legit_challenge_p50_ms": legit["challenged_latency_ms"]["p50"],
         "bot_requests": bots["requests"],
         "bot_admitted": bots["admitted"],
         "bot_reached_app": report["reached_app"]["bots"],
@@ -168,6 +170,7 @@ def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) ->
     )
     cols = (
         "variant      | legit ok  | p50 ms  | p99 ms  | bot req | bot admitted | bots reached app"
+        " | legit views challenged (p50 ms)"
     )
     lines = [head, cols, "-" * len(cols)]
     for variant, rows in results.items():
@@ -177,8 +180,13 @@ def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) ->
             f"{variant:<12} | {('-' if ok is None else f'{100 * ok:.2f}%'):>9} | "
             f"{p50 or '-':>7} | {p99 or '-':>7} | "
             f"{_median(rows, 'bot_requests'):>7} | {_median(rows, 'bot_admitted'):>12} | "
-            f"{_median(rows, 'bot_reached_app'):>16}"
+            f"{_median(rows, 'bot_reached_app'):>16} | "
+            f"{_median(rows, 'legit_challenged')} ({_median(rows, 'legit_challenge_p50_ms') or '-'})"
         )
+    lines.append(
+        "\nlegit p50/p99: page views that met no challenge; views that met one and solved it with"
+        " the Python client are counted apart (last column)."
+    )
     return "\n".join(lines)
 
 

@@ -175,6 +175,8 @@ class _Tally:
     actions: Counter[str] = field(default_factory=Counter)
     admitted_routes: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)
+    #: Page views that met a challenge and solved it (their time includes the solving).
+    solved: list[float] = field(default_factory=list)
 
     def as_dict(self, with_latency: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -189,6 +191,8 @@ class _Tally:
         if with_latency:
             out["success_rate"] = self.admitted / self.requests if self.requests else None
             out["latency_ms"] = _percentiles(self.latencies)
+            out["challenged"] = len(self.solved)
+            out["challenged_latency_ms"] = _percentiles(self.solved)
         return out
 
 
@@ -224,7 +228,9 @@ class _Run:
         self.budget -= 1
         return True
 
-    def record(self, tally: _Tally, route: str, response: Any, elapsed: float) -> None:
+    def record(
+        self, tally: _Tally, route: str, response: Any, elapsed: float, solved: bool = False
+    ) -> None:
         tally.requests += 1
         if response is None:
             tally.errors += 1
@@ -238,8 +244,9 @@ class _Run:
         if status < 400:
             tally.admitted += 1
             tally.admitted_routes[route] += 1
-            tally.latencies.append(elapsed)
-        elif tally is self.legit:
+        if solved:
+            tally.solved.append(elapsed)
+        elif status < 400 or tally is self.legit:
             tally.latencies.append(elapsed)
         if response.headers.get(REACHED_HEADER):
             tally.reached += 1
@@ -300,6 +307,7 @@ async def _browse(
     if not run.spend():
         return
     started = time.perf_counter()
+    solved = False
     try:
         response = await client.get(route, headers=headers)
         if solve and response.status_code == 403 and _is_challenge(response):
@@ -307,9 +315,12 @@ async def _browse(
             # challenge instead and let the Python client solve it (the time counts).
             retry = {**headers, "accept": "application/json"}
             response = await client.get(route, headers=retry)
+            solved = bool(response.history)
+        elif response.history:  # PowAuth answered a 401 challenge on the way
+            solved = True
     except Exception:
         response = None
-    run.record(run.legit, route, response, time.perf_counter() - started)
+    run.record(run.legit, route, response, time.perf_counter() - started, solved)
 
 
 def _is_challenge(response: Any) -> bool:
@@ -553,7 +564,13 @@ def format_report(report: dict[str, Any]) -> str:
         f"  requests: {report['requests']}  (legit {legit['requests']}, bots {bots['requests']}, "
         f"{bots['rps']} bot req/s)",
         f"  legit users: success {'-' if rate is None else f'{100 * rate:.2f}%'}, "
-        f"p50 {lat['p50']} ms, p99 {lat['p99']} ms",
+        f"p50 {lat['p50']} ms, p99 {lat['p99']} ms"
+        + (
+            f"; {legit['challenged']} views met a challenge and solved it "
+            f"(p50 {legit['challenged_latency_ms']['p50']} ms)"
+            if legit["challenged"]
+            else ""
+        ),
         f"  bots admitted: {bots['admitted']} of {bots['requests']}; per route: "
         + (", ".join(f"{r} {n}" for r, n in bots["admitted_per_route"].items()) or "none"),
         "  decisions: " + ", ".join(f"{a} {n}" for a, n in report["decisions"].items()),
