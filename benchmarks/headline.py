@@ -176,12 +176,13 @@ def table(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) ->
     for variant, rows in results.items():
         ok = _median(rows, "legit_success")
         p50, p99 = _median(rows, "legit_p50_ms"), _median(rows, "legit_p99_ms")
+        solve_p50 = _median(rows, "legit_challenge_p50_ms")
         lines.append(
             f"{variant:<12} | {('-' if ok is None else f'{100 * ok:.2f}%'):>9} | "
             f"{p50 or '-':>7} | {p99 or '-':>7} | "
             f"{_median(rows, 'bot_requests'):>7} | {_median(rows, 'bot_admitted'):>12} | "
             f"{_median(rows, 'bot_reached_app'):>16} | "
-            f"{_median(rows, 'legit_challenged')} ({_median(rows, 'legit_challenge_p50_ms') or '-'})"
+            f"{_median(rows, 'legit_challenged')} ({solve_p50 or '-'})"
         )
     lines.append(
         "\nlegit p50/p99: page views that met no challenge; views that met one and solved it with"
