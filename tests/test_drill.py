@@ -125,3 +125,42 @@ def test_demo_marks_reached_requests_labels_actions_and_mounts_the_live_view() -
         assert 'href="/.shieldware/live/live.css"' in page.text
         assert client.get("/.shieldware/live/live.css").status_code == 200
         assert "iplist/deny" in client.get("/.shieldware/live/").text  # via the cookie
+
+
+def test_drill_with_proof_of_work_solvers() -> None:
+    """Runs once the proof-of-work layer and its Python client are in the build."""
+    import shieldware.layers
+    from shieldware.drill import pow_solver
+    from shieldware.match import path
+    from shieldware.report import PrometheusReporter
+
+    pow_layer = getattr(shieldware.layers, "ProofOfWork", None)
+    if pow_layer is None or not hasattr(pow_solver(), "PowAuth"):
+        pytest.skip("needs shieldware.layers.ProofOfWork and shieldware.client.PowAuth")
+    metrics = PrometheusReporter()
+    shield = Shield(
+        [pow_layer("s" * 40, match=path("/login", "/api/hello"), count=1, bits=6)],
+        trusted_proxies=["127.0.0.1"],
+        reporters=[metrics],
+    )
+    config = DrillConfig(
+        url="",
+        duration=2.0,
+        bots=4,
+        users=2,
+        scenarios=("stuffing", "pow"),
+        pages=("/api/hello",),
+        seed=3,
+        users_process=False,
+    )
+    with run_asgi(build_demo_app(shield)) as base:
+        config.url = base
+        report = asyncio.run(run_drill(config))
+    by = report["bots"]["by_scenario"]
+    assert by["stuffing"]["requests"] > 0
+    assert by["stuffing"]["admitted"] == 0  # a POST without a clearance is challenged
+    assert by["pow"]["admitted"] > 0  # solvers pay and get through
+    assert report["legit"]["success_rate"] == 1.0
+    assert report["legit"]["challenged"] >= 1
+    text = metrics.exposition().decode()
+    assert 'shieldware_challenges_total{outcome="issued"' in text
