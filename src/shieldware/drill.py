@@ -337,7 +337,9 @@ def _bot_headers(run: _Run, scenario: str, index: int, rng: random.Random) -> di
         headers = {**BROWSER_HEADERS, "user-agent": HEADLESS_UA}
     elif scenario == "stuffing":
         headers = {"user-agent": rng.choice(LIBRARY_UAS[:2]), "accept": "*/*"}
-    else:  # flood and pow: they pose as browsers
+    elif scenario == "pow":  # asks for the machine-readable challenge its solver answers
+        headers = {"user-agent": BROWSER_UA, "accept": "application/json, */*;q=0.5"}
+    else:  # flood: poses as a browser
         headers = {"user-agent": BROWSER_UA, "accept": "text/html,*/*;q=0.8"}
     if run.config.forwarded:
         spread = run.config.addresses or BOT_NET.num_addresses - 2
