@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shieldware import IPList, Shield
 from shieldware.cli import main
@@ -139,3 +141,24 @@ def test_solve_without_a_client_says_so(capsys: pytest.CaptureFixture[str]) -> N
         pytest.skip("shieldware.client is present")
     assert main(["solve", "http://127.0.0.1:1/"]) == 2
     assert "shieldware.client" in capsys.readouterr().err
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(["-X", "-H", "-A", "-b", "-d", "--data=x", "-G", "-I", "--url", "-s"]),
+            st.text(max_size=30),
+        ),
+        max_size=8,
+    )
+)
+def test_parse_curl_never_crashes(words: list[str]) -> None:
+    from shieldware import ConfigurationError
+
+    try:
+        spec = parse_curl(["curl", *words])
+    except ConfigurationError:
+        return
+    scope = scope_for(spec)  # whatever parsed also becomes a scope the shield can read
+    POLICY.decide(POLICY.facts_from_scope(scope))

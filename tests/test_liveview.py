@@ -285,3 +285,38 @@ def test_liveview_renders_and_updates_in_chromium() -> None:
         finally:
             stop.set()
             feeder.join(5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    path=st.sampled_from(["/", "", "/live.js", "/nope", "/events/x", "/%00"]),
+    query=st.binary(max_size=60),
+    auth=st.binary(max_size=60),
+    cookie=st.binary(max_size=60),
+    method=st.sampled_from(["GET", "HEAD", "POST", "PUT"]),
+)
+def test_liveview_answers_hostile_requests_cleanly(
+    path: str, query: bytes, auth: bytes, cookie: bytes, method: str
+) -> None:
+    import asyncio
+
+    live = LiveView(token=TOKEN)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": method,
+        "path": path,
+        "root_path": "",
+        "query_string": query,
+        "headers": [(b"authorization", auth), (b"cookie", cookie)],
+    }
+    asyncio.run(live(scope, receive, send))
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] in (200, 401, 404, 405)

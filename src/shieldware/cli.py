@@ -83,10 +83,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         spec.headers = [parse_header(h) for h in args.header] + spec.headers
         spec.client = args.client
         shield = load_policy(args.policy)
+        scope = scope_for(spec)
     except ConfigurationError as exc:
         print(f"shieldware explain: {exc}", file=sys.stderr)
         return 2
-    facts = shield.facts_from_scope(scope_for(spec))
+    facts = shield.facts_from_scope(scope)
     decision = _decide_quietly(shield, facts)
     print(
         f"request: {facts.method} {facts.scheme}://{facts.host}{facts.path}"

@@ -121,12 +121,18 @@ def parse_curl(command: str | Sequence[str]) -> RequestSpec:
 
 
 def scope_for(spec: RequestSpec) -> dict[str, Any]:
-    """The ASGI http scope a server would build for `spec`, the client at `spec.client`."""
-    url = spec.url if "://" in spec.url else "http://localhost" + (spec.url or "/")
-    parts = urlsplit(url)
-    scheme = parts.scheme or "http"
-    host = parts.hostname or "localhost"
-    port = parts.port or (443 if scheme == "https" else 80)
+    """The ASGI http scope a server would build for `spec`, the client at `spec.client`.
+
+    :raises ConfigurationError: when the URL cannot be parsed.
+    """
+    url = spec.url if "://" in spec.url else "http://localhost/" + spec.url.lstrip("/")
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme or "http"
+        host = parts.hostname or "localhost"
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError as exc:
+        raise ConfigurationError(f"not a URL: {spec.url!r} ({exc})") from None
     headers = list(spec.headers)
     if not any(name == "host" for name, _ in headers):
         netloc = parts.netloc.rsplit("@", 1)[-1]
@@ -141,7 +147,9 @@ def scope_for(spec: RequestSpec) -> dict[str, Any]:
         "raw_path": (parts.path or "/").encode("latin-1", "replace"),
         "query_string": parts.query.encode("latin-1", "replace"),
         "root_path": "",
-        "headers": [(k.encode("latin-1"), v.encode("latin-1", "replace")) for k, v in headers],
+        "headers": [
+            (k.encode("latin-1", "replace"), v.encode("latin-1", "replace")) for k, v in headers
+        ],
         "client": (spec.client, 50000),
         "server": (host, port),
     }
