@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -231,6 +231,7 @@ def test_prometheus_text_parses_and_counts() -> None:
     assert fams["shieldware_store_entries"].samples[0].value == 0
 
 
+@settings(deadline=None)
 @given(st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=120))
 def test_prometheus_label_values_stay_bounded(names: list[str]) -> None:
     prom = PrometheusReporter(max_label_values=5)

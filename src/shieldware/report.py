@@ -11,6 +11,7 @@ network. Challenge outcomes are derived from verdicts whose rule or reason start
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import json
@@ -43,6 +44,8 @@ FAILED_MARKERS = ("fail", "invalid", "expired", "replay", "bad", "wrong", "tampe
 _CHALLENGE_PREFIXES = ("pow", "challenge")
 _STORE_REASONS = frozenset({Reason.STORE_FAILED_OPEN, Reason.STORE_FAILED_CLOSED})
 _PATH_MAX = 200
+#: Labelled counters remembered per (action, rule, reason, enforced); beyond, looked up each time.
+_MAX_CHILDREN = 4096
 
 Outcome = Literal["issued", "solved", "failed"]
 
@@ -59,10 +62,18 @@ def client_key(facts: Facts, salt: bytes = b"") -> str:
     return hashlib.blake2b(network, key=salt[:64], digest_size=8).hexdigest()
 
 
-def _is_challenge_verdict(verdict: Verdict) -> bool:
-    return verdict.rule.startswith(_CHALLENGE_PREFIXES) or verdict.reason.startswith(
-        _CHALLENGE_PREFIXES
-    )
+@functools.lru_cache(maxsize=2048)
+def _classify(action: Action, rule: str, reason: str) -> tuple[bool, tuple[Outcome, ...]]:
+    """(challenge-like, outcomes read from the names alone): cached, verdicts repeat."""
+    issued = action is Action.CHALLENGE
+    if not (rule.startswith(_CHALLENGE_PREFIXES) or reason.startswith(_CHALLENGE_PREFIXES)):
+        return False, ("issued",) if issued else ()
+    if not issued and reason.endswith("solved"):
+        return True, ("solved",)
+    failed = not reason.startswith("clearance-") and any(m in reason for m in FAILED_MARKERS)
+    if issued:
+        return True, ("issued", "failed") if failed else ("issued",)
+    return True, ("failed",) if failed else ()
 
 
 def challenge_outcomes(verdict: Verdict) -> tuple[Outcome, ...]:
@@ -76,16 +87,15 @@ def challenge_outcomes(verdict: Verdict) -> tuple[Outcome, ...]:
       *clearance* (``clearance-...``), which is not a failed answer. A fresh challenge issued
       because an answer was wrong (reason ``answer-pow-wrong-answer``) counts as issued and failed.
     """
-    issued = verdict.action is Action.CHALLENGE
-    if not _is_challenge_verdict(verdict):
-        return ("issued",) if issued else ()
-    reason = verdict.reason
-    if not issued and (reason.endswith("solved") or solve_seconds(verdict) is not None):
+    challenge_like, outcomes = _classify(verdict.action, verdict.rule, verdict.reason)
+    if (
+        challenge_like
+        and verdict.action is not Action.CHALLENGE
+        and outcomes != ("solved",)
+        and solve_seconds(verdict) is not None
+    ):
         return ("solved",)
-    failed = not reason.startswith("clearance-") and any(m in reason for m in FAILED_MARKERS)
-    if issued:
-        return ("issued", "failed") if failed else ("issued",)
-    return ("failed",) if failed else ()
+    return outcomes
 
 
 def challenge_outcome(verdict: Verdict) -> Outcome | None:
@@ -267,6 +277,7 @@ class PrometheusReporter:
         self._prom = prom
         self.registry = prom.CollectorRegistry() if registry is None else registry
         self._rule = _BoundedLabel(max_label_values)
+        self._children: dict[tuple[Action, str, str, bool], Any] = {}
         self._reason = _BoundedLabel(max_label_values)
         reg = self.registry
         self.decisions = prom.Counter(
@@ -325,12 +336,18 @@ class PrometheusReporter:
 
     def report(self, decision: Decision, facts: Facts) -> None:
         verdict = decision.verdict
-        self.decisions.labels(
-            verdict.action.value,
-            self._rule(verdict.rule),
-            self._reason(verdict.reason),
-            "true" if decision.enforced else "false",
-        ).inc()
+        key = (verdict.action, verdict.rule, verdict.reason, decision.enforced)
+        child = self._children.get(key)
+        if child is None:
+            child = self.decisions.labels(
+                verdict.action.value,
+                self._rule(verdict.rule),
+                self._reason(verdict.reason),
+                "true" if decision.enforced else "false",
+            )
+            if len(self._children) < _MAX_CHILDREN:
+                self._children[key] = child
+        child.inc()
         degraded = False
         for v in decision.trail:
             if v.reason in _STORE_REASONS:

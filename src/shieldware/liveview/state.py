@@ -153,8 +153,11 @@ class LiveState:
         t = int(now)
         verdict = decision.verdict
         offending = verdict.action.blocks
-        network = network_of(facts.client_ip) if facts.client_ip is not None else None
-        fingerprint = _fingerprint(decision, facts) if offending else None
+        network = fingerprint = None
+        if offending:
+            fingerprint = _fingerprint(decision, facts)
+            if facts.client_ip is not None:
+                network = network_of(facts.client_ip)
         with self._lock:
             self.mode = "enforce" if decision.enforced else "shadow"
             sec = self._second(t)
@@ -166,11 +169,10 @@ class LiveState:
             if verdict.rule != "default/allow":
                 slot.rules.add(verdict.rule)
                 slot.reasons.add(verdict.reason)
-            if offending:
-                if network is not None:
-                    slot.networks.add(network)
-                if fingerprint:
-                    slot.fingerprints.add(fingerprint)
+            if network is not None:
+                slot.networks.add(network)
+            if fingerprint:
+                slot.fingerprints.add(fingerprint)
             for v in decision.trail:
                 if v.degraded:
                     sec.degraded += 1
