@@ -10,7 +10,8 @@ from .asgi import ShieldMiddleware
 from .clientip import TrustedProxies
 from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
-from .layers import IPList
+from .fingerprint import by_fingerprint
+from .layers import Fingerprint, IPList
 from .liveview import LiveView, LiveViewReporter
 from .ops import Add, Bucket, BucketState, Op, Take
 from .policy import Challenger, Layer, Progress, Reporter, Shield, Threshold, shadowed
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigurationError",
     "Decision",
     "Facts",
+    "Fingerprint",
     "IPList",
     "Layer",
     "LiveView",
@@ -57,6 +59,7 @@ __all__ = [
     "TrustedProxies",
     "Verdict",
     "__version__",
+    "by_fingerprint",
     "render",
     "shadowed",
     "store_from_url",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .layers import IPList
+from .layers import Fingerprint, IPList
 from .policy import Layer, Mode, Reporter, Shield
 from .secret import SecretInput
 from .stores import Store
@@ -17,8 +17,13 @@ __all__ = ["default_layers", "default_shield"]
 
 
 def default_layers(secret: SecretInput = None) -> list[Layer]:
-    """The default layers, in order. Grows as layers land; see docs/concepts.md."""
-    return [IPList()]
+    """The default layers, in order. Grows as layers land; see docs/concepts.md.
+
+    `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
+    layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
+    later layers see its score in ``progress.score``.
+    """
+    return [IPList(), Fingerprint()]
 
 
 def default_shield(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .fingerprint import Band, Fingerprint
 from .lists import IPList
 
-__all__ = ["IPList"]
+__all__ = ["Band", "Fingerprint", "IPList"]

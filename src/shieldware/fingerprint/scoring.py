@@ -1,0 +1,127 @@
+"""Scoring vocabulary shared by the layer and replay tools: bands, results, path exemptions."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..errors import ConfigurationError
+from .head import Head
+from .signals import Signal
+
+__all__ = [
+    "DEFAULT_BANDS",
+    "DEFAULT_EXEMPT_PATHS",
+    "SAFE_CATEGORIES",
+    "WHY",
+    "Band",
+    "PathGlob",
+    "Score",
+    "fire",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Band:
+    """A score band: scores from `floor` up to the next band's floor get this name."""
+
+    name: str
+    floor: float
+
+
+#: human < 3 <= automation < 6 <= challenge < 10 <= challenge-hard.
+DEFAULT_BANDS: tuple[Band, ...] = (
+    Band("human", -math.inf),
+    Band("automation", 3.0),
+    Band("challenge", 6.0),
+    Band("challenge-hard", 10.0),
+)
+#: Paths robots, feed readers and unfurlers must always reach.
+DEFAULT_EXEMPT_PATHS: tuple[str, ...] = (
+    "/robots.txt",
+    "/sitemap*",
+    "/.well-known/*",
+    "/favicon.ico",
+    "/favicon.svg",
+    "/apple-touch-icon*",
+    "/feed",
+    "/feed/*",
+    "/feed.xml",
+    "/feed.json",
+    "/rss",
+    "/rss/*",
+    "/rss.xml",
+    "/atom.xml",
+    "/index.xml",
+    "/*.rss",
+    "/*.atom",
+    "/*/feed",
+    "/*/feed/*",
+    "/*/feed.xml",
+)
+SAFE_CATEGORIES = frozenset({"preview", "feed", "tool"})
+#: Bit flags for the preconditions a head meets.
+HTTPS, ORDER, BROWSER, UNCLAIMED = 1, 2, 4, 8
+FLAG_OF = {"https": HTTPS, "order": ORDER, "browser": BROWSER, "unclaimed": UNCLAIMED}
+WHY = {
+    "https": "not https (fetch metadata and client hints are not sent)",
+    "order": "header order unknown (WSGI, or a proxy that reorders)",
+    "browser": "the UA claims no browser",
+    "unclaimed": "the UA names itself",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """The soft-evidence result for one request (what `Fingerprint.score` returns)."""
+
+    score: float
+    band: str
+    fired: tuple[tuple[str, float, str, str], ...]  # (signal, weight, group, evidence)
+    shadow: tuple[tuple[str, float, str], ...]  # (signal, weight, evidence), not counted
+    capped: tuple[tuple[str, float, float], ...]  # (group, raw sum, capped sum)
+    skipped: tuple[tuple[str, tuple[str, ...]], ...]  # (precondition, signal names)
+    exempt: str = ""
+    bot: str = ""
+
+    def summary(self) -> str:
+        """One header-safe line: score, band and the counted signals."""
+        parts = ",".join(f"{name}:{weight:+g}" for name, weight, _, _ in self.fired)
+        return f"score={self.score:g}; band={self.band}; signals={parts or '-'}"
+
+
+def fire(
+    sig: Signal,
+    head: Head,
+    sums: dict[str, float],
+    fired: list[tuple[str, float, str, str]],
+    shadow: list[tuple[str, float, str]],
+) -> None:
+    """Run one signal, recording it as fired (or shadowed) and adding to its group's sum."""
+    out = sig.check(head)
+    if not out:
+        return
+    evidence = out if isinstance(out, str) else ""
+    if sig.shadow:
+        shadow.append((sig.name, sig.weight, evidence))
+        return
+    fired.append((sig.name, sig.weight, sig.group, evidence))
+    sums[sig.group] = sums.get(sig.group, 0.0) + sig.weight
+
+
+class PathGlob:
+    """Path globs: ``/x`` exact, ``/x*`` prefix, ``/*.rss`` suffix, ``/*/feed*`` segment."""
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = tuple(patterns)
+        parts = []
+        for p in self.patterns:
+            if not p.startswith("/"):
+                raise ConfigurationError(f"exempt paths must start with '/': {p!r}")
+            parts.append(re.escape(p).replace(r"\*", "[^?#]*"))
+        self._regex = re.compile("|".join(f"(?:{p})" for p in parts)) if parts else None
+
+    def __call__(self, path: str) -> bool:
+        return self._regex is not None and self._regex.fullmatch(path) is not None

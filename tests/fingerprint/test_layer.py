@@ -1,0 +1,226 @@
+"""The Fingerprint layer: hard outcomes, bands, exemptions, shadow, debug header, bounds."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shieldware import Action, Shield
+from shieldware.errors import ConfigurationError
+from shieldware.fingerprint import Signal, signal
+from shieldware.fingerprint.head import Head
+from shieldware.layers import Fingerprint
+from shieldware.policy import Progress
+
+from .helpers import CHROME_NAV, CHROME_UA, CURL, FIREFOX_NAV, facts, replace
+
+IMPOSTOR = replace(CURL, user_agent=CHROME_UA)
+
+
+def check(fp: Fingerprint, headers, **kw):
+    return fp.check(facts(headers, **kw), Progress())
+
+
+def test_browsers_pass_as_human_and_impostors_reach_the_challenge_band() -> None:
+    fp = Fingerprint(verifier=False)
+    for head in (CHROME_NAV, FIREFOX_NAV):
+        v = check(fp, head)
+        assert v.action is Action.PASS
+        assert v.detail["band"] == "human"
+        assert v.weight < 3
+    v = check(fp, IMPOSTOR)
+    assert v.action is Action.PASS
+    assert v.rule == "fingerprint/challenge"
+    assert v.weight >= 6
+    v = check(fp, CURL)
+    assert v.detail["band"] == "automation"
+
+
+def test_soft_evidence_never_denies_unless_asked() -> None:
+    assert check(Fingerprint(verifier=False), IMPOSTOR).action is Action.PASS
+    v = check(Fingerprint(verifier=False, deny_at=6), IMPOSTOR)
+    assert v.action is Action.DENY
+    assert v.rule == "fingerprint/score"
+
+
+def test_ua_allow_and_deny_lists_are_hard() -> None:
+    fp = Fingerprint(verifier=False, allow_ua=[r"^MyMonitor/"], deny_ua=[r"EvilBot"])
+    assert check(fp, [("user-agent", "MyMonitor/1.0")]).action is Action.ALLOW
+    v = check(fp, [("user-agent", "Mozilla/5.0 EvilBot/2")])
+    assert v.action is Action.DENY
+    assert v.rule == "fingerprint/deny-ua"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/robots.txt",
+        "/sitemap.xml",
+        "/.well-known/security.txt",
+        "/favicon.ico",
+        "/feed.xml",
+        "/blog/feed/",
+        "/posts.rss",
+    ],
+)
+def test_safe_paths_never_reach_the_challenge_band(path: str) -> None:
+    v = check(Fingerprint(verifier=False), IMPOSTOR, path=path)
+    assert v.weight <= 5.0
+    assert v.detail["exempt"] == "path"
+    assert v.detail["band"] == "automation"
+
+
+def test_preview_bots_are_never_challenged() -> None:
+    v = check(Fingerprint(verifier=False), [("user-agent", "Twitterbot/1.0")], path="/post/1")
+    assert v.detail["band"] != "challenge"
+    assert v.detail.get("exempt") == "ua:preview"
+
+
+def test_shadow_signal_is_reported_not_counted() -> None:
+    fp = Fingerprint(verifier=False, shadow_signals=["chrome-no-client-hints"])
+    v = check(fp, IMPOSTOR)
+    assert ("chrome-no-client-hints", 3.0, "") in v.detail["shadow"]
+    assert "chrome-no-client-hints" not in {s[0] for s in v.detail["signals"]}
+
+
+def test_weights_can_be_changed_or_zeroed_and_unknown_names_fail() -> None:
+    fp = Fingerprint(verifier=False, weights={"ua-library": 0, "upgrade-insecure-requests": -2})
+    assert check(fp, CURL).weight == 0
+    assert check(fp, CHROME_NAV).weight == -2
+    with pytest.raises(ConfigurationError, match="unknown signal"):
+        Fingerprint(verifier=False, weights={"nope": 1})
+
+
+def test_user_signal_runs_every_request_and_sees_the_path() -> None:
+    @signal("admin-probe", 4.0, group="probe")
+    def admin_probe(head: Head) -> object:
+        return head.facts.path.startswith("/wp-admin") and head.facts.path
+
+    assert isinstance(admin_probe, Signal)
+    fp = Fingerprint(verifier=False, extra_signals=[admin_probe])
+    assert check(fp, CHROME_NAV, path="/").weight == -1
+    v = check(fp, CHROME_NAV, path="/wp-admin/x")
+    assert v.weight == 3
+    assert ("admin-probe", 4.0, "probe", "/wp-admin/x") in v.detail["signals"]
+
+
+def test_debug_header_is_opt_in_and_can_be_scoped() -> None:
+    assert check(Fingerprint(verifier=False), CURL).headers == ()
+    fp = Fingerprint(
+        verifier=False,
+        debug_header="X-Shieldware-Fingerprint",
+        debug_match=lambda f: f.header("x-debug") == "1",
+    )
+    assert check(fp, CURL).headers == ()
+    ((name, value),) = check(fp, [*CURL, ("x-debug", "1")]).headers
+    assert name == "x-shieldware-fingerprint"
+    assert value == "score=3; band=automation; signals=ua-library:+3"
+
+
+def test_ja4_only_from_trusted_proxies() -> None:
+    fp = Fingerprint(verifier=False, ja4_header="X-JA4", trusted_proxies=["10.0.0.0/8"])
+    head = [*CHROME_NAV, ("x-ja4", "t13d1516h1_8daaf6152771_02713d6af862")]
+    trusted = check(fp, head, ip="203.0.113.9", peer="10.0.0.2")
+    assert "ja4-not-browser-alpn" in {s[0] for s in trusted.detail["signals"]}
+    spoofed = check(fp, head, ip="203.0.113.9")
+    names = {s[0] for s in spoofed.detail["signals"]}
+    assert "fingerprint-header-spoofed" in names
+    assert "ja4-not-browser-alpn" not in names
+
+
+def test_explain_lists_ua_hfp_and_skips() -> None:
+    detail = Fingerprint(verifier=False).explain(facts(CURL, scheme="http"))
+    assert detail["ua"]["category"] == "library"
+    assert detail["hfp"].startswith("hfp1_")
+    assert "https" not in detail["why_skipped"] or "not https" in detail["why_skipped"]["https"]
+
+
+def test_thresholds_helper_and_shield_integration() -> None:
+    fp = Fingerprint(verifier=False)
+    (threshold,) = fp.thresholds()
+    assert threshold.score == 6.0
+    assert threshold.action is Action.CHALLENGE
+    shield = Shield([fp], thresholds=[])
+    decision = shield.decide(facts(IMPOSTOR))
+    assert decision.score >= 6
+    assert decision.trail[0].rule == "fingerprint/challenge"
+
+
+def test_cache_is_bounded_under_a_flood_of_distinct_heads() -> None:
+    fp = Fingerprint(verifier=False, cache_size=100)
+    for i in range(2000):
+        check(fp, [("user-agent", f"flood-{i}"), ("accept", "*/*")])
+    assert len(fp._cache) <= 100
+    assert fp.classifier.classify.cache_info().currsize <= 100  # type: ignore[attr-defined]
+
+
+def test_duplicate_signal_names_fail_at_construction() -> None:
+    fp = Fingerprint(verifier=False)
+    with pytest.raises(ConfigurationError, match="two signals"):
+        Fingerprint(verifier=False, extra_signals=[fp.signals[0]])
+
+
+headers_st = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [
+                "user-agent",
+                "accept",
+                "sec-ch-ua",
+                "sec-fetch-mode",
+                "sec-fetch-dest",
+                "accept-language",
+                "sec-ch-ua-platform",
+                "x-ja4",
+                "cookie",
+                "host",
+            ]
+        ),
+        st.text(max_size=80),
+    ),
+    max_size=12,
+)
+
+
+@given(headers_st, st.sampled_from(["http", "https"]), st.booleans(), st.text(max_size=30))
+def test_any_head_yields_a_verdict(headers, scheme, order_known, path) -> None:
+    fp = _FUZZ
+    v = fp.check(
+        facts(headers, scheme=scheme, order_known=order_known, path="/" + path), Progress()
+    )
+    assert v.action in (Action.PASS, Action.ALLOW, Action.DENY)
+    assert v.weight <= 50
+
+
+_FUZZ = Fingerprint(verifier=False, ja4_header="x-ja4", debug_header="x-fp")
+
+
+def test_threads_hammering_a_small_cache_never_fail() -> None:
+    import threading
+
+    fp = Fingerprint(verifier=False, cache_size=16)
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for i in range(300):
+                v = check(fp, [("user-agent", f"agent-{offset}-{i % 40}"), ("accept", "*/*")])
+                assert v.action is Action.PASS
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(fp._cache) <= 16
+
+
+def test_huge_heads_are_scored_but_not_cached() -> None:
+    fp = Fingerprint(verifier=False)
+    head = [(f"x-{'n' * 3000}-{i}", "v") for i in range(3)] + CURL
+    assert check(fp, head).detail["band"] == "automation"
+    assert len(fp._cache) == 0
