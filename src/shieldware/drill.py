@@ -294,8 +294,10 @@ async def _user(run: _Run, index: int, rng: random.Random, make: Callable[..., A
     routes = [*run.config.pages, run.config.login_path]
     auth = _pow_auth()
     async with make(cookies=True, auth=auth) as client:
-        await asyncio.sleep(rng.uniform(0, hi))
-        while run.running():
+        await asyncio.sleep(rng.uniform(0, lo))
+        first = True  # every user views at least one page, even on a machine slow to start it
+        while first or run.running():
+            first = False
             await _browse(run, client, rng.choice(routes), headers, solve=auth is not None)
             await asyncio.sleep(rng.uniform(lo, hi))
 
