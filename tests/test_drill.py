@@ -101,12 +101,17 @@ def test_drill_config_is_bounded(changes: dict[str, Any]) -> None:
 
 def test_demo_marks_reached_requests_labels_actions_and_mounts_the_live_view() -> None:
     import httpx
+    from prometheus_client.parser import text_string_to_metric_families
 
     from shieldware import LiveView
+    from shieldware.report import PrometheusReporter
 
-    shield = Shield([IPList(deny=["198.18.0.9"])], trusted_proxies=["127.0.0.1"])
+    metrics = PrometheusReporter()
+    shield = Shield(
+        [IPList(deny=["198.18.0.9"])], trusted_proxies=["127.0.0.1"], reporters=[metrics]
+    )
     token = "demo-live-token-0123456789"
-    app = build_demo_app(shield, live=LiveView(token=token))
+    app = build_demo_app(shield, live=LiveView(token=token), metrics=metrics)
     with run_asgi(app) as base, httpx.Client(base_url=base) as client:
         ok = client.get("/api/hello")
         assert ok.headers["x-shieldware-reached"] == "1"
@@ -125,6 +130,10 @@ def test_demo_marks_reached_requests_labels_actions_and_mounts_the_live_view() -
         assert 'href="/.shieldware/live/live.css"' in page.text
         assert client.get("/.shieldware/live/live.css").status_code == 200
         assert "iplist/deny" in client.get("/.shieldware/live/").text  # via the cookie
+        assert client.get("/.shieldware/metrics").status_code == 401
+        scraped = client.get("/.shieldware/metrics", headers={"authorization": f"Bearer {token}"})
+        families = {f.name for f in text_string_to_metric_families(scraped.text)}
+        assert "shieldware_decisions" in families
 
 
 def test_drill_with_proof_of_work_solvers() -> None:

@@ -36,6 +36,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "Never run production without your own.\n",
             file=sys.stderr,
         )
+    from .errors import ConfigurationError
     from .liveview import LiveView
 
     proxies = ["127.0.0.1", "::1"] if args.trust_drill else []
@@ -53,7 +54,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     live = LiveView(token=live_token, shield=shield)
     base = f"http://{args.host}:{args.port}"
     print(demo_routes_text(base, shield, live_token), flush=True)
-    app = build_demo_app(shield, live=live)
+    metrics = None
+    try:
+        from .report import PrometheusReporter
+
+        metrics = PrometheusReporter(store=shield.store)
+        shield.reporters = (*shield.reporters, metrics)
+    except ConfigurationError:  # prometheus-client is not installed: no metrics endpoint
+        pass
+    app = build_demo_app(shield, live=live, metrics=metrics)
 
     class DemoServer(uvicorn.Server):
         """Ends the live view's event streams on Ctrl-C, so the server does not wait for them."""

@@ -24,6 +24,7 @@ from .policy import Shield
 
 __all__ = [
     "LIVE_PATH",
+    "METRICS_PATH",
     "REACHED_HEADER",
     "STATS_PATH",
     "Reached",
@@ -43,6 +44,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: Added by the app itself: a response with it reached the app (was not answered by a shield).
 REACHED_HEADER = "x-shieldware-reached"
 STATS_PATH = "/.shieldware/stats"
+METRICS_PATH = "/.shieldware/metrics"
 LIVE_PATH = "/.shieldware/live"
 ROUTES = ("/", "/api/hello", "/login", "/signup", "/healthz")
 
@@ -143,12 +145,15 @@ def build_demo_app(
     live: LiveView | None = None,
     reached: Reached | None = None,
     site: ASGIApp | None = None,
+    metrics: Any = None,
     **_: Any,
 ) -> ASGIApp:
     """The demo site behind `ShieldMiddleware` (none if `shield` is None), plus its extras.
 
     `/.shieldware/stats` answers the reached counts as JSON; `live` is mounted at
-    `/.shieldware/live`; every response says which action decided it.
+    `/.shieldware/live`; a `PrometheusReporter` given as `metrics` is served at
+    `/.shieldware/metrics` (behind the live view's token when there is one); every response
+    says which action decided it.
     """
     counter = reached or Reached()
     inner = site or build_site(counter)
@@ -164,6 +169,17 @@ def build_demo_app(
         if path == STATS_PATH:
             body = json.dumps(counter.as_dict()).encode()
             headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if metrics is not None and path == METRICS_PATH:
+            if live is not None and not live.authorized(scope):
+                headers = [(b"content-type", b"text/plain"), (b"www-authenticate", b"Bearer")]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
+                await send({"type": "http.response.body", "body": b"token required\n"})
+                return
+            body = metrics.exposition()
+            headers = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": body})
             return
@@ -191,7 +207,12 @@ def build_demo_app(
 def demo_routes_text(base: str, shield: Shield, live_token: str | None = None) -> str:
     """What the demo prints: what is protected and how to see each defense."""
     layers = "\n".join(f"  - {layer.name}: {layer!r}" for layer in shield.layers)
-    live = f"\nLive view: {base}{LIVE_PATH}/?token={live_token}\n" if live_token else ""
+    live = (
+        f"\nLive view: {base}{LIVE_PATH}/?token={live_token}"
+        f"\nMetrics:   curl -H 'Authorization: Bearer {live_token}' {base}{METRICS_PATH}\n"
+        if live_token
+        else ""
+    )
     return f"""shieldware demo on {base}  (mode: {shield.mode})
 {live}
 The chain, in order:

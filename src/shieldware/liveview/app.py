@@ -143,6 +143,12 @@ class LiveView:
             return
         await _reply(send, 404, b"Not found\n")
 
+    def authorized(self, scope: Scope) -> bool:
+        """Whether a request carries the token (query, bearer or cookie): reuse it to guard
+        neighbours such as a metrics endpoint."""
+        query = dict(parse_qsl(bytes(scope.get("query_string") or b"").decode("latin-1")))
+        return self._valid(query.get("token")) or self._authorized(_headers(scope))
+
     def _valid(self, candidate: str | None) -> bool:
         if self.token is None or candidate is None:
             return False
