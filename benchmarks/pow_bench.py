@@ -53,6 +53,11 @@ def run() -> dict[str, Any]:
     ops: dict[str, Callable[[], object]] = {}
     ops.update({f"token {k} (4 sub-puzzles, 17 bits)": v for k, v in bench_pow.ours(N).items()})
     ops.update(bench_pow.layer_ops(N))
+    peer = bench_pow.altcha_ops(N)
+    if peer is not None:
+        ops.update({f"altcha v1 {k} (peer)": v for k, v in peer.items()})
+    else:
+        notes.append("altcha (the peer) is not installed: pip install altcha")
     results = _interleaved(ops, N)
     try:
         rate = bench_pow.solver_rate(2.0)

@@ -21,9 +21,8 @@ time.time_ns = lambda: _time_ns() + int(SKEW * 1e9)  # type: ignore[assignment]
 time.monotonic = lambda: _mono() + SKEW  # type: ignore[assignment]
 time.monotonic_ns = lambda: _mono_ns() + int(SKEW * 1e9)  # type: ignore[assignment]
 
-from tests.reliability.served_app import shield  # noqa: E402
-
 from shieldware.facts import Facts  # noqa: E402
+from tests.reliability.served_app import shield  # noqa: E402
 
 if __name__ == "__main__":
     limit = int(sys.argv[1])

@@ -17,12 +17,11 @@ from hypothesis import strategies as st
 
 pytest.importorskip("shieldware.pow")
 
-from shieldware.layers.challenge import BASE_PATH
-from shieldware.pow import solve
-
 from shieldware import MemoryStore, Shield, ShieldMiddleware
 from shieldware.facts import Facts
 from shieldware.layers import ProofOfWork
+from shieldware.layers.challenge import BASE_PATH
+from shieldware.pow import solve
 
 from .helpers import Captured, asgi_hello, assert_clean_response
 
