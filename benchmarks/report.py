@@ -152,13 +152,31 @@ def explain(data: dict[str, Any]) -> list[str]:
     """Why the missed targets are missed, from this run's own profile and figures."""
     out: list[str] = []
     missed = [r for r in data.get("targets", []) if r["met"] is False]
+    ip = data.get("inprocess", {}).get("results", {})
+    parts = [
+        (ip[n]["label"], ip[n]["added_us"])
+        for n in ("empty", "iplist", "fingerprint", "tokenbucket", "default")
+        if n in ip and "added_us" in ip[n]
+    ]
+    if parts and any(
+        "default chain" in r["target"] or "adds no more" in r["target"] for r in missed
+    ):
+        listed = "; ".join(f"{label} +{added:.1f} µs" for label, added in parts)
+        out.append(
+            "Where the default chain's cost comes from (each measured alone, added to bare): "
+            f"{listed}. The empty chain is the fixed price of the middleware (facts built from "
+            "every header, the chain driven as a generator, the decision attached, headers "
+            "added on the way out); each layer adds its own on top, and the default chain pays "
+            "the fixed price once."
+        )
     prof = data.get("profile", {})
     for name in ("empty", "default"):
         p = prof.get(name, {})
         if "top" not in p:
             continue
         top = ", ".join(
-            f"`{r['function'].split('/')[-1]}` {r['cum_share']:.0%}" for r in p["top"][:4]
+            f"`{r['function'].split('/')[-1]}` {r['cum_share']:.0%}"
+            for r in [r for r in p["top"] if r["cum_share"] < 0.9][:5]
         )
         out.append(
             f"Profile of the {name} chain (cProfile, share of the whole request including the "
@@ -171,6 +189,19 @@ def explain(data: dict[str, Any]) -> list[str]:
             "cleaned and indexed) and renders a reply with a body chosen by Accept; the bare "
             "app serves a 13-byte constant. asgi-ratelimit answers 429 with an empty body "
             "and reads nothing but the peer address."
+        )
+    rt = data.get("roundtrips", {}).get("tokenbucket-redis-reject", {})
+    if rt.get("per_decision") == 0:
+        out.append(
+            "A refused client costs shieldware's Redis-backed TokenBucket no round trip at all: "
+            "each process remembers over-limit keys until their wait is over (the layer's "
+            "`local_cache`), so a client hammering past its limit never reaches Redis."
+        )
+    wsgi = [r for r in ip.values() if r["kind"] == "wsgi" and r.get("added_us") is not None]
+    if wsgi:
+        out.append(
+            "WSGI ratios look large because the bare WSGI app is a bare function (a few µs, no "
+            "framework); the added µs are the figure to compare with the ASGI rows."
         )
     if any("loopback" in r["target"] for r in missed):
         out.append(

@@ -70,7 +70,15 @@ def main(argv: list[str] | None = None) -> int:
         choices=["inprocess", "roundtrips", "loopback", "memory", "pow"],
         help="leave a part out (repeatable)",
     )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="JSON",
+        help="only re-render the report and plots from an earlier run's benchmarks.json",
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        return _render(json.loads(args.render.read_text()), args.out or args.render.parent)
     quick = args.quick
     out = args.out or (Path(tempfile.mkdtemp(prefix="bench-")) if quick else ROOT / "docs")
     started = time.monotonic()
@@ -110,13 +118,18 @@ def main(argv: list[str] | None = None) -> int:
             trace_budget=10 if quick else 45,
             log=log,
         )
+    return _render(data, out)
+
+
+def _render(data: dict[str, Any], out: Path) -> int:
+    """Judge the targets, draw the plots, write benchmarks.{json,md} into `out`."""
     data["targets"] = report.judge(data)
     data["why"] = report.explain(data)
     images = report.plots(data, out / "img")
     out.mkdir(parents=True, exist_ok=True)
     (out / "benchmarks.json").write_text(json.dumps(data, indent=1, default=str) + "\n")
     (out / "benchmarks.md").write_text(report.markdown(data, images))
-    log(f"wrote {out / 'benchmarks.md'}, {out / 'benchmarks.json'} and {len(images)} plots")
+    print(f"wrote {out / 'benchmarks.md'}, {out / 'benchmarks.json'} and {len(images)} plots")
     for row in data["targets"]:
         mark = "met   " if row["met"] else "MISSED"
         print(f"  {mark} {row['target']}: {row['measured']} {row['miss']}")
