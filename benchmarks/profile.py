@@ -49,8 +49,11 @@ async def _profile(name: str) -> dict[str, Any]:
     return {"shieldware_own_share": own, "top": rows[:10]}
 
 
-def run() -> dict[str, Any]:
-    async def both() -> dict[str, Any]:
-        return {name: await _profile(name) for name in ("empty", "default")}
+PROFILED = ("empty", "default", "tokenbucket", "fingerprint", "iplist")
 
-    return asyncio.run(both())
+
+def run(names: tuple[str, ...] = PROFILED) -> dict[str, Any]:
+    async def each() -> dict[str, Any]:
+        return {name: await _profile(name) for name in names}
+
+    return asyncio.run(each())

@@ -170,7 +170,7 @@ def explain(data: dict[str, Any]) -> list[str]:
             "the fixed price once."
         )
     prof = data.get("profile", {})
-    for name in ("empty", "default"):
+    for name in ("empty", "default", "tokenbucket", "fingerprint", "iplist"):
         p = prof.get(name, {})
         if "top" not in p:
             continue
@@ -179,7 +179,7 @@ def explain(data: dict[str, Any]) -> list[str]:
             for r in [r for r in p["top"] if r["cum_share"] < 0.9][:5]
         )
         out.append(
-            f"Profile of the {name} chain (cProfile, share of the whole request including the "
+            f"Profile of the {name} variant (cProfile, share of the whole request including the "
             f"app): shieldware's own code takes {p['shieldware_own_share']:.0%}; heaviest "
             f"(cumulative): {top}."
         )
@@ -324,7 +324,7 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
         f"Default chain on this branch: {', '.join(env.get('default_layers', [])) or '?'}.",
         "",
         "**Method.** In process, every app is awaited (ASGI) or called (WSGI) directly with a",
-        "prebuilt request from 64 rotating client addresses (one address for rejections); each",
+        "prebuilt request from 4,096 rotating client addresses (one address for rejections); each",
         "round runs every app once in a shuffled order for about 40 ms; the figure is the median",
         f"over {ip.get('rounds', '?')} rounds and the ratio is the median of per-round ratios to",
         "the bare app (paired, so the noise of a shared machine falls on both). Passing variants",
@@ -392,8 +392,10 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
             "## uvicorn on loopback (wrk)",
             "",
             f"wrk -t{s.get('threads')} -c{s.get('connections')} -d{s.get('seconds')}s, "
-            f"{s.get('rounds')} interleaved rounds, {s.get('server')}; one client address "
-            "(127.0.0.1), limits generous.",
+            f"{s.get('rounds')} interleaved rounds, {s.get('server')}; every request carries "
+            "an X-Forwarded-For from 4,096 addresses, read only by the default chain (which "
+            "trusts loopback as its proxy; the others see one client, 127.0.0.1); limits are "
+            "generous, so every answer must be a 200 (see non-2xx).",
             "",
             "| app | req/s (median) | x bare (paired) | p50 ms | p99 ms | non-2xx |",
             "|---|---|---|---|---|---|",
