@@ -41,3 +41,24 @@ def asgi_app() -> Any:
 
 def wsgi_app() -> Any:
     return ShieldWSGIMiddleware(wsgi_hello, shield=shield())
+
+
+def pow_app() -> Any:
+    """Proof of work on the shared Redis store, cheap puzzles, generous per-prefix limits."""
+    from shieldware.layers import ProofOfWork
+
+    layer = ProofOfWork(
+        os.environ["RELIABILITY_SECRET"],
+        name="pow" + os.environ["RELIABILITY_PREFIX"][:8],
+        count=4,
+        bits=3,
+        max_bits=3,
+        issue_burst=10**6,
+        redeem_burst=10**6,
+        prefix_burst=10**6,
+        meter_burst=10**6,
+    )
+    store = redis_store(os.environ["RELIABILITY_REDIS_URL"])
+    return ShieldMiddleware(
+        asgi_hello, shield=Shield([layer], store=store, on_store_error="closed")
+    )

@@ -4,7 +4,9 @@ Needs the Redis store (`shieldware.stores.redis`) and a redis-server; skipped un
 - two worker processes (uvicorn ``--workers 2``, and gunicorn with two sync workers) share one limit
   and admit exactly N between them;
 - two processes whose local clocks disagree by twenty minutes share a bucket correctly, because
-  the store's clock is the server's.
+  the store's clock is the server's;
+- one solved proof-of-work challenge redeemed many times at once across two workers yields exactly
+  one clearance (no double spend).
 """
 
 from __future__ import annotations
@@ -157,3 +159,50 @@ def test_clock_skew_two_processes_share_a_bucket(tmp_path: Path) -> None:
     # The first process spends the whole bucket; the fast-clock one must not see it refilled.
     assert outs[0]["admitted"] == LIMIT
     assert outs[1]["admitted"] == 0, outs
+
+
+def test_two_workers_never_double_spend_a_challenge(tmp_path: Path) -> None:
+    """One solved challenge, redeemed 24 times at once across two workers: exactly one clearance."""
+    pytest.importorskip("shieldware.pow")
+    from shieldware.layers.challenge import BASE_PATH
+    from shieldware.pow import solve
+
+    redis = RedisServer(tmp_path)
+    redis.start()
+    port = free_port()
+    env = _env(redis.url, uuid.uuid4().hex[:12], RELIABILITY_SECRET="s" * 40)
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "tests.reliability.served_app:pow_app",
+        "--factory",
+        "--workers",
+        "2",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+    proc = _serve(cmd, env, port)
+    try:
+        time.sleep(1.0)
+        head = b"Host: localhost\r\nAccept: text/html\r\nUser-Agent: reliability\r\n"
+        page = raw_request(port, b"GET /page HTTP/1.1\r\n" + head + b"Connection: close\r\n\r\n")
+        assert status_of(page) == 403
+        token = page.split(b'data-challenge="', 1)[1].split(b'"', 1)[0].decode()
+        nonces = ",".join(map(str, solve(token.split(".")[1], 4, 3)))
+        target = f"{BASE_PATH}verify?c={token}&s={nonces}&r=/page".encode()
+        request = b"GET " + target + b" HTTP/1.1\r\n" + head + b"Connection: close\r\n\r\n"
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: raw_request(port, request), range(24)))
+    finally:
+        _stop(proc)
+        redis.stop()
+    statuses = [status_of(a) for a in answers]
+    cleared = [
+        a for a in answers if b"\r\nset-cookie: sw_pow" in a.lower().replace(b"__host-", b"")
+    ]
+    assert len(cleared) == 1, statuses
+    assert statuses.count(303) == 1, statuses
+    assert all(s is not None and s < 500 for s in statuses), statuses
