@@ -74,6 +74,12 @@ def optional_layers() -> list[Any]:
     if fp is not None:
         with contextlib.suppress(Exception):
             out.append(fp())
+    pow_ = find("ProofOfWork", "shieldware.layers.challenge")
+    if pow_ is not None:
+        from shieldware.match import path
+
+        with contextlib.suppress(Exception):
+            out.append(pow_(SECRET, match=path("/login", "/login/*"), bits=3, max_bits=3))
     return out
 
 

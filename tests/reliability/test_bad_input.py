@@ -45,8 +45,14 @@ FORWARDING = [
     b"accept-language",
     b"sec-ch-ua",
     b"content-length",
+    b"shieldware-clearance",
+    b"shieldware-pow-answer",
 ]
 NASTY = [
+    b"sw_pow=k1.AAAA.1795892118.1795893918.0.0.xx.pow.sig",
+    b"k1." + b"A" * 5000,
+    b"k1....;;;,,,",
+    b"c1.x.y;1,2,3,4",
     b"",
     b" ",
     b"\x00",
@@ -108,7 +114,20 @@ peer = st.one_of(
     ),
 )
 path = st.one_of(
-    st.sampled_from(["/", "/login", "/api/x", "//", "/%00", "/\x00", "/" + "a" * 9000]),
+    st.sampled_from(
+        [
+            "/",
+            "/login",
+            "/login/x",
+            "/.shieldware/pow/verify",
+            "/.shieldware/pow/x.js",
+            "/api/x",
+            "//",
+            "/%00",
+            "/\x00",
+            "/" + "a" * 9000,
+        ]
+    ),
     st.text(max_size=300).map(lambda t: "/" + t),
 )
 query = st.one_of(
