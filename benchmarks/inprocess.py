@@ -203,6 +203,9 @@ async def measure(
             "max_us": max(values),
             "rounds": len(values),
             "requests_per_round": sizes[v.name],
+            # the status of the last timed request: a passing variant must still pass
+            "final_status": runner.status,
+            "final_ok": _ok(v, runner.status),
             "samples_us": values,
         }
     for v_name, row in results.items():

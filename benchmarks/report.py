@@ -354,8 +354,9 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
     for r in sorted(
         ip.get("results", {}).values(), key=lambda r: (r["kind"], r["rejects"], r["median_us"])
     ):
+        warn = "" if r.get("final_ok", True) else f" (last status {r['final_status']}!)"
         lines.append(
-            f"| {r['label']} | {_fmt(r['median_us'])} | {_fmt(r.get('added_us'))} | "
+            f"| {r['label']}{warn} | {_fmt(r['median_us'])} | {_fmt(r.get('added_us'))} | "
             f"{_fmt(r.get('paired_ratio'), 2)} | {_fmt(r['min_us'])}-{_fmt(r['max_us'])} |"
         )
     skipped = ip.get("skipped", {})
