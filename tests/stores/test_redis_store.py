@@ -72,6 +72,7 @@ def test_store_from_url_reads_our_options_and_passes_the_rest() -> None:
     store = store_from_url(
         "redis://127.0.0.1:6379/0?prefix=app:&timeout=0.02&connect_timeout=0.1"
         "&breaker_failures=7&breaker_cooldown=3&health_check_interval=5"
+        "&max_connections=8&pool_timeout=2"
     )
     assert isinstance(store, RedisStore)
     assert store.prefix == "app:"
@@ -79,6 +80,7 @@ def test_store_from_url_reads_our_options_and_passes_the_rest() -> None:
     assert store.breaker is not None
     assert (store.breaker.failures, store.breaker.cooldown) == (7, 3.0)
     assert store.url == "redis://127.0.0.1:6379/0?health_check_interval=5"
+    assert store.options == {"max_connections": 8, "pool_timeout": 2.0}
 
 
 @pytest.mark.parametrize(
@@ -310,3 +312,39 @@ def test_every_key_written_carries_a_ttl(store: Any, raw: Any) -> None:
     keys = list(raw.scan_iter(match=store.prefix + "*"))
     assert len(keys) == 7
     assert all(raw.pttl(key) > 0 for key in keys)
+
+
+def test_the_async_client_closes_with_its_loop(redis_url: str) -> None:
+    """Nobody called close: the client still goes with its loop (asyncio.run, uvicorn)."""
+    store = store_from_url(redis_url)
+
+    async def main() -> bool:
+        return bool(await store.arun(Add("x", 60)))
+
+    assert asyncio.run(main()) is True
+    assert asyncio.run(main()) is False  # a second loop gets its own client
+    gc.collect()  # an unclosed connection would warn here (warnings are errors in this suite)
+    assert isinstance(store, RedisStore)
+    assert len(store._async) == 0
+    store.close()
+
+
+def test_scripts_are_reloaded_after_a_script_flush(redis_server: Any) -> None:
+    """A failover to a fresh replica, or SCRIPT FLUSH, empties the script cache."""
+    store = RedisStore(redis_server.url, timeout=1.0)
+    flusher = redis.Redis.from_url(redis_server.url)
+    bucket = Bucket("{c}:flush", HOUR_US, 3)
+    assert store.run(Take((bucket,)))[0].remaining == 2
+    flusher.script_flush()
+    assert store.run(Take((bucket,)))[0].remaining == 1
+
+    async def go() -> int:
+        first = (await store.arun(Take((bucket,))))[0].remaining
+        flusher.script_flush()
+        await store.arun(Add("{c}:id", 60))
+        await store.aclose()
+        return first
+
+    assert asyncio.run(go()) == 0
+    flusher.close()
+    store.close()

@@ -29,6 +29,8 @@ _REDIS_PARAMS = {
     "connect_timeout": float,
     "breaker_failures": int,
     "breaker_cooldown": float,
+    "max_connections": int,
+    "pool_timeout": float,
 }
 
 
@@ -38,8 +40,8 @@ def store_from_url(url: str) -> Store:
     ``memory://?max_entries=N`` is the bounded in-process store. ``redis://``, ``rediss://``,
     ``redis+unix://``, ``redis+cluster://``, ``redis+sentinel://`` and their ``valkey`` spellings
     give a `RedisStore`; ``?prefix=``, ``?timeout=`` (seconds), ``?connect_timeout=``,
-    ``?breaker_failures=`` and ``?breaker_cooldown=`` tune it, other query parameters reach
-    redis-py (``?ssl_cert_reqs=none``).
+    ``?breaker_failures=``, ``?breaker_cooldown=``, ``?max_connections=`` and ``?pool_timeout=``
+    tune it; other query parameters reach redis-py (``?ssl_cert_reqs=none``).
     """
     parts = urlsplit(url)
     if parts.scheme == "memory":

@@ -99,6 +99,17 @@ class _Client:
         self.storage = storage  # the limits storage: keeps the client's owner alive
         self.client = client
         self.scripts = {name: client.register_script(_lua(name)) for name in _SCRIPTS}
+        self.guard: asyncio.Task[None] | None = None  # asyncio clients: closes us at loop end
+
+    async def shutdown(self) -> None:
+        """Stop the guard (unless we are it), then close; on the client's own loop."""
+        guard = self.guard
+        if guard is not None and guard is not asyncio.current_task():
+            guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await guard
+        with contextlib.suppress(Exception):
+            await self.aclose()
 
     def close(self) -> None:
         for client in self._clients():
@@ -131,11 +142,13 @@ class RedisStore:
         the layers' hash tags keep deciding the cluster slot.
     :param timeout: seconds for a socket read or write.
     :param connect_timeout: seconds to connect (``timeout`` by default).
-    :param breaker: the circuit breaker; a default one opens after 3 consecutive failures for 1 s.
+    :param breaker: the circuit breaker; a default one opens after 3 failures in a row (and a
+        quarter second without success) for 1 s.
         Pass ``False`` to have none.
     :param options: more keyword options for the redis-py client (``ssl_ca_certs``, ``password``,
         ``retry``, ``sentinel_kwargs``, ``max_connections`` ...). ``pool_timeout`` (seconds a
-        request waits for a free connection in a burst) defaults to ten times `timeout`.
+        request waits for a free connection in a burst) defaults to ten times `timeout`, at least
+        half a second.
     """
 
     shared = True
@@ -158,6 +171,7 @@ class RedisStore:
         if timeout <= 0 or (connect_timeout is not None and connect_timeout <= 0):
             raise ConfigurationError("RedisStore timeouts must be positive")
         self.url = f"{SCHEMES[scheme.lower()]}://{rest}"
+        self._cluster = self.url.startswith("redis+cluster")
         self.prefix = prefix
         self.timeout = timeout
         self.connect_timeout = connect_timeout or timeout
@@ -223,24 +237,29 @@ class RedisStore:
                 continue
             with contextlib.suppress(Exception):
                 if not loop.is_running():
-                    loop.run_until_complete(client.aclose())
+                    loop.run_until_complete(client.shutdown())
                 elif _running_loop() is loop:
-                    task = loop.create_task(client.aclose())
+                    task = loop.create_task(client.shutdown())
                     self._closing.add(task)
                     task.add_done_callback(self._closing.discard)
                 else:
-                    asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+                    asyncio.run_coroutine_threadsafe(client.shutdown(), loop)
 
     async def aclose(self) -> None:
         """Close the asyncio client of the running loop (call it before the loop ends)."""
         with self._lock:
             client = self._async.pop(asyncio.get_running_loop(), None)
         if client is not None:
-            with contextlib.suppress(Exception):
-                await client.aclose()
+            await client.shutdown()
 
     # -- ops -> script calls -------------------------------------------------------------------
     def _compile(self, op: Op[Any]) -> _Call:
+        call = self._compile_op(op)
+        if self._cluster and len(call.keys) > 1:
+            _one_slot(op, call.keys)
+        return call
+
+    def _compile_op(self, op: Op[Any]) -> _Call:
         p = self.prefix
         if isinstance(op, Take):
             if not op.buckets:
@@ -341,7 +360,26 @@ class RedisStore:
         client = _Client(storage, storage.bridge.get_connection())
         # A redis.asyncio client belongs to the loop it first ran on; keep one per loop.
         with self._lock:
-            return self._async.setdefault(loop, client)
+            kept = self._async.setdefault(loop, client)
+        if kept is client:
+            client.guard = loop.create_task(self._guard(loop, client))
+        return kept
+
+    async def _guard(self, loop: asyncio.AbstractEventLoop, client: _Client) -> None:
+        """Wait for the loop's shutdown (asyncio.run and uvicorn cancel every task before closing
+        the loop), then close the client there: no socket outlives its loop, even when nobody
+        calls `close`."""
+        try:
+            await loop.create_future()
+        except asyncio.CancelledError:
+            with self._lock:
+                mine = self._async.get(loop) is client
+                if mine:
+                    del self._async[loop]
+            if mine:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            raise
 
     def _failed(self, op: Op[Any], exc: Exception) -> StoreError:
         if self.breaker is not None and _is_outage(exc):
@@ -361,6 +399,17 @@ def _decode(call: _Call, op: Op[R], raw: Any) -> R:
         return call.decode(raw)  # type: ignore[no-any-return]
     except Exception as exc:  # a reply we cannot read: a script from another version, say
         raise StoreError(f"unexpected Redis reply to {type(op).__name__}: {raw!r:.100}") from exc
+
+
+def _one_slot(op: Op[Any], keys: list[str]) -> None:
+    """On a cluster, an op's keys must share a slot (the layers hash-tag them); say so before
+    sending, so a configuration slip reads as such and not as an outage."""
+    from redis.crc import key_slot
+
+    if len({key_slot(key.encode()) for key in keys}) > 1:
+        raise StoreError(
+            f"{type(op).__name__} keys are in different cluster slots; hash-tag them: {keys!r:.200}"
+        )
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
