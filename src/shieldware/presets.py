@@ -36,24 +36,29 @@ ACCOUNT_ROUTES = path(
     "/user/login",
     "/user/register",
 )
-#: Score (summed weight of earlier layers) from which every request must pay proof of work.
-POW_MIN_SCORE = 20.0
+#: Score (summed weight of earlier layers) from which every request must pay proof of work: the
+#: fingerprint layer's `challenge` band (impersonated browsers, headless browsers).
+POW_MIN_SCORE = 6.0
 
 
 def default_layers(secret: SecretInput = None) -> list[Layer]:
     """The default layers, in order. Grows as layers land; see docs/concepts.md.
 
-    `Fingerprint` comes first as a weighting layer: it only adds weight (and short-circuits on
-    verified good bots and spoofed ones), so later layers see its score in ``progress.score``.
+    `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
+    layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
+    later layers see its score in ``progress.score``. `ProofOfWork` comes last so it sees the
+    score of every scoring layer before it.
+
     The per-IP token bucket is generous (120 requests a minute, 60 at once) so people never meet
-    it; a client that does gets 429 with Retry-After, and every response carries the
-    ``RateLimit`` headers. Proof of work comes last so it sees the score of every scoring layer
-    before it.
+    it; it comes before `Fingerprint` so every client is counted, verified good bots included. A
+    client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
+
+    Proof of work comes last so it sees the score of every scoring layer before it.
     """
     return [
-        Fingerprint(),
         IPList(),
         TokenBucket("120/minute", burst=60, name="ratelimit"),
+        Fingerprint(),
         ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
     ]
 
