@@ -94,8 +94,9 @@ def test_explain_url_and_headers_with_a_factory(capsys: pytest.CaptureFixture[st
 
 
 def test_explain_default_chain(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain", "--curl", "curl http://localhost/"]) == 0
-    assert "request: GET http://localhost/" in capsys.readouterr().out
+    assert main(["explain", "-v", "--curl", "curl -A curl/8 http://localhost/"]) == 0
+    out = capsys.readouterr().out
+    assert "request: GET http://localhost/" in out
 
 
 @pytest.mark.parametrize(
