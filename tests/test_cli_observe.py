@@ -97,6 +97,7 @@ def test_explain_default_chain(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["explain", "-v", "--curl", "curl -A curl/8 http://localhost/"]) == 0
     out = capsys.readouterr().out
     assert "request: GET http://localhost/" in out
+    assert main(["explain", "-v", "-A", "python-requests/2", "-b", "a=1", "http://x/"]) == 0
 
 
 @pytest.mark.parametrize(

@@ -90,6 +90,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if args.method:
             spec.method = args.method.upper()
         spec.headers = [parse_header(h) for h in args.header] + spec.headers
+        if args.user_agent is not None:
+            spec.headers.append(("user-agent", args.user_agent))
+        if args.cookie is not None:
+            spec.headers.append(("cookie", args.cookie))
         spec.client = args.client
         shield = load_policy(args.policy)
         scope = scope_for(spec)
@@ -243,6 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--client", default="127.0.0.1", help="the TCP peer address")
     explain.add_argument("-X", "--method", help="request method (default GET, POST with data)")
     explain.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
+    explain.add_argument("-A", "--user-agent", help="User-Agent header")
+    explain.add_argument("-b", "--cookie", help="Cookie header")
     explain.add_argument("--curl", help="a whole curl command line, quoted")
     explain.add_argument(
         "-v", "--verbose", action="store_true", help="also print each verdict's detail"
