@@ -94,8 +94,10 @@ def test_explain_url_and_headers_with_a_factory(capsys: pytest.CaptureFixture[st
 
 
 def test_explain_default_chain(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["explain", "--curl", "curl http://localhost/"]) == 0
-    assert "request: GET http://localhost/" in capsys.readouterr().out
+    assert main(["explain", "-v", "--curl", "curl -A curl/8 http://localhost/"]) == 0
+    out = capsys.readouterr().out
+    assert "request: GET http://localhost/" in out
+    assert main(["explain", "-v", "-A", "python-requests/2", "-b", "a=1", "http://x/"]) == 0
 
 
 @pytest.mark.parametrize(

@@ -320,3 +320,38 @@ def test_liveview_answers_hostile_requests_cleanly(
     asyncio.run(live(scope, receive, send))
     assert sent[0]["type"] == "http.response.start"
     assert sent[0]["status"] in (200, 401, 404, 405)
+
+
+def test_liveview_as_wsgi_behind_a_dispatcher() -> None:
+    from wsgiref.validate import validator
+
+    from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+    from .servers import run_wsgi
+
+    def site(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("content-type", "text/plain")])
+        return [b"site"]
+
+    shield = Shield([IPList(deny=["203.0.113.0/24"])])
+    live = LiveView(token=TOKEN, shield=shield, interval=0.05, stream_seconds=0.4)
+    shield.decide(facts("203.0.113.3"))
+    app = DispatcherMiddleware(site, {"/.shieldware/live": validator(live.wsgi())})
+    with run_wsgi(app) as base, httpx.Client(base_url=base) as client:
+        assert client.get("/").text == "site"
+        assert client.get("/.shieldware/live/").status_code == 401
+        assert client.post("/.shieldware/live/", params={"token": TOKEN}).status_code == 405
+        page = client.get("/.shieldware/live/", params={"token": TOKEN})
+        assert page.status_code == 200
+        assert "Path=/.shieldware/live" in page.headers["set-cookie"]
+        assert "iplist/deny" in page.text
+        assert client.get("/.shieldware/live/live.js").status_code == 200
+        events = []
+        with client.stream("GET", "/.shieldware/live/events", timeout=5) as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            for line in stream.iter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line[6:]))
+        assert len(events) >= 2
+        assert "203.0.113.3" in events[-1]["tops"]
+    assert live._streams == 0

@@ -90,6 +90,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if args.method:
             spec.method = args.method.upper()
         spec.headers = [parse_header(h) for h in args.header] + spec.headers
+        if args.user_agent is not None:
+            spec.headers.append(("user-agent", args.user_agent))
+        if args.cookie is not None:
+            spec.headers.append(("cookie", args.cookie))
         spec.client = args.client
         shield = load_policy(args.policy)
         scope = scope_for(spec)
@@ -105,6 +109,13 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     print(f"client:  {facts.client_ip} (peer {facts.peer_ip}; proxies trusted: {shield.proxies!r})")
     print(f"policy:  {shield!r}")
     print(decision.explain())
+    if args.verbose:
+        import json
+
+        for verdict in decision.trail:
+            if verdict.detail:
+                detail = json.dumps(dict(verdict.detail), default=str, sort_keys=True)
+                print(f"  {verdict.rule} detail: {detail}")
     if decision.blocked:
         reply = render(decision, facts)
         print(f"=> the shield answers {reply.status}; the app is not called")
@@ -236,7 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--client", default="127.0.0.1", help="the TCP peer address")
     explain.add_argument("-X", "--method", help="request method (default GET, POST with data)")
     explain.add_argument("-H", "--header", action="append", default=[], help="'Name: value'")
+    explain.add_argument("-A", "--user-agent", help="User-Agent header")
+    explain.add_argument("-b", "--cookie", help="Cookie header")
     explain.add_argument("--curl", help="a whole curl command line, quoted")
+    explain.add_argument(
+        "-v", "--verbose", action="store_true", help="also print each verdict's detail"
+    )
     explain.add_argument("request", nargs=argparse.REMAINDER, help="URL [curl options]")
     explain.set_defaults(func=_cmd_explain)
 
