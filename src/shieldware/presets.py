@@ -52,6 +52,8 @@ def default_layers(secret: SecretInput = None) -> list[Layer]:
     The per-IP token bucket is generous (120 requests a minute, 60 at once) so people never meet
     it; it comes before `Fingerprint` so every client is counted, verified good bots included. A
     client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
+
+    Proof of work comes last so it sees the score of every scoring layer before it.
     """
     return [
         IPList(),
