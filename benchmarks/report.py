@@ -169,6 +169,23 @@ def explain(data: dict[str, Any]) -> list[str]:
             "added on the way out); each layer adds its own on top, and the default chain pays "
             "the fixed price once."
         )
+    if all(n in ip for n in ("empty", "default")):
+        base = ip["empty"]["median_us"]
+        steps = [
+            (ip[n]["label"].split(", ", 1)[-1], ip[n]["median_us"] - base)
+            for n in ("iplist", "fingerprint", "tokenbucket")
+            if n in ip
+        ]
+        predicted = ip["empty"]["added_us"] + sum(step for _, step in steps)
+        listed = ", ".join(f"{label} +{step:.1f} µs" for label, step in steps)
+        out.append(
+            f"Over the empty chain, each layer alone costs: {listed}. The empty chain's "
+            f"+{ip['empty']['added_us']:.1f} µs plus these is +{predicted:.1f} µs, against "
+            f"+{ip['default']['added_us']:.1f} µs measured for the default chain (the rest is "
+            "the proof-of-work layer's coverage check and noise): the cost is additive, and "
+            "the token bucket (key encoding, GCRA, RateLimit headers on every response) is the "
+            "largest single piece."
+        )
     prof = data.get("profile", {})
     for name in ("empty", "default", "tokenbucket", "fingerprint", "iplist"):
         p = prof.get(name, {})
