@@ -11,9 +11,25 @@ from .clientip import TrustedProxies
 from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
 from .fingerprint import by_fingerprint
-from .layers import Fingerprint, IPList
+from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
+from .layers import Concurrency, Fingerprint, IPList, PenaltyBox, Quota, RateLimit, TokenBucket
 from .liveview import LiveView, LiveViewReporter
-from .ops import Add, Bucket, BucketState, Op, Take
+from .ops import (
+    Acquire,
+    Add,
+    Bucket,
+    BucketState,
+    Count,
+    Get,
+    Hit,
+    Incr,
+    LeaseState,
+    Op,
+    Release,
+    Take,
+    Window,
+    WindowState,
+)
 from .policy import Challenger, Layer, Progress, Reporter, Shield, Threshold, shadowed
 from .rate import Rate
 from .render import render
@@ -25,27 +41,40 @@ from .wsgi import ShieldWSGIMiddleware
 __version__ = "0.1.0"
 
 __all__ = [
+    "Acquire",
     "Action",
     "Add",
     "Bucket",
     "BucketState",
     "Challenger",
+    "Concurrency",
     "ConfigurationError",
+    "Count",
     "Decision",
     "Facts",
     "Fingerprint",
+    "GLOBAL",
+    "Get",
+    "Hit",
     "IPList",
+    "Incr",
+    "Key",
     "Layer",
+    "LeaseState",
     "LiveView",
     "LiveViewReporter",
     "LoggingReporter",
     "MemoryStore",
     "Op",
     "OpenTelemetryReporter",
+    "PenaltyBox",
     "Progress",
     "PrometheusReporter",
+    "Quota",
     "Rate",
+    "RateLimit",
     "Reason",
+    "Release",
     "Reply",
     "Reporter",
     "Shield",
@@ -56,10 +85,19 @@ __all__ = [
     "StoreError",
     "Take",
     "Threshold",
+    "TokenBucket",
     "TrustedProxies",
     "Verdict",
+    "Window",
+    "WindowState",
     "__version__",
     "by_fingerprint",
+    "by_header",
+    "by_ip",
+    "by_method",
+    "by_network",
+    "by_principal",
+    "by_route",
     "render",
     "shadowed",
     "store_from_url",

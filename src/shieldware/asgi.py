@@ -90,7 +90,7 @@ def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start":
             existing = list(message.get("headers") or ())
-            present = {bytes(k).lower() for k, _ in existing}
+            present = {k.lower() for k, _ in existing}
             existing.extend(h for h in extra if h[0] == b"set-cookie" or h[0] not in present)
             message["headers"] = existing
         await send(message)

@@ -113,10 +113,16 @@ class Facts(NamedTuple):
     @classmethod
     def from_scope(cls, scope: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES) -> Facts:
         """Facts of an ASGI ``http`` or ``websocket`` scope."""
-        headers, index = _read_headers(
-            (k.decode("latin-1").lower(), v.decode("latin-1"))
-            for k, v in scope.get("headers") or ()
+        raw = scope.get("headers") or ()
+        if len(raw) > MAX_HEADERS:
+            raw = list(raw)[:MAX_HEADERS]
+        # Slicing bytes shorter than the cap returns the same object: the cut costs nothing.
+        headers = tuple(
+            [(k.decode("latin-1").lower(), v[:MAX_VALUE].decode("latin-1")) for k, v in raw]
         )
+        index = dict(headers)
+        if len(index) != len(headers):  # a repeated header: join its lines
+            index = _read_headers(headers)[1]
         client = scope.get("client")
         peer = _peer(str(client[0])) if client else None
         host = index.get("host")

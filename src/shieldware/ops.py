@@ -8,9 +8,25 @@ is written once for sync and async callers alike.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, NamedTuple, TypeVar
+from typing import Generic, Literal, NamedTuple, TypeVar
 
-__all__ = ["Add", "Bucket", "BucketState", "Op", "Take"]
+__all__ = [
+    "Acquire",
+    "Add",
+    "Bucket",
+    "BucketState",
+    "Count",
+    "Get",
+    "Hit",
+    "Incr",
+    "LeaseState",
+    "Op",
+    "Release",
+    "Strategy",
+    "Take",
+    "Window",
+    "WindowState",
+]
 
 R = TypeVar("R", covariant=True)
 
@@ -69,3 +85,141 @@ class Add(Op[bool]):
 
     key: str
     ttl: float
+
+
+# -- hard quotas: fixed, sliding-window-counter and moving windows -------------------------------
+
+#: How a `Window` counts; the arithmetic of each is a pure function in `shieldware.rate`.
+Strategy = Literal["fixed", "sliding", "moving"]
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """One window quota to charge: at most `limit` units per `window_us`.
+
+    The three strategies mirror limits' and differ in what a store keeps under `key` (all times
+    are the store's clock in integer microseconds; see `shieldware.rate` for the exact arithmetic):
+
+    - ``"fixed"``: ``(count, end)``. The window opens at the key's first hit and lasts
+      `window_us`; the key expires at ``end``. Cheapest; allows up to ``2 * limit`` across a
+      window boundary.
+    - ``"sliding"`` (sliding-window counter): ``(start, current, previous)`` with windows aligned to
+      multiples of `window_us` on the store's clock. The count is
+      ``previous * (window - elapsed) / window + current``; the key expires at ``start + 2*window``.
+      Smooth and small, an approximation of a moving window.
+    - ``"moving"``: the hit timestamps (ascending, at most `limit` of them) inside the last
+      `window_us`; the key expires one window after the newest. Exact, costs one number per unit.
+
+    :param key: the store key (already namespaced and encoded by the layer).
+    :param limit: units allowed per window.
+    :param window_us: the window length in microseconds.
+    :param strategy: ``"fixed"``, ``"sliding"`` or ``"moving"``.
+    :param cost: units this request takes.
+    """
+
+    key: str
+    limit: int
+    window_us: int
+    strategy: Strategy = "fixed"
+    cost: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class WindowState:
+    """A window after a decision.
+
+    :param allowed: the request fits (and, in a `Hit`, every window was charged).
+    :param limit: units allowed per window.
+    :param remaining: whole units left now.
+    :param retry_after: seconds until this request's cost would fit (0 when allowed; infinite when
+        the cost exceeds the limit).
+    :param reset_after: seconds until the count next goes down (fixed: the window's end; sliding:
+        the next window boundary; moving: the oldest hit leaving the window); 0 when empty.
+    """
+
+    allowed: bool
+    limit: int
+    remaining: int
+    retry_after: float
+    reset_after: float
+
+
+@dataclass(frozen=True, slots=True)
+class Hit(Op[tuple[WindowState, ...]]):
+    """Charge several windows atomically: all of them, or none when any one is full.
+
+    A rejected hit changes nothing (limits' fixed window counts rejected hits; we do not, so a
+    hammering client is not locked out beyond its window).
+    """
+
+    windows: tuple[Window, ...]
+
+
+# -- concurrency leases ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseState:
+    """The answer to an `Acquire`.
+
+    :param acquired: the lease was granted.
+    :param limit: the most leases held at once under this key.
+    :param in_flight: leases held now (the new one included when granted).
+    """
+
+    acquired: bool
+    limit: int
+    in_flight: int
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire(Op[LeaseState]):
+    """Take one of `limit` leases under `key`, named `lease`, expiring after `ttl` seconds.
+
+    Expired leases (a worker died before releasing) are dropped before counting. The key expires
+    with its last lease.
+    """
+
+    key: str
+    lease: str
+    limit: int
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class Release(Op[bool]):
+    """Give lease `lease` under `key` back; True when it was still held."""
+
+    key: str
+    lease: str
+
+
+# -- counters (penalty box) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Count:
+    """A counter's value and the seconds it has left to live."""
+
+    value: int
+    ttl: float
+
+
+@dataclass(frozen=True, slots=True)
+class Incr(Op[int]):
+    """Add `amount` to the counter at `key` (0 when absent) and (re)set its life to `ttl` seconds.
+
+    Returns the new value. Refreshing the TTL on every increment makes the counter a decaying
+    record: it vanishes `ttl` seconds after the last increment.
+    """
+
+    key: str
+    ttl: float
+    amount: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Get(Op[Count | None]):
+    """Read the counter or marker at `key` (an `Add` marker reads as 1), or None when absent."""
+
+    key: str

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .layers import Fingerprint, IPList
+from .layers import Fingerprint, IPList, TokenBucket
 from .policy import Layer, Mode, Reporter, Shield
 from .secret import SecretInput
 from .stores import Store
@@ -22,8 +22,12 @@ def default_layers(secret: SecretInput = None) -> list[Layer]:
     `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
     layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
     later layers see its score in ``progress.score``.
+
+    The per-IP token bucket is generous (120 requests a minute, 60 at once) so people never meet
+    it; it comes before `Fingerprint` so every client is counted, verified good bots included. A
+    client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
     """
-    return [IPList(), Fingerprint()]
+    return [IPList(), TokenBucket("120/minute", burst=60, name="ratelimit"), Fingerprint()]
 
 
 def default_shield(

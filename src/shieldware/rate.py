@@ -16,9 +16,21 @@ from dataclasses import dataclass
 import limits
 
 from .errors import ConfigurationError
-from .ops import Bucket, BucketState
+from .ops import Bucket, BucketState, Window, WindowState
 
-__all__ = ["Rate", "gcra"]
+__all__ = [
+    "FixedState",
+    "MovingState",
+    "Rate",
+    "SlidingState",
+    "WindowStateT",
+    "fixed_window",
+    "gcra",
+    "moving_window",
+    "peek",
+    "sliding_window",
+    "window",
+]
 
 _US = 1_000_000
 
@@ -96,3 +108,131 @@ def peek(tat: int | None, now: int, bucket: Bucket) -> BucketState:
 
 def _remaining(headroom_us: int, interval: int) -> int:
     return max(0, headroom_us // interval)
+
+
+# -- window quotas --------------------------------------------------------------------------------
+# Pure functions a store runs under its lock (memory) or mirrors in a script (Redis). Each takes the
+# stored state (None when the key is absent or expired), the store's clock in microseconds and the
+# `Window`, and returns the state to store with its absolute expiry (None: store nothing) and the
+# window's `WindowState`. A rejected hit never changes state. Costs are whole units.
+
+#: ``(count, end_us)``: hits in the window opened at the key's first hit, and when it ends.
+FixedState = tuple[int, int]
+#: ``(start_us, current, previous)``: counts of the aligned window at `start_us` and of the one
+#: before it.
+SlidingState = tuple[int, int, int]
+#: Ascending hit timestamps (one per unit) inside the last window.
+MovingState = tuple[int, ...]
+WindowStateT = FixedState | SlidingState | MovingState
+_Stored = tuple[WindowStateT, int] | None
+
+
+def _seconds(us: int) -> float:
+    return max(0, us) / _US
+
+
+def fixed_window(
+    state: FixedState | None, now: int, w: Window
+) -> tuple[tuple[FixedState, int] | None, WindowState]:
+    """A window that opens at the key's first hit; allowed iff ``count + cost <= limit``.
+
+    Stored: ``(count + cost, end)`` expiring at ``end``. Retry: at ``end``.
+    """
+    count, end = (0, now + w.window_us) if state is None or state[1] <= now else state
+    if count + w.cost <= w.limit:
+        count += w.cost
+        stored: tuple[FixedState, int] | None = ((count, end), end) if w.cost else None
+        return stored, WindowState(
+            True, w.limit, w.limit - count, 0.0, _seconds(end - now) if count else 0.0
+        )
+    retry = math.inf if w.cost > w.limit else _seconds(end - now)
+    reset = _seconds(end - now) if count else 0.0
+    return None, WindowState(False, w.limit, max(0, w.limit - count), retry, reset)
+
+
+def sliding_window(
+    state: SlidingState | None, now: int, w: Window
+) -> tuple[tuple[SlidingState, int] | None, WindowState]:
+    """A sliding-window counter over windows aligned to multiples of ``window_us``.
+
+    With ``e = now - start`` the weighted count is ``previous * (W - e) / W + current``; the hit
+    is allowed iff ``previous * (W - e) + (current + cost) * W <= limit * W`` (exact integers).
+    Stored: ``(start, current + cost, previous)`` expiring at ``start + 2 * W``.
+    Remaining: ``floor((limit * W - previous * (W - e)) / W) - current``.
+    Retry (cost <= limit), in whole microseconds rounded up:
+
+    - ``current + cost <= limit``: wait until the previous window's weight has shrunk enough,
+      ``e' = W - floor((limit - current - cost) * W / previous)``; retry ``e' - e``.
+    - otherwise: in the next window ``current`` becomes ``previous``,
+      ``e2 = W - floor((limit - cost) * W / current)``; retry ``W - e + e2``.
+    """
+    size = w.window_us
+    start = now - now % size
+    e = now - start
+    cur = prev = 0
+    if state is not None:
+        if state[0] == start:
+            _, cur, prev = state
+        elif state[0] == start - size:
+            prev = state[1]
+    headroom = w.limit * size - prev * (size - e)
+    if (cur + w.cost) * size <= headroom:
+        cur += w.cost
+        stored: tuple[SlidingState, int] | None = (
+            ((start, cur, prev), start + 2 * size) if w.cost else None
+        )
+        return stored, WindowState(
+            True, w.limit, max(0, headroom // size - cur), 0.0, _sliding_reset(cur, prev, e, size)
+        )
+    if w.cost > w.limit:
+        retry = math.inf
+    elif cur + w.cost <= w.limit:  # prev > 0 here, or the hit would have fitted
+        retry = _seconds(size - ((w.limit - cur - w.cost) * size) // prev - e)
+    else:  # cur > 0 here
+        retry = _seconds(size - e + size - ((w.limit - w.cost) * size) // cur)
+    return None, WindowState(
+        False,
+        w.limit,
+        max(0, headroom // size - cur),
+        retry,
+        _sliding_reset(cur, prev, e, size),
+    )
+
+
+def _sliding_reset(cur: int, prev: int, e: int, size: int) -> float:
+    return _seconds(size - e) if cur or prev else 0.0
+
+
+def moving_window(
+    state: MovingState | None, now: int, w: Window
+) -> tuple[tuple[MovingState, int] | None, WindowState]:
+    """An exact moving window: the hits of the last ``window_us``, one timestamp per unit.
+
+    Hits at ``t`` count while ``t + W > now``. Allowed iff ``len(hits) + cost <= limit``.
+    Stored: the live hits plus `cost` copies of ``now``, expiring at ``now + W``.
+    Retry: the ``k``-th oldest hit leaves at ``hits[k - 1] + W`` with
+    ``k = len(hits) + cost - limit``.
+    """
+    horizon = now - w.window_us
+    hits = tuple(t for t in state if t > horizon) if state else ()
+    count = len(hits)
+    if count + w.cost <= w.limit:
+        hits = hits + (now,) * w.cost
+        stored: tuple[MovingState, int] | None = (hits, now + w.window_us) if w.cost else None
+        reset = _seconds(hits[0] + w.window_us - now) if hits else 0.0
+        return stored, WindowState(True, w.limit, w.limit - len(hits), 0.0, reset)
+    if w.cost > w.limit:
+        retry = math.inf
+    else:
+        retry = _seconds(hits[count + w.cost - w.limit - 1] + w.window_us - now)
+    reset = _seconds(hits[0] + w.window_us - now) if hits else 0.0
+    return None, WindowState(False, w.limit, max(0, w.limit - count), retry, reset)
+
+
+def window(state: object, now: int, w: Window) -> tuple[_Stored, WindowState]:
+    """Dispatch on ``w.strategy``; `state` is whatever the same strategy stored before."""
+    if w.strategy == "fixed":
+        return fixed_window(state, now, w)  # type: ignore[arg-type]
+    if w.strategy == "sliding":
+        return sliding_window(state, now, w)  # type: ignore[arg-type]
+    return moving_window(state, now, w)  # type: ignore[arg-type]

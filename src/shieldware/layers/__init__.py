@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from .concurrency import Concurrency
 from .fingerprint import Band, Fingerprint
 from .lists import IPList
+from .penalty import PenaltyBox
+from .quota import Quota
+from .ratelimit import RateLimit, TokenBucket
 
-__all__ = ["Band", "Fingerprint", "IPList"]
+__all__ = [
+    "Band",
+    "Concurrency",
+    "Fingerprint",
+    "IPList",
+    "PenaltyBox",
+    "Quota",
+    "RateLimit",
+    "TokenBucket",
+]

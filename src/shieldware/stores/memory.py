@@ -13,17 +13,23 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from ..errors import ConfigurationError, StoreError
-from ..ops import Add, Op, Take
-from ..rate import gcra, peek
+from ..ops import Acquire, Add, Count, Get, Hit, Incr, LeaseState, Op, Release, Take
+from ..rate import gcra, peek, window
 
 __all__ = ["MemoryStore"]
 
 R = TypeVar("R")
 
 DEFAULT_MAX_ENTRIES = 100_000
+
+
+def _ttl_us(seconds: float) -> int:
+    """A TTL in whole microseconds, rounded up and never 0 (a 0 TTL would mean "no limit")."""
+    return max(1, math.ceil(seconds * 1_000_000))
 
 
 def _monotonic_us() -> int:
@@ -65,6 +71,16 @@ class MemoryStore:
                 result: Any = self._take(op, now)
             elif isinstance(op, Add):
                 result = self._add(op, now)
+            elif isinstance(op, Hit):
+                result = self._hit(op, now)
+            elif isinstance(op, Acquire):
+                result = self._acquire(op, now)
+            elif isinstance(op, Release):
+                result = self._release(op, now)
+            elif isinstance(op, Incr):
+                result = self._incr(op, now)
+            elif isinstance(op, Get):
+                result = self._read(op, now)
             else:
                 raise StoreError(f"MemoryStore cannot run {type(op).__name__}")
             return result  # type: ignore[no-any-return]
@@ -80,6 +96,12 @@ class MemoryStore:
 
     # -- operations ------------------------------------------------------------------------
     def _take(self, op: Take, now: int) -> tuple[Any, ...]:
+        if len(op.buckets) == 1:  # the common case, without the all-or-none bookkeeping
+            bucket = op.buckets[0]
+            new_tat, state = gcra(self._get(bucket.key, now), now, bucket)
+            if new_tat is not None:
+                self._set(bucket.key, new_tat, new_tat, now)
+            return (state,)
         tats = [self._get(b.key, now) for b in op.buckets]
         outcomes = [gcra(tat, now, b) for tat, b in zip(tats, op.buckets, strict=True)]
         if all(state.allowed for _, state in outcomes):
@@ -95,9 +117,55 @@ class MemoryStore:
     def _add(self, op: Add, now: int) -> bool:
         if self._get(op.key, now) is not None:
             return False
-        expires = now + max(1, math.ceil(op.ttl * 1_000_000))
+        expires = now + _ttl_us(op.ttl)
         self._set(op.key, 1, expires, now)
         return True
+
+    def _hit(self, op: Hit, now: int) -> tuple[Any, ...]:
+        states = [self._get(w.key, now) for w in op.windows]
+        outcomes = [window(st, now, w) for st, w in zip(states, op.windows, strict=True)]
+        if all(result.allowed for _, result in outcomes):
+            for (stored, _), w in zip(outcomes, op.windows, strict=True):
+                if stored is not None:
+                    self._set(w.key, stored[0], stored[1], now)
+            return tuple(result for _, result in outcomes)
+        # None is charged; the windows that had room report their state as it stays.
+        return tuple(
+            result if not result.allowed else window(st, now, replace(w, cost=0))[1]
+            for (_, result), st, w in zip(outcomes, states, op.windows, strict=True)
+        )
+
+    def _acquire(self, op: Acquire, now: int) -> LeaseState:
+        held = self._get(op.key, now) or ()
+        live = tuple((lease, exp) for lease, exp in held if exp > now and lease != op.lease)
+        if len(live) >= op.limit:
+            if len(live) != len(held):
+                self._set(op.key, live, max(exp for _, exp in live), now)
+            return LeaseState(False, op.limit, len(live))
+        live += ((op.lease, now + _ttl_us(op.ttl)),)
+        self._set(op.key, live, max(exp for _, exp in live), now)
+        return LeaseState(True, op.limit, len(live))
+
+    def _release(self, op: Release, now: int) -> bool:
+        held = self._get(op.key, now) or ()
+        live = tuple((lease, exp) for lease, exp in held if exp > now and lease != op.lease)
+        found = any(lease == op.lease and exp > now for lease, exp in held)
+        if live:
+            self._set(op.key, live, max(exp for _, exp in live), now)
+        elif held:
+            del self._values[op.key]
+        return found
+
+    def _incr(self, op: Incr, now: int) -> int:
+        value = int(self._get(op.key, now) or 0) + op.amount
+        self._set(op.key, value, now + _ttl_us(op.ttl), now)
+        return value
+
+    def _read(self, op: Get, now: int) -> Count | None:
+        entry = self._values.get(op.key)
+        if entry is None or entry[1] <= now or not isinstance(entry[0], int):
+            return None
+        return Count(entry[0], (entry[1] - now) / 1_000_000)
 
     # -- the table -------------------------------------------------------------------------
     def _get(self, key: str, now: int) -> Any:

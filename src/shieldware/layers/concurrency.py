@@ -1,0 +1,123 @@
+"""At most N requests in flight per key: for streaming or expensive endpoints.
+
+A request takes a lease when it is checked and gives it back when its response ends or the client
+disconnects (the middleware runs the verdict's ``after`` ops then, blocked or not). A worker that
+dies holding leases cannot lock a client out: every lease expires after ``lease_ttl`` seconds, so
+set it above your longest legitimate response.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Generator
+from typing import Any
+
+from ..errors import ConfigurationError, StoreError
+from ..facts import Facts
+from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, policy_item
+from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
+from ..match import Matcher
+from ..ops import Acquire, Op, Release
+from ..policy import Progress
+from ..verdict import Action, Reason, Verdict
+
+__all__ = ["Concurrency"]
+
+TOO_MANY_IN_FLIGHT = "too-many-in-flight"
+
+
+class Concurrency:
+    """Refuse a request while its key already has `limit` requests in flight.
+
+    :param limit: the most requests in flight per key.
+    :param key: who shares the limit (see `shieldware.keys`); `by_ip` by default.
+    :param match: only requests this matcher accepts take a lease.
+    :param lease_ttl: seconds after which a lease expires unreleased (a dead worker's).
+    :param retry_after: the Retry-After of a refusal, in seconds.
+    :param on_store_error: ``"open"`` (default) or ``"closed"`` (503). There is no local fallback:
+        a lease taken locally would be released against the failing store.
+    :param headers: ``"draft-10"`` adds ``RateLimit`` fields with ``qu="concurrent-requests"``.
+    :param name: the layer's name (``concurrency/<name>`` in verdicts).
+    :param status: the refusal's status, 429 by default.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        key: KeyInput = by_ip,
+        match: Matcher | None = None,
+        lease_ttl: float = 300.0,
+        retry_after: float = 1.0,
+        on_store_error: str = "open",
+        headers: str = "draft-10",
+        name: str = "concurrency",
+        status: int = 429,
+    ) -> None:
+        if limit < 1 or lease_ttl <= 0:
+            raise ConfigurationError("limit must be at least 1 and lease_ttl positive")
+        if on_store_error not in ("open", "closed"):
+            raise ConfigurationError("Concurrency's on_store_error is 'open' or 'closed'")
+        self.limit = limit
+        self.key: Key = as_key(key)
+        self.match = match
+        self.lease_ttl = lease_ttl
+        self.retry_after = retry_after
+        self.on_store_error = on_store_error
+        self.headers: HeaderStyle = check_style(headers)
+        self.name = name
+        self.status = status
+        self.rule = "concurrency" if name == "concurrency" else f"concurrency/{name}"
+        self.policy = Policy(name, limit, None, unit="concurrent-requests")
+        self._policy_item = policy_item(self.policy)
+        self._plan = KeyPlan(name, [self.key])
+        self._pass = Verdict(Action.PASS, name, "not-applicable")
+
+    def __repr__(self) -> str:
+        return f"Concurrency({self.limit}, key={self.key!r}, name={self.name!r})"
+
+    def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
+        if self.match is not None and not self.match(facts):
+            return self._pass
+        values = self.key(facts)
+        if values is None:
+            return self._pass
+        key = encode_key("cc", self.name, self.name, self.key.labels, values, self._plan.tag(facts))
+        return self._flow(key, secrets.token_hex(8))
+
+    def _flow(self, key: str, lease: str) -> Generator[Op[Any], Any, Verdict]:
+        try:
+            state = yield Acquire(key, lease, self.limit, self.lease_ttl)
+        except StoreError:
+            if self.on_store_error == "closed":
+                return Verdict(
+                    Action.DENY,
+                    self.name,
+                    Reason.STORE_FAILED_CLOSED,
+                    status=503,
+                    retry_after=1.0,
+                    degraded=True,
+                )
+            return Verdict(Action.PASS, self.name, Reason.STORE_FAILED_OPEN, degraded=True)
+        remaining = max(0, self.limit - state.in_flight)
+        headers = format_headers(
+            self.headers, [Usage(self.policy, remaining, None)], [self._policy_item]
+        )
+        if state.acquired:
+            return Verdict(
+                Action.PASS,
+                self.name,
+                "lease-taken",
+                headers=headers,
+                after=(Release(key, lease),),
+                detail={"in_flight": state.in_flight},
+            )
+        return Verdict(
+            Action.THROTTLE,
+            self.rule,
+            TOO_MANY_IN_FLIGHT,
+            status=self.status,
+            retry_after=self.retry_after,
+            headers=headers,
+            detail={"in_flight": state.in_flight},
+        )
