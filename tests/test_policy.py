@@ -277,3 +277,23 @@ def test_explain_names_every_rule() -> None:
     text = decision.explain()
     assert "deny by test/b" in text
     assert "test/a: pass fixed weight=1" in text
+
+
+def test_shadowed_layer_headers_are_not_sent() -> None:
+    class Limited:
+        name = "trial"
+
+        def check(self, facts: Facts, progress: Progress) -> Verdict:
+            return Verdict(Action.THROTTLE, "trial", "over", headers=(("ratelimit", "r=0"),))
+
+    class Counted:
+        name = "counted"
+
+        def check(self, facts: Facts, progress: Progress) -> Verdict:
+            return Verdict(Action.PASS, "counted", "ok", headers=(("x-ok", "1"),))
+
+    decision = Shield([shadowed(Limited()), Counted()]).decide(FACTS)
+    assert decision.headers == (("x-ok", "1"),)
+    alone = Shield([shadowed(Limited())]).decide(FACTS)
+    assert alone.headers == ()
+    assert alone.trail[0].headers == (("ratelimit", "r=0"),)  # still recorded for the reports

@@ -12,7 +12,16 @@ from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
 from .fingerprint import by_fingerprint
 from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
-from .layers import Concurrency, Fingerprint, IPList, PenaltyBox, Quota, RateLimit, TokenBucket
+from .layers import (
+    Concurrency,
+    Fingerprint,
+    IPList,
+    PenaltyBox,
+    ProofOfWork,
+    Quota,
+    RateLimit,
+    TokenBucket,
+)
 from .liveview import LiveView, LiveViewReporter
 from .ops import (
     Acquire,
@@ -70,6 +79,7 @@ __all__ = [
     "PenaltyBox",
     "Progress",
     "PrometheusReporter",
+    "ProofOfWork",
     "Quota",
     "Rate",
     "RateLimit",

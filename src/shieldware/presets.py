@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .layers import Fingerprint, IPList, TokenBucket
+from .layers import Fingerprint, IPList, ProofOfWork, TokenBucket
+from .match import path
 from .policy import Layer, Mode, Reporter, Shield
 from .secret import SecretInput
 from .stores import Store
@@ -16,18 +17,50 @@ from .stores import Store
 __all__ = ["default_layers", "default_shield"]
 
 
+#: Sign-up and login style routes: proof of work before the form is even shown, so a browser holds
+#: a clearance when it submits (a POST is never replayed after a challenge).
+ACCOUNT_ROUTES = path(
+    "/login",
+    "/login/",
+    "/signin",
+    "/sign-in",
+    "/signup",
+    "/signup/",
+    "/sign-up",
+    "/register",
+    "/register/",
+    "/password/reset",
+    "/accounts/login/",
+    "/accounts/signup/",
+    "/accounts/password/reset/",
+    "/user/login",
+    "/user/register",
+)
+#: Score (summed weight of earlier layers) from which every request must pay proof of work: the
+#: fingerprint layer's `challenge` band (impersonated browsers, headless browsers).
+POW_MIN_SCORE = 6.0
+
+
 def default_layers(secret: SecretInput = None) -> list[Layer]:
     """The default layers, in order. Grows as layers land; see docs/concepts.md.
 
     `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
     layer: it only adds weight (and short-circuits on verified good bots and spoofed ones), so
-    later layers see its score in ``progress.score``.
+    later layers see its score in ``progress.score``. `ProofOfWork` comes last so it sees the
+    score of every scoring layer before it.
 
     The per-IP token bucket is generous (120 requests a minute, 60 at once) so people never meet
     it; it comes before `Fingerprint` so every client is counted, verified good bots included. A
     client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
+
+    Proof of work comes last so it sees the score of every scoring layer before it.
     """
-    return [IPList(), TokenBucket("120/minute", burst=60, name="ratelimit"), Fingerprint()]
+    return [
+        IPList(),
+        TokenBucket("120/minute", burst=60, name="ratelimit"),
+        Fingerprint(),
+        ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
+    ]
 
 
 def default_shield(

@@ -131,11 +131,14 @@ class Decision(NamedTuple):
 
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
-        """Headers every verdict asked to add, in trail order."""
+        """Headers the counted verdicts asked to add, in trail order.
+
+        Shadow verdicts are left out: a limit that is only being trialled must not show.
+        """
         trail = self.trail
         if len(trail) == 1:
-            return trail[0].headers
-        return tuple(h for v in trail for h in v.headers)
+            return () if trail[0].shadow else trail[0].headers
+        return tuple(h for v in trail if not v.shadow for h in v.headers)
 
     @property
     def after(self) -> tuple[Op[Any], ...]:

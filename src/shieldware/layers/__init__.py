@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .challenge import ProofOfWork
 from .concurrency import Concurrency
 from .fingerprint import Band, Fingerprint
 from .lists import IPList
@@ -15,6 +16,7 @@ __all__ = [
     "Fingerprint",
     "IPList",
     "PenaltyBox",
+    "ProofOfWork",
     "Quota",
     "RateLimit",
     "TokenBucket",

@@ -1,0 +1,442 @@
+"""`ProofOfWork`: challenge clients to pay a little CPU, then let them through on a metered pass.
+
+Hashing is nearly free for an attacker with a GPU (one H200 does ~14.7 G SHA-256/s), so the
+protection comes from what each solve buys, not from difficulty alone: every challenge and every
+clearance is bound to the client's network prefix and User-Agent, each clearance carries its own
+token bucket, and issuing, redeeming and cleared traffic are all rate-limited per prefix. See
+docs/proof-of-work.md for the protocol and the security model.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from ..errors import ConfigurationError
+from ..facts import Facts
+from ..match import Matcher
+from ..ops import Add, Bucket, BucketState, Take
+from ..policy import Flow, Progress
+from ..pow import puzzle, replies, tokens
+from ..pow.assets import asset_reply
+from ..pow.page import PageText
+from ..pow.redirect import safe_return
+from ..rate import Rate
+from ..secret import SecretInput, resolve_secrets
+from ..verdict import Action, Reply, Verdict
+
+__all__ = ["ANSWER_HEADER", "BASE_PATH", "CLEARANCE_HEADER", "ProofOfWork", "PowReason"]
+
+#: Reserved path prefix the layer answers under (assets and the verify endpoint).
+BASE_PATH = "/.shieldware/pow/"
+#: API clients send ``<challenge token>;<n0>,<n1>,...`` in this header.
+ANSWER_HEADER = "shieldware-pow-answer"
+ANSWER_NAME = "Shieldware-PoW-Answer"  # as documents spell it
+#: API clients receive (and send back) their clearance token in this header.
+CLEARANCE_HEADER = "shieldware-clearance"
+COOKIE = "sw_pow"
+
+#: Score of earlier layers -> extra bits per sub-puzzle (each bit doubles the work).
+DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (15.0, 2), (20.0, 3))
+
+
+class PowReason:
+    """Reasons this layer gives."""
+
+    NOT_COVERED = "not-covered"
+    CLEARED = "cleared"
+    NO_CLEARANCE = "no-clearance"
+    SPENT = "clearance-spent"
+    PREFIX_BUSY = "prefix-traffic-exceeded"
+    ISSUE_RATE = "challenge-rate-exceeded"
+    REDEEM_RATE = "redeem-rate-exceeded"
+    SOLVED = "solved"
+    WRONG_ANSWER = "wrong-answer"
+    TOO_EASY = "wrong-difficulty"
+    REPLAYED = "replayed"
+    ASSET = "asset"
+    NOT_FOUND = "not-found"
+
+
+class ProofOfWork:
+    """Challenge the requests it covers unless the client holds a valid, unspent clearance.
+
+    It covers requests `match` accepts, requests whose score (from earlier layers) reaches
+    `min_score`, or (when neither is given) every request. Used as a `Challenger`, it answers a
+    CHALLENGE `Threshold`. Browsers get an interstitial that solves in Web Workers; clients that
+    do not accept HTML (or that `api` matches) get a 401 carrying the challenge (see
+    `shieldware.client`). Whatever it covers, it answers the reserved path ``/.shieldware/pow/``
+    (the page's script, worker and style, and the verify endpoint). Put it after the layers
+    whose score it should see.
+
+    :param secret: signing secret(s), oldest first; `SHIELDWARE_SECRET` when None.
+    :param count: sub-puzzles per challenge; expected work is ``count * 2**bits`` hashes.
+    :param bits: leading zero bits per sub-puzzle before any escalation.
+    :param max_bits: the ceiling escalation may reach.
+    :param tiers: ``(score, extra_bits)`` pairs: more work for clients earlier layers distrust.
+    :param challenge_ttl: seconds a challenge may be redeemed in.
+    :param clearance_ttl: seconds a clearance lives (30 minutes by default).
+    :param meter: requests one clearance buys (its own token bucket); `meter_burst` at once.
+    :param prefix_rate: cleared requests per network prefix, whatever the number of clearances.
+    :param issue_rate: challenges issued per prefix; `redeem_rate`: answers accepted per prefix.
+    :param pressure_rate: challenges issued site-wide before difficulty rises (decays by itself).
+    :param fast_hashrate: hashes/s above which a solve is flagged as faster than a browser.
+    :param fast_weight: weight added to flagged solves and to requests using their clearance.
+    :param v4_prefix: / `v6_prefix`: the network a client is bound to and metered by.
+    :param text: the interstitial's strings (translate by passing your own `PageText`).
+    :param clock: seconds since the epoch (tests inject one).
+    """
+
+    def __init__(
+        self,
+        secret: SecretInput = None,
+        *,
+        match: Matcher | None = None,
+        min_score: float | None = None,
+        api: Matcher | None = None,
+        name: str = "pow",
+        count: int = 4,
+        bits: int = 17,
+        max_bits: int = 23,
+        tiers: Sequence[tuple[float, int]] = DEFAULT_TIERS,
+        challenge_ttl: int = 300,
+        clearance_ttl: int = 1800,
+        meter: str | Rate = "60/minute",
+        meter_burst: int = 120,
+        prefix_rate: str | Rate = "600/minute",
+        prefix_burst: int = 600,
+        issue_rate: str | Rate = "30/minute",
+        issue_burst: int = 30,
+        redeem_rate: str | Rate = "10/minute",
+        redeem_burst: int = 10,
+        pressure_rate: str | Rate = "600/minute",
+        pressure_burst: int = 600,
+        fast_hashrate: float = 50e6,
+        fast_weight: float = 10.0,
+        v4_prefix: int = 24,
+        v6_prefix: int = 64,
+        text: PageText | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        errors: list[str] = []
+        if not name or not all(c.isalnum() or c in "-_" for c in name) or not name.isascii():
+            errors.append(f"name must be [A-Za-z0-9_-]+, not {name!r}")
+        if not 1 <= count <= puzzle.MAX_COUNT:
+            errors.append(f"count must be 1..{puzzle.MAX_COUNT}")
+        if not 1 <= bits <= max_bits <= puzzle.MAX_BITS:
+            errors.append(f"need 1 <= bits <= max_bits <= {puzzle.MAX_BITS}")
+        if challenge_ttl < 10 or clearance_ttl < 10:
+            errors.append("challenge_ttl and clearance_ttl must be at least 10 seconds")
+        if not (8 <= v4_prefix <= 32 and 16 <= v6_prefix <= 128):
+            errors.append("v4_prefix must be 8..32 and v6_prefix 16..128")
+        if min(meter_burst, prefix_burst, issue_burst, redeem_burst, pressure_burst) < 1:
+            errors.append("bursts must be at least 1")
+        if errors:
+            raise ConfigurationError("invalid ProofOfWork: " + "; ".join(errors))
+        self.name = name
+        self.kit = tokens.TokenKit(resolve_secrets(secret, purpose="ProofOfWork"), name)
+        self.match = match
+        self.min_score = min_score
+        self.api = api
+        self.count, self.bits, self.max_bits = count, bits, max_bits
+        self.tiers = tuple(sorted(tiers, reverse=True))
+        self.challenge_ttl, self.clearance_ttl = challenge_ttl, clearance_ttl
+        self.fast_hashrate, self.fast_weight = fast_hashrate, fast_weight
+        self.v4_prefix, self.v6_prefix = v4_prefix, v6_prefix
+        self.text = text or PageText()
+        self.clock = clock
+        self.verify_path = BASE_PATH + "verify"
+        self._keys = f"sw:pow:{name}:"
+        self._meter_spec = (Rate.parse(meter).interval_us, meter_burst)
+        self._prefix_spec = (Rate.parse(prefix_rate).interval_us, prefix_burst)
+        self._issue_spec = (Rate.parse(issue_rate).interval_us, issue_burst)
+        self._redeem_spec = (Rate.parse(redeem_rate).interval_us, redeem_burst)
+        self._pressure = Bucket(
+            self._keys + "pressure", Rate.parse(pressure_rate).interval_us, pressure_burst
+        )
+        self._pass = Verdict(Action.PASS, name, PowReason.NOT_COVERED)
+
+    def __repr__(self) -> str:
+        return (
+            f"ProofOfWork(name={self.name!r}, match={self.match!r}, min_score={self.min_score}, "
+            f"count={self.count}, bits={self.bits})"
+        )
+
+    # -- the Layer and Challenger protocols ------------------------------------------------
+    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
+        if facts.path.startswith(BASE_PATH):
+            return self._endpoint(facts)
+        if not self._covers(facts, progress):
+            return self._pass
+        return self._gate(facts, progress)
+
+    def challenge(self, facts: Facts, progress: Progress) -> Verdict | Flow:
+        """Answer a CHALLENGE threshold: pass a request this layer already cleared."""
+        for verdict in progress.trail:
+            if verdict.rule == self.name and verdict.reason == PowReason.CLEARED:
+                # already metered and weighed in the chain: pass without charging twice
+                return Verdict(Action.PASS, self.name, PowReason.CLEARED)
+        return self._gate(facts, progress)
+
+    def _covers(self, facts: Facts, progress: Progress) -> bool:
+        if self.match is None and self.min_score is None:
+            return True
+        if self.match is not None and self.match(facts):
+            return True
+        return self.min_score is not None and progress.score >= self.min_score
+
+    # -- clients --------------------------------------------------------------------------
+    def _client(self, facts: Facts) -> tuple[str, str]:
+        prefix = tokens.prefix_of(facts.client_ip, self.v4_prefix, self.v6_prefix)
+        return prefix, tokens.binding(prefix, facts.user_agent)
+
+    def _cookie_name(self, facts: Facts) -> str:
+        return "__Host-" + COOKIE if facts.secure else COOKIE
+
+    def _wants_api(self, facts: Facts) -> bool:
+        if self.api is not None and self.api(facts):
+            return True
+        return "text/html" not in (facts.header("accept") or "")
+
+    def _bucket(self, kind: str, key: str, spec: tuple[int, int]) -> Bucket:
+        return Bucket(self._keys + kind + ":" + key, spec[0], spec[1])
+
+    # -- the gate -------------------------------------------------------------------------
+    def _gate(self, facts: Facts, progress: Progress) -> Flow:
+        prefix, bound = self._client(facts)
+        now = self.clock()
+        answer = facts.header(ANSWER_HEADER)
+        if answer is not None:
+            token, _, nonces = answer.partition(";")
+            verdict = yield from self._redeem(facts, prefix, bound, now, token.strip(), nonces)
+            if verdict.action is Action.THROTTLE:
+                return verdict
+            if verdict.action is not Action.ALLOW:  # a fresh challenge says what went wrong
+                why = "answer-" + verdict.reason
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, why)
+                return verdict
+            clearance = verdict.detail["clearance"]
+            extra: tuple[tuple[str, str], ...] = ((CLEARANCE_HEADER, clearance.token),)
+        else:
+            raw = facts.header(CLEARANCE_HEADER) or facts.cookie(self._cookie_name(facts))
+            if not raw:
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, None)
+                return verdict
+            clearance = self.kit.read_clearance(raw, now=now, bound=bound)
+            if isinstance(clearance, str):
+                why = "clearance-" + clearance
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, why)
+                return verdict
+            extra = ()
+        states: tuple[BucketState, ...] = yield Take(
+            (
+                self._bucket("meter", clearance.tid, self._meter_spec),
+                self._bucket("traffic", prefix, self._prefix_spec),
+            )
+        )
+        meter, traffic = states
+        if not traffic.allowed:
+            return Verdict(
+                Action.THROTTLE,
+                self.name + "/traffic",
+                PowReason.PREFIX_BUSY,
+                status=429,
+                retry_after=traffic.retry_after,
+                headers=extra,
+            )
+        if not meter.allowed:
+            level = clearance.level + 1
+            verdict = yield from self._issue(facts, progress, prefix, bound, now, level, None)
+            return verdict
+        return Verdict(
+            Action.PASS,
+            self.name,
+            PowReason.CLEARED,
+            weight=self.fast_weight if clearance.fast else 0.0,
+            headers=extra,
+            detail={"clearance": clearance.tid[:8], "remaining": meter.remaining},
+        )
+
+    def _difficulty(self, score: float, issue: BucketState, pressure: BucketState) -> int:
+        extra = next((bits for floor, bits in self.tiers if score >= floor), 0)
+        if not pressure.allowed:
+            extra += 3
+        elif pressure.remaining * 5 <= pressure.limit:
+            extra += 2
+        elif pressure.remaining * 2 <= pressure.limit:
+            extra += 1
+        if issue.remaining * 2 <= issue.limit:  # this prefix keeps asking: it pays more
+            extra += 1
+        return extra
+
+    def _issue(
+        self,
+        facts: Facts,
+        progress: Progress,
+        prefix: str,
+        bound: str,
+        now: float,
+        level: int,
+        why: str | None,
+    ) -> Flow:
+        states: tuple[BucketState, ...] = yield Take(
+            (self._bucket("issue", prefix, self._issue_spec),)
+        )
+        issue = states[0]
+        if not issue.allowed:
+            return Verdict(
+                Action.THROTTLE,
+                self.name + "/issue",
+                PowReason.ISSUE_RATE,
+                status=429,
+                retry_after=issue.retry_after,
+            )
+        pressure: tuple[BucketState, ...] = yield Take((self._pressure,))
+        extra = self._difficulty(progress.score, issue, pressure[0])
+        bits = min(self.max_bits, self.bits + extra + level)
+        challenge = self.kit.mint_challenge(
+            now=now, ttl=self.challenge_ttl, count=self.count, bits=bits, level=level, bound=bound
+        )
+        reason = why or (PowReason.SPENT if level else PowReason.NO_CLEARANCE)
+        rule = self.name + "/challenge"
+        detail = {"bits": bits, "count": self.count, "level": level, "cid": challenge.cid}
+        if self._wants_api(facts):
+            reply = replies.api_challenge(
+                challenge,
+                rule=f"{rule}/{reason}",
+                verify=self.verify_path,
+                answer_header=ANSWER_NAME,
+            )
+        else:
+            post = facts.method not in ("GET", "HEAD")
+            target = facts.path + ("?" + facts.query if facts.query and not post else "")
+            reply = replies.page_challenge(
+                challenge,
+                text=self.text,
+                base=BASE_PATH,
+                verify=self.verify_path,
+                return_to=safe_return(target),
+                rule=f"{rule}/{reason}",
+                post=post,
+            )
+        return Verdict(
+            Action.CHALLENGE, rule, reason, status=reply.status, reply=reply, detail=detail
+        )
+
+    # -- redeeming ------------------------------------------------------------------------
+    def _redeem(
+        self, facts: Facts, prefix: str, bound: str, now: float, token: str, answer: str
+    ) -> Flow:
+        """Check an answer; ALLOW with the new clearance in ``detail["clearance"]``, or refuse."""
+        challenge = self.kit.read_challenge(token, now=now, bound=bound)
+        if isinstance(challenge, str):
+            return self._refused(challenge)
+        nonces = puzzle.parse_nonces(answer, challenge.puzzles)
+        if nonces is None:
+            return self._refused(tokens.MALFORMED)
+        if challenge.bits < self.bits or challenge.puzzles < self.count:
+            return self._refused(PowReason.TOO_EASY)
+        states: tuple[BucketState, ...] = yield Take(
+            (self._bucket("redeem", prefix, self._redeem_spec),)
+        )
+        if not states[0].allowed:
+            return Verdict(
+                Action.THROTTLE,
+                self.name + "/redeem",
+                PowReason.REDEEM_RATE,
+                status=429,
+                retry_after=states[0].retry_after,
+            )
+        if not puzzle.check(challenge.cid, challenge.bits, nonces):
+            return self._refused(PowReason.WRONG_ANSWER)
+        fresh: bool = yield Add(
+            self._keys + "spent:" + challenge.cid, max(1.0, challenge.expires - now + 1)
+        )
+        if not fresh:
+            return self._refused(PowReason.REPLAYED)
+        elapsed = max(0.001, now - challenge.issued_ms / 1000)
+        hashrate = challenge.work / elapsed
+        fast = hashrate > self.fast_hashrate
+        clearance = self.kit.mint_clearance(
+            now=now, ttl=self.clearance_ttl, level=challenge.level, fast=fast, bound=bound
+        )
+        return Verdict(
+            Action.ALLOW,
+            self.name + "/verify",
+            PowReason.SOLVED,
+            weight=self.fast_weight if fast else 0.0,
+            detail={
+                "clearance": clearance,
+                "solve_ms": round(elapsed * 1000, 1),
+                "hashrate": round(hashrate),
+                "fast": fast,
+                "bits": challenge.bits,
+                "count": challenge.puzzles,
+            },
+        )
+
+    def _refused(self, reason: str) -> Verdict:
+        return Verdict(Action.DENY, self.name + "/verify", "pow-" + reason, status=403)
+
+    # -- the reserved path ------------------------------------------------------------------
+    def _endpoint(self, facts: Facts) -> Verdict | Flow:
+        name = facts.path[len(BASE_PATH) :]
+        if name == "verify":
+            return self._verify(facts)
+        reply = asset_reply(name) if facts.method in ("GET", "HEAD") else None
+        if reply is None:
+            return Verdict(
+                Action.DENY,
+                self.name + "/asset",
+                PowReason.NOT_FOUND,
+                status=404,
+                reply=Reply(404, (("content-type", "text/plain; charset=utf-8"),), b"Not found\n"),
+            )
+        return Verdict(Action.ALLOW, self.name + "/asset", PowReason.ASSET, reply=reply)
+
+    def _verify(self, facts: Facts) -> Flow:
+        """``/.shieldware/pow/verify?c=<challenge>&s=<nonces>&r=<path>``: set the cookie."""
+        prefix, bound = self._client(facts)
+        now = self.clock()
+        token, answer = facts.query_param("c") or "", facts.query_param("s") or ""
+        header = facts.header(ANSWER_HEADER)
+        if header is not None and not token:
+            token, _, answer = header.partition(";")
+        target = safe_return(facts.query_param("r"))
+        verdict = yield from self._redeem(facts, prefix, bound, now, token.strip(), answer)
+        api = self._wants_api(facts)
+        if verdict.action is not Action.ALLOW:
+            status = verdict.status or 403
+            reply = replies.refusal(
+                status,
+                verdict.reason,
+                retry_after=verdict.retry_after,
+                target=target,
+                api=api,
+                base=BASE_PATH,
+                text=self.text,
+            )
+            return verdict._replace(status=status, reply=reply)
+        clearance: tokens.Clearance = verdict.detail["clearance"]
+        detail = {k: v for k, v in verdict.detail.items() if k != "clearance"}
+        detail["clearance"] = clearance.tid[:8]
+        if api:
+            reply = replies.clearance_json(
+                token=clearance.token, expires=clearance.expires, header=CLEARANCE_HEADER
+            )
+        else:
+            reply = replies.cookie_redirect(
+                cookie=self._cookie_name(facts),
+                token=clearance.token,
+                max_age=self.clearance_ttl,
+                secure=facts.secure,
+                target=target,
+            )
+        return Verdict(
+            Action.ALLOW,
+            verdict.rule,
+            verdict.reason,
+            weight=verdict.weight,
+            reply=reply,
+            detail=detail,
+        )

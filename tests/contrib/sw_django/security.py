@@ -1,0 +1,3 @@
+from sw_layers import make_shield
+
+shield = make_shield()
