@@ -164,3 +164,20 @@ def test_parse_curl_never_crashes(words: list[str]) -> None:
         return
     scope = scope_for(spec)  # whatever parsed also becomes a scope the shield can read
     POLICY.decide(POLICY.facts_from_scope(scope))
+
+
+def test_solve_pays_the_proof_of_work(capsys: pytest.CaptureFixture[str]) -> None:
+    import shieldware.layers
+    from shieldware.drill import pow_solver
+    from shieldware.match import path
+
+    pow_layer = getattr(shieldware.layers, "ProofOfWork", None)
+    if pow_layer is None or not hasattr(pow_solver(), "PowAuth"):
+        pytest.skip("needs shieldware.layers.ProofOfWork and shieldware.client.PowAuth")
+    shield = Shield([pow_layer("s" * 40, match=path("/login"), count=1, bits=6)])
+    with run_asgi(build_demo_app(shield)) as base:
+        assert main(["solve", base + "/login"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"200 {base}/login after ")
+    assert "(1 challenge(s) solved)" in out
+    assert "clearance: " in out
