@@ -22,6 +22,7 @@ from .layers import (
     RateLimit,
     TokenBucket,
 )
+from .liveview import LiveView, LiveViewReporter
 from .ops import (
     Acquire,
     Add,
@@ -41,6 +42,7 @@ from .ops import (
 from .policy import Challenger, Layer, Progress, Reporter, Shield, Threshold, shadowed
 from .rate import Rate
 from .render import render
+from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter
 from .stores import (
     CircuitBreaker,
     CircuitOpen,
@@ -79,10 +81,15 @@ __all__ = [
     "Key",
     "Layer",
     "LeaseState",
+    "LiveView",
+    "LiveViewReporter",
+    "LoggingReporter",
     "MemoryStore",
     "Op",
+    "OpenTelemetryReporter",
     "PenaltyBox",
     "Progress",
+    "PrometheusReporter",
     "ProofOfWork",
     "Quota",
     "Rate",

@@ -1,7 +1,16 @@
-"""The demo app behind ``shieldware demo``: a tiny site and API protected by the default chain."""
+"""The demo app behind ``shieldware demo``: a tiny site and API protected by the default chain.
+
+Besides the site, the demo exposes what a drill needs to measure it: every response the app
+itself produced carries ``x-shieldware-reached: 1`` and `/.shieldware/stats` counts them per
+route; every response carries the decision's action and rule (``x-shieldware-action`` /
+``x-shieldware-rule``); the live view is mounted at ``/.shieldware/live``.
+"""
 
 from __future__ import annotations
 
+import json
+import threading
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -9,10 +18,35 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .asgi import STATE_KEY, ShieldMiddleware
+from .asgi import STATE_KEY, ShieldMiddleware, decision_of
+from .liveview import LiveView
 from .policy import Shield
 
-__all__ = ["build_demo_app", "demo_routes_text"]
+__all__ = [
+    "LIVE_PATH",
+    "METRICS_PATH",
+    "REACHED_HEADER",
+    "STATS_PATH",
+    "Reached",
+    "ReachedMiddleware",
+    "build_demo_app",
+    "build_site",
+    "demo_routes",
+    "demo_routes_text",
+]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: Added by the app itself: a response with it reached the app (was not answered by a shield).
+REACHED_HEADER = "x-shieldware-reached"
+STATS_PATH = "/.shieldware/stats"
+METRICS_PATH = "/.shieldware/metrics"
+LIVE_PATH = "/.shieldware/live"
+ROUTES = ("/", "/api/hello", "/login", "/signup", "/healthz")
 
 _HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <title>shieldware demo</title></head><body><main>
@@ -49,25 +83,138 @@ async def health(request: Request) -> Response:
     return PlainTextResponse("ok\n")
 
 
-def build_demo_app(shield: Shield, **_: Any) -> ShieldMiddleware:
-    """The demo's Starlette app wrapped in `ShieldMiddleware`."""
-    app = Starlette(
-        routes=[
-            Route("/", home),
-            Route("/api/hello", hello),
-            Route("/login", form, methods=["GET", "POST"]),
-            Route("/signup", form, methods=["GET", "POST"]),
-            Route("/healthz", health),
-        ]
-    )
-    return ShieldMiddleware(app, shield=shield)
+class Reached:
+    """Counts the requests that reached the app, per known route (others as ``other``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = dict.fromkeys(ROUTES, 0)
+        self.counts["other"] = 0
+
+    def add(self, path: str) -> None:
+        key = path if path in self.counts else "other"
+        with self._lock:
+            self.counts[key] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            counts = dict(self.counts)
+        return {"reached": counts, "total": sum(counts.values())}
 
 
-def demo_routes_text(base: str, shield: Shield) -> str:
+class ReachedMiddleware:
+    """Counts requests that reach the wrapped app and marks their responses (`REACHED_HEADER`)."""
+
+    def __init__(self, app: ASGIApp, reached: Reached | None = None) -> None:
+        self.app = app
+        self.reached = reached or Reached()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        self.reached.add(scope.get("path", ""))
+
+        async def marking(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), (REACHED_HEADER.encode(), b"1")]
+            await send(message)
+
+        await self.app(scope, receive, marking)
+
+
+def demo_routes() -> list[Route]:
+    """The demo site's routes (benchmarks rebuild the site around other limiters with them)."""
+    return [
+        Route("/", home),
+        Route("/api/hello", hello),
+        Route("/login", form, methods=["GET", "POST"]),
+        Route("/signup", form, methods=["GET", "POST"]),
+        Route("/healthz", health),
+    ]
+
+
+def build_site(reached: Reached | None = None) -> ASGIApp:
+    """The unprotected demo site; it counts and marks the requests that reach it."""
+    return ReachedMiddleware(Starlette(routes=demo_routes()), reached)
+
+
+def build_demo_app(
+    shield: Shield | None,
+    *,
+    live: LiveView | None = None,
+    reached: Reached | None = None,
+    site: ASGIApp | None = None,
+    metrics: Any = None,
+    **_: Any,
+) -> ASGIApp:
+    """The demo site behind `ShieldMiddleware` (none if `shield` is None), plus its extras.
+
+    `/.shieldware/stats` answers the reached counts as JSON; `live` is mounted at
+    `/.shieldware/live`; a `PrometheusReporter` given as `metrics` is served at
+    `/.shieldware/metrics` (behind the live view's token when there is one); every response
+    says which action decided it.
+    """
+    counter = reached or Reached()
+    inner = site or build_site(counter)
+    protected: ASGIApp = inner if shield is None else ShieldMiddleware(inner, shield=shield)
+    if live is not None and shield is not None:
+        live.attach(shield)
+
+    async def demo(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await protected(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        if path == STATS_PATH:
+            body = json.dumps(counter.as_dict()).encode()
+            headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if metrics is not None and path == METRICS_PATH:
+            if live is not None and not live.authorized(scope):
+                headers = [(b"content-type", b"text/plain"), (b"www-authenticate", b"Bearer")]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
+                await send({"type": "http.response.body", "body": b"token required\n"})
+                return
+            body = metrics.exposition()
+            headers = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        if live is not None and (path == LIVE_PATH or path.startswith(LIVE_PATH + "/")):
+            root = scope.get("root_path", "")
+            await live({**scope, "root_path": root + LIVE_PATH}, receive, send)
+            return
+
+        async def labelled(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                decision = decision_of(scope)
+                if decision is not None:
+                    extra = [
+                        (b"x-shieldware-action", decision.action.value.encode()),
+                        (b"x-shieldware-rule", decision.verdict.rule.encode("latin-1", "replace")),
+                    ]
+                    message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        await protected(scope, receive, labelled)
+
+    return demo
+
+
+def demo_routes_text(base: str, shield: Shield, live_token: str | None = None) -> str:
     """What the demo prints: what is protected and how to see each defense."""
     layers = "\n".join(f"  - {layer.name}: {layer!r}" for layer in shield.layers)
+    live = (
+        f"\nLive view: {base}{LIVE_PATH}/?token={live_token}"
+        f"\nMetrics:   curl -H 'Authorization: Bearer {live_token}' {base}{METRICS_PATH}\n"
+        if live_token
+        else ""
+    )
     return f"""shieldware demo on {base}  (mode: {shield.mode})
-
+{live}
 The chain, in order:
 {layers}
 
@@ -75,4 +222,6 @@ Try:
   curl -i {base}/api/hello                      # passes; the decision is in the JSON
   curl -i -H 'Accept: application/json' {base}/api/hello
   curl -i {base}/login
+  curl -s {base}{STATS_PATH}                  # requests that reached the app
+  shieldware drill {base}                      # rehearse an attack (start with --trust-drill)
 """

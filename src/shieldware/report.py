@@ -1,0 +1,406 @@
+"""Reporters: every decision, enforced or shadow, goes to them (`Shield(reporters=[...])`).
+
+- `LoggingReporter`: one structured record per decision on the ``shieldware.decision`` logger.
+- `PrometheusReporter`: counters and a histogram with bounded label values (``metrics`` extra).
+- `OpenTelemetryReporter`: decision attributes on the active span, when OpenTelemetry is installed.
+
+Reporters never see a token or a cookie value: the client appears only as a salted hash of its
+network. Challenge outcomes are derived from verdicts whose rule or reason starts with ``pow`` or
+``challenge`` (see `challenge_outcome`), so the proof-of-work layer needs no reporter of its own.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib
+import json
+import logging
+import os
+import random
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any, Literal
+
+from .clientip import network_of
+from .facts import Facts
+from .verdict import Action, Decision, Reason, Verdict
+
+__all__ = [
+    "DecisionJSONFormatter",
+    "LoggingReporter",
+    "OpenTelemetryReporter",
+    "PrometheusReporter",
+    "challenge_outcome",
+    "challenge_outcomes",
+    "client_key",
+    "decision_record",
+]
+
+#: The logger every `LoggingReporter` writes to unless given another.
+DECISION_LOGGER = "shieldware.decision"
+#: Reason parts that mark a failed challenge answer (``pow-wrong-answer``, ``pow-expired``, ...).
+FAILED_MARKERS = ("fail", "invalid", "expired", "replay", "bad", "wrong", "tamper", "malformed")
+_CHALLENGE_PREFIXES = ("pow", "challenge")
+_STORE_REASONS = frozenset({Reason.STORE_FAILED_OPEN, Reason.STORE_FAILED_CLOSED})
+_PATH_MAX = 200
+#: Labelled counters remembered per (action, rule, reason, enforced); beyond, looked up each time.
+_MAX_CHILDREN = 4096
+
+Outcome = Literal["issued", "solved", "failed"]
+
+
+def client_key(facts: Facts, salt: bytes = b"") -> str:
+    """A short salted hash of the client's network (IPv4 address, IPv6 /64); ``"-"`` if unknown.
+
+    Enough to follow one client through the logs, useless for recovering its address without
+    the salt.
+    """
+    if facts.client_ip is None:
+        return "-"
+    network = network_of(facts.client_ip).encode()
+    return hashlib.blake2b(network, key=salt[:64], digest_size=8).hexdigest()
+
+
+@functools.lru_cache(maxsize=2048)
+def _classify(action: Action, rule: str, reason: str) -> tuple[bool, tuple[Outcome, ...]]:
+    """(challenge-like, outcomes read from the names alone): cached, verdicts repeat."""
+    issued = action is Action.CHALLENGE
+    if not (rule.startswith(_CHALLENGE_PREFIXES) or reason.startswith(_CHALLENGE_PREFIXES)):
+        return False, ("issued",) if issued else ()
+    if not issued and reason.endswith("solved"):
+        return True, ("solved",)
+    failed = not reason.startswith("clearance-") and any(m in reason for m in FAILED_MARKERS)
+    if issued:
+        return True, ("issued", "failed") if failed else ("issued",)
+    return True, ("failed",) if failed else ()
+
+
+def challenge_outcomes(verdict: Verdict) -> tuple[Outcome, ...]:
+    """What a verdict says about challenges: issued, solved, failed (possibly two), or nothing.
+
+    - issued: the action is CHALLENGE;
+    - solved: a ``pow*``/``challenge*`` verdict whose reason ends with ``solved``, or that carries
+      ``detail["solve_ms"]`` or ``detail["solve_seconds"]``;
+    - failed: a ``pow*``/``challenge*`` verdict whose reason contains ``fail``, ``invalid``,
+      ``expired``, ``replay``, ``bad``, ``wrong``, ``tamper`` or ``malformed``, except an expired
+      *clearance* (``clearance-...``), which is not a failed answer. A fresh challenge issued
+      because an answer was wrong (reason ``answer-pow-wrong-answer``) counts as issued and failed.
+    """
+    challenge_like, outcomes = _classify(verdict.action, verdict.rule, verdict.reason)
+    if (
+        challenge_like
+        and verdict.action is not Action.CHALLENGE
+        and outcomes != ("solved",)
+        and solve_seconds(verdict) is not None
+    ):
+        return ("solved",)
+    return outcomes
+
+
+def challenge_outcome(verdict: Verdict) -> Outcome | None:
+    """The main outcome of `challenge_outcomes` (the first), or None."""
+    outcomes = challenge_outcomes(verdict)
+    return outcomes[0] if outcomes else None
+
+
+def solve_seconds(verdict: Verdict) -> float | None:
+    """The server-measured solve time in seconds (``detail["solve_seconds"]`` or ``["solve_ms"]``).
+
+    None when absent or not a finite, non-negative number.
+    """
+    detail = verdict.detail
+    value, scale = detail.get("solve_seconds"), 1.0
+    if value is None:
+        value, scale = detail.get("solve_ms"), 0.001
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    seconds = float(value) * scale
+    return seconds if 0 <= seconds < 1e6 else None
+
+
+def decision_record(decision: Decision, facts: Facts, salt: bytes = b"") -> dict[str, Any]:
+    """The structured fields of one decision: safe to log (no query, cookie or token values)."""
+    verdict = decision.verdict
+    return {
+        "action": verdict.action.value,
+        "rule": verdict.rule,
+        "reason": verdict.reason,
+        "score": round(decision.score, 3),
+        "enforced": decision.enforced,
+        "blocked": decision.blocked,
+        "degraded": decision.degraded,
+        "client": client_key(facts, salt),
+        "method": facts.method[:16],
+        "path": (facts.route or facts.path)[:_PATH_MAX],
+        "trail": [f"{v.rule}:{v.action.value}:{v.reason}" for v in decision.trail],
+    }
+
+
+class LoggingReporter:
+    """Log one record per decision on the ``shieldware.decision`` logger.
+
+    The fields travel as ``record.shieldware`` (a dict) for structured handlers, and the message is
+    either a readable line or, with ``json=True``, the JSON object itself.
+
+    :param logger: a logger or its name; ``shieldware.decision`` by default.
+    :param allowed_sample: the share (0..1) of non-blocking decisions logged; blocks always are.
+    :param allowed_level: level for decisions that let the request through.
+    :param blocked_level: level for decisions that block (or would, in shadow mode).
+    :param json: make the message a JSON object instead of a line.
+    :param salt: keys the client hash; random per process unless given (give one to correlate
+        across processes).
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger | str = DECISION_LOGGER,
+        *,
+        allowed_sample: float = 1.0,
+        allowed_level: int = logging.DEBUG,
+        blocked_level: int = logging.INFO,
+        json: bool = False,
+        salt: bytes | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        if not 0.0 <= allowed_sample <= 1.0:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(f"allowed_sample must be within 0..1, not {allowed_sample}")
+        self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
+        self.allowed_sample = allowed_sample
+        self.allowed_level = allowed_level
+        self.blocked_level = blocked_level
+        self.json = json
+        self.salt = os.urandom(16) if salt is None else salt
+        self._rng = rng
+
+    def __repr__(self) -> str:
+        return f"LoggingReporter({self.logger.name!r}, allowed_sample={self.allowed_sample})"
+
+    def report(self, decision: Decision, facts: Facts) -> None:
+        blocking = decision.action.blocks or decision.verdict.reply is not None
+        level = self.blocked_level if blocking else self.allowed_level
+        if not self.logger.isEnabledFor(level):
+            return
+        if not blocking and self.allowed_sample < 1.0 and self._rng() >= self.allowed_sample:
+            return
+        record = decision_record(decision, facts, self.salt)
+        if self.json:
+            message = _dumps(record)
+        else:
+            mode = "" if decision.enforced else " (shadow)"
+            message = (
+                f"{record['action']} {record['method']} {record['path']} by {record['rule']} "
+                f"({record['reason']}) score={record['score']:g} client={record['client']}{mode}"
+            )
+        self.logger.log(level, "%s", message, extra={"shieldware": record})
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+class DecisionJSONFormatter(logging.Formatter):
+    """Format records as one JSON object per line, merging a decision's fields when present.
+
+    ``handler.setFormatter(DecisionJSONFormatter())`` on the ``shieldware.decision`` logger gives
+    log shippers ready-made fields.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+        }
+        fields = getattr(record, "shieldware", None)
+        if isinstance(fields, dict):
+            out.update(fields)
+        else:
+            out["message"] = record.getMessage()
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return _dumps(out)
+
+
+class _BoundedLabel:
+    """Keeps at most `limit` distinct values of one label; later newcomers become ``other``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        with self._lock:
+            if len(self._seen) < self.limit:
+                self._seen.add(value[:80])
+                return value[:80]
+        return "other"
+
+
+class PrometheusReporter:
+    """Prometheus metrics of decisions (needs ``pip install 'shieldware[metrics]'``).
+
+    Metrics (all prefixed ``shieldware_``): ``decisions_total{action,rule,reason,enforced}``,
+    ``challenges_total{outcome,reason}`` (issued / solved / failed),
+    ``challenge_solve_seconds`` (histogram, from ``detail["solve_ms"]`` or ``["solve_seconds"]``),
+    ``storage_errors_total{rule}``, ``degraded_decisions_total``, ``store_entries`` (when the
+    watched store has a size).
+
+    :param registry: where the metrics live; a fresh ``CollectorRegistry`` by default so two
+        shields (or tests) never collide. Pass ``prometheus_client.REGISTRY`` to use the global one.
+    :param store: a store to watch; its ``len()`` becomes ``shieldware_store_entries``.
+    :param max_label_values: distinct rule and reason values kept per label before ``other``.
+    """
+
+    def __init__(
+        self,
+        registry: Any = None,
+        *,
+        store: object | None = None,
+        max_label_values: int = 50,
+        namespace: str = "shieldware",
+        solve_buckets: Iterable[float] = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
+    ) -> None:
+        try:
+            prom = importlib.import_module("prometheus_client")
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(
+                "PrometheusReporter needs prometheus-client: pip install 'shieldware[metrics]'"
+            ) from exc
+        self._prom = prom
+        self.registry = prom.CollectorRegistry() if registry is None else registry
+        self._rule = _BoundedLabel(max_label_values)
+        self._children: dict[tuple[Action, str, str, bool], Any] = {}
+        self._reason = _BoundedLabel(max_label_values)
+        reg = self.registry
+        self.decisions = prom.Counter(
+            "decisions",
+            "Decisions of the shield chain, enforced or shadow.",
+            ["action", "rule", "reason", "enforced"],
+            namespace=namespace,
+            registry=reg,
+        )
+        self.challenges = prom.Counter(
+            "challenges",
+            "Challenges issued, solved and failed.",
+            ["outcome", "reason"],
+            namespace=namespace,
+            registry=reg,
+        )
+        self.solve_time = prom.Histogram(
+            "challenge_solve_seconds",
+            "Time clients took to solve a challenge, measured by the server.",
+            namespace=namespace,
+            registry=reg,
+            buckets=tuple(solve_buckets),
+        )
+        self.storage_errors = prom.Counter(
+            "storage_errors",
+            "Layers that could not reach their store.",
+            ["rule"],
+            namespace=namespace,
+            registry=reg,
+        )
+        self.degraded = prom.Counter(
+            "degraded_decisions",
+            "Decisions made while some layer had no store.",
+            namespace=namespace,
+            registry=reg,
+        )
+        self.store_entries = prom.Gauge(
+            "store_entries",
+            "Keys held by the watched store (-1 when it cannot say).",
+            namespace=namespace,
+            registry=reg,
+        )
+        if store is not None:
+            self.watch_store(store)
+
+    def watch_store(self, store: object) -> None:
+        """Report ``len(store)`` at each scrape (-1 when the store has no size or fails)."""
+
+        def size() -> float:
+            try:
+                return float(len(store))  # type: ignore[arg-type]
+            except Exception:
+                return -1.0
+
+        self.store_entries.set_function(size)
+
+    def report(self, decision: Decision, facts: Facts) -> None:
+        verdict = decision.verdict
+        key = (verdict.action, verdict.rule, verdict.reason, decision.enforced)
+        child = self._children.get(key)
+        if child is None:
+            child = self.decisions.labels(
+                verdict.action.value,
+                self._rule(verdict.rule),
+                self._reason(verdict.reason),
+                "true" if decision.enforced else "false",
+            )
+            if len(self._children) < _MAX_CHILDREN:
+                self._children[key] = child
+        child.inc()
+        degraded = False
+        for v in decision.trail:
+            if v.reason in _STORE_REASONS:
+                self.storage_errors.labels(self._rule(v.rule)).inc()
+            degraded = degraded or v.degraded
+            for outcome in challenge_outcomes(v):
+                self.challenges.labels(outcome, self._reason(v.reason)).inc()
+                seconds = solve_seconds(v)
+                if outcome == "solved" and seconds is not None:
+                    self.solve_time.observe(seconds)
+        if degraded:
+            self.degraded.inc()
+
+    def exposition(self) -> bytes:
+        """The metrics in Prometheus text format (what a ``/metrics`` endpoint serves)."""
+        data: bytes = self._prom.generate_latest(self.registry)
+        return data
+
+    def asgi_app(self) -> Any:
+        """A tiny ASGI app serving `exposition` (mount it at ``/metrics`` behind your auth)."""
+        return self._prom.make_asgi_app(registry=self.registry)
+
+
+class OpenTelemetryReporter:
+    """Set ``shieldware.*`` attributes on the active OpenTelemetry span, if one is recording.
+
+    Does nothing when ``opentelemetry-api`` is not installed, so it is safe in any default setup.
+    """
+
+    def __init__(self) -> None:
+        try:
+            self._trace: Any = importlib.import_module("opentelemetry.trace")
+        except ImportError:
+            self._trace = None
+
+    @property
+    def available(self) -> bool:
+        return self._trace is not None
+
+    def report(self, decision: Decision, facts: Facts) -> None:
+        if self._trace is None:
+            return
+        span = self._trace.get_current_span()
+        if not span.is_recording():
+            return
+        verdict = decision.verdict
+        span.set_attributes(
+            {
+                "shieldware.action": verdict.action.value,
+                "shieldware.rule": verdict.rule,
+                "shieldware.reason": verdict.reason,
+                "shieldware.score": float(decision.score),
+                "shieldware.enforced": decision.enforced,
+                "shieldware.degraded": decision.degraded,
+            }
+        )
