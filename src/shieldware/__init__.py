@@ -43,7 +43,15 @@ from .policy import Challenger, Layer, Progress, Reporter, Shield, Threshold, sh
 from .rate import Rate
 from .render import render
 from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter
-from .stores import MemoryStore, Store, store_from_url
+from .stores import (
+    CircuitBreaker,
+    CircuitOpen,
+    FallbackStore,
+    MemoryStore,
+    RedisStore,
+    Store,
+    store_from_url,
+)
 from .verdict import Action, Decision, Reason, Reply, Verdict
 from .wsgi import ShieldWSGIMiddleware
 
@@ -56,11 +64,14 @@ __all__ = [
     "Bucket",
     "BucketState",
     "Challenger",
+    "CircuitBreaker",
+    "CircuitOpen",
     "Concurrency",
     "ConfigurationError",
     "Count",
     "Decision",
     "Facts",
+    "FallbackStore",
     "Fingerprint",
     "GLOBAL",
     "Get",
@@ -84,6 +95,7 @@ __all__ = [
     "Rate",
     "RateLimit",
     "Reason",
+    "RedisStore",
     "Release",
     "Reply",
     "Reporter",

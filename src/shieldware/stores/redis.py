@@ -1,0 +1,489 @@
+"""The shared store: Redis or Valkey (standalone, TLS, unix socket, cluster, sentinel).
+
+`limits` is the connection layer: its storage objects parse the URL and own the client, its pools
+and cluster/sentinel discovery. On that client we register our own Lua scripts, one per op, so
+every decision is one round trip, atomic, and timed by the server's ``TIME`` (all hosts share one
+clock). The sync client serves `run` (WSGI); the asyncio client (redis-py's, never coredis) serves
+`arun` (ASGI). Both are created on first use, so one `RedisStore` serves both kinds of app and
+building one never touches the network.
+
+Failures never hang and never escape as driver errors: sockets time out after `timeout` seconds
+(tens of milliseconds by default); redis-py's ten retries with back-off are cut to one immediate
+retry on a broken connection (a pooled socket that died with a restarted server) and none on a
+timeout; every error becomes a `StoreError`; and a `CircuitBreaker` stops asking a dead server
+at all until a cool-down passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import ConfigurationError, StoreError
+from ..ops import (
+    Acquire,
+    Add,
+    BucketState,
+    Count,
+    Get,
+    Hit,
+    Incr,
+    LeaseState,
+    Op,
+    Release,
+    Take,
+    WindowState,
+)
+from .resilience import CircuitBreaker
+
+__all__ = ["DEFAULT_TIMEOUT", "RedisStore", "SCHEMES"]
+
+R = TypeVar("R")
+
+#: Seconds a socket read, write or connect may take before the op fails.
+DEFAULT_TIMEOUT = 0.05
+
+#: Connections per client (per process, and per event loop for asyncio) to a standalone server.
+DEFAULT_MAX_CONNECTIONS = 64
+
+#: URL schemes we accept, mapped to the redis-py flavour limits should use. Valkey speaks the Redis
+#: protocol, so redis-py serves it too and the ``valkey`` client package is not needed.
+SCHEMES: Mapping[str, str] = {
+    "redis": "redis",
+    "rediss": "rediss",
+    "redis+unix": "redis+unix",
+    "redis+cluster": "redis+cluster",
+    "redis+sentinel": "redis+sentinel",
+    "valkey": "redis",
+    "valkeys": "rediss",
+    "valkey+unix": "redis+unix",
+    "valkey+cluster": "redis+cluster",
+    "valkey+sentinel": "redis+sentinel",
+}
+
+_US = 1_000_000
+
+
+@cache
+def _lua(name: str) -> str:
+    """A script's source: the shared prelude (clock, integer helpers), then its body."""
+    lua = files("shieldware.stores").joinpath("lua")
+    return "\n".join(
+        (lua / f"{part}.lua").read_text(encoding="utf-8") for part in ("prelude", name)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One op as one script call: what to send and how to read the answer."""
+
+    script: str
+    keys: list[str]
+    args: list[Any]
+    decode: Callable[[Any], Any]
+
+
+class _Client:
+    """A driver client with our scripts registered on it."""
+
+    def __init__(self, storage: Any, client: Any) -> None:
+        self.storage = storage  # the limits storage: keeps the client's owner alive
+        self.client = client
+        self.scripts = {name: client.register_script(_lua(name)) for name in _SCRIPTS}
+        self.guard: asyncio.Task[None] | None = None  # asyncio clients: closes us at loop end
+
+    async def shutdown(self) -> None:
+        """Stop the guard (unless we are it), then close; on the client's own loop."""
+        guard = self.guard
+        if guard is not None and guard is not asyncio.current_task():
+            guard.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await guard
+        with contextlib.suppress(Exception):
+            await self.aclose()
+
+    def close(self) -> None:
+        for client in self._clients():
+            client.close()
+            pool = getattr(client, "connection_pool", None)  # ours when we made it blocking
+            if pool is not None:
+                pool.disconnect()
+
+    async def aclose(self) -> None:
+        for client in self._clients():
+            await client.aclose()
+            pool = getattr(client, "connection_pool", None)
+            if pool is not None:
+                await pool.disconnect()
+
+    def _clients(self) -> list[Any]:
+        """Our client, and for Sentinel the clients to the sentinels themselves."""
+        owner = getattr(self.storage, "bridge", self.storage)
+        sentinel = getattr(owner, "sentinel", None)
+        return [self.client, *(getattr(sentinel, "sentinels", None) or ())]
+
+
+class RedisStore:
+    """Runs shieldware's ops on Redis/Valkey through `limits`' storage objects.
+
+    :param url: ``redis://host:port/db``, ``rediss://``, ``redis+unix:///path``,
+        ``redis+cluster://h:p,h:p``, ``redis+sentinel://h:p,h:p/service`` or the ``valkey``
+        spellings of each.
+    :param prefix: put before every key (``"shieldware:"``); must not contain ``{`` or ``}`` so
+        the layers' hash tags keep deciding the cluster slot.
+    :param timeout: seconds for a socket read or write.
+    :param connect_timeout: seconds to connect (``timeout`` by default).
+    :param breaker: the circuit breaker; a default one opens after 3 failures in a row (and a
+        quarter second without success) for 1 s.
+        Pass ``False`` to have none.
+    :param options: more keyword options for the redis-py client (``ssl_ca_certs``, ``password``,
+        ``retry``, ``sentinel_kwargs``, ``max_connections`` ...). ``pool_timeout`` (seconds a
+        request waits for a free connection in a burst) defaults to ten times `timeout`, at least
+        half a second.
+    """
+
+    shared = True
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: str = "shieldware:",
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        breaker: CircuitBreaker | bool = True,
+        **options: Any,
+    ) -> None:
+        scheme, sep, rest = url.partition("://")
+        if not sep or scheme.lower() not in SCHEMES:
+            raise ConfigurationError(f"not a Redis/Valkey URL: {_redact(url)!r}")
+        if "{" in prefix or "}" in prefix:
+            raise ConfigurationError("a RedisStore prefix must not contain '{' or '}'")
+        if timeout <= 0 or (connect_timeout is not None and connect_timeout <= 0):
+            raise ConfigurationError("RedisStore timeouts must be positive")
+        self.url = f"{SCHEMES[scheme.lower()]}://{rest}"
+        self._cluster = self.url.startswith("redis+cluster")
+        self.prefix = prefix
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout or timeout
+        self.breaker: CircuitBreaker | None = (
+            CircuitBreaker() if breaker is True else breaker or None
+        )
+        self.options = options
+        self._lock = threading.Lock()
+        self._sync: _Client | None = None
+        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:
+        return f"RedisStore({_redact(self.url)!r}, prefix={self.prefix!r})"
+
+    # -- the Store protocol ------------------------------------------------------------------
+    def run(self, op: Op[R]) -> R:
+        call = self._compile(op)
+        breaker = self.breaker
+        if breaker is not None:
+            breaker.check()
+        try:
+            client = self._sync or self._connect_sync()
+            raw = client.scripts[call.script](keys=call.keys, args=call.args)
+        except Exception as exc:
+            raise self._failed(op, exc) from exc
+        if breaker is not None:
+            breaker.success()
+        return _decode(call, op, raw)
+
+    async def arun(self, op: Op[R]) -> R:
+        call = self._compile(op)
+        breaker = self.breaker
+        if breaker is not None:
+            breaker.check()
+        try:
+            client = self._async.get(asyncio.get_running_loop()) or self._connect_async()
+            raw = await client.scripts[call.script](keys=call.keys, args=call.args)
+        except Exception as exc:
+            raise self._failed(op, exc) from exc
+        if breaker is not None:
+            breaker.success()
+        return _decode(call, op, raw)
+
+    def close(self) -> None:
+        """Drop the clients and close their connections. Idempotent.
+
+        An asyncio client is closed on its own loop: right away if that loop is idle, as a task
+        if it is running (a lifespan shutdown calling `Shield.close`), or handed to it from
+        another thread. `aclose` does the same from inside the loop, awaiting it.
+        """
+        with self._lock:
+            sync, self._sync = self._sync, None
+            clients, self._async = list(self._async.items()), weakref.WeakKeyDictionary()
+        if sync is not None:
+            # Closing a dead connection may fail; there is nothing left to keep.
+            with contextlib.suppress(Exception):
+                sync.close()
+        for loop, client in clients:
+            if loop.is_closed():
+                continue
+            with contextlib.suppress(Exception):
+                if not loop.is_running():
+                    loop.run_until_complete(client.shutdown())
+                elif _running_loop() is loop:
+                    task = loop.create_task(client.shutdown())
+                    self._closing.add(task)
+                    task.add_done_callback(self._closing.discard)
+                else:
+                    asyncio.run_coroutine_threadsafe(client.shutdown(), loop)
+
+    async def aclose(self) -> None:
+        """Close the asyncio client of the running loop (call it before the loop ends)."""
+        with self._lock:
+            client = self._async.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.shutdown()
+
+    # -- ops -> script calls -------------------------------------------------------------------
+    def _compile(self, op: Op[Any]) -> _Call:
+        call = self._compile_op(op)
+        if self._cluster and len(call.keys) > 1:
+            _one_slot(op, call.keys)
+        return call
+
+    def _compile_op(self, op: Op[Any]) -> _Call:
+        p = self.prefix
+        if isinstance(op, Take):
+            if not op.buckets:
+                raise StoreError("a Take needs at least one bucket")
+            args: list[Any] = [""]
+            for b in op.buckets:
+                args += [b.interval_us, b.capacity, b.cost]
+            keys = [p + b.key for b in op.buckets]
+            return _Call("take", keys, args, lambda raw: _decode_take(op, raw))
+        if isinstance(op, Add):
+            return _Call("add", [p + op.key], ["", _ttl_us(op.ttl)], _decode_bool)
+        if isinstance(op, Hit):
+            if not op.windows:
+                raise StoreError("a Hit needs at least one window")
+            args = [""]
+            for w in op.windows:
+                args += [w.strategy, w.limit, w.window_us, w.cost]
+            keys = [p + w.key for w in op.windows]
+            return _Call("hit", keys, args, lambda raw: _decode_hit(op, raw))
+        if isinstance(op, Acquire):
+            args = ["", op.lease, op.limit, _ttl_us(op.ttl)]
+            return _Call("acquire", [p + op.key], args, lambda raw: _decode_acquire(op, raw))
+        if isinstance(op, Release):
+            return _Call("release", [p + op.key], ["", op.lease], _decode_bool)
+        if isinstance(op, Incr):
+            return _Call("incr", [p + op.key], ["", _ttl_us(op.ttl), op.amount], int)
+        if isinstance(op, Get):
+            return _Call("get", [p + op.key], [""], _decode_count)
+        raise StoreError(f"RedisStore cannot run {type(op).__name__}")
+
+    def _run_at(self, op: Op[R], now_us: int) -> R:
+        """Run `op` on a clock the caller gives (tests compare the scripts with `rate`)."""
+        call = self._compile(op)
+        call.args[0] = now_us
+        client = self._sync or self._connect_sync()
+        return call.decode(client.scripts[call.script](keys=call.keys, args=call.args))  # type: ignore[no-any-return]
+
+    # -- connections -----------------------------------------------------------------------------
+    def _client_options(self, retry: Any) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "socket_timeout": self.timeout,
+            "socket_connect_timeout": self.connect_timeout,
+            "retry": retry,
+        }
+        if self.url.startswith("redis+sentinel"):
+            # The sentinels' own clients too: redis-py's default retries back off for seconds.
+            options["sentinel_kwargs"] = dict(options)
+        options.update(self.options)
+        return options
+
+    def _with_pool(self, options: dict[str, Any], pool_class: Any) -> dict[str, Any]:
+        """Standalone servers get a *blocking* pool: a burst waits briefly for a connection
+        instead of failing with "Too many connections" (redis-py's default pool holds 100)."""
+        options = dict(options)
+        if not self.url.startswith(("redis://", "rediss://", "redis+unix://")):
+            options.pop("pool_timeout", None)  # cluster and sentinel clients keep their own pools
+            return options
+        if "connection_pool" in options:
+            options.pop("pool_timeout", None)
+            return options
+        size = options.pop("max_connections", DEFAULT_MAX_CONNECTIONS)
+        wait = options.pop("pool_timeout", max(self.timeout * 10, 0.5))
+        url = self.url.replace("redis+unix://", "unix://", 1)
+        return {
+            "connection_pool": pool_class.from_url(
+                url, max_connections=size, timeout=wait, **options
+            )
+        }
+
+    def _connect_sync(self) -> _Client:
+        from limits.storage import storage_from_string
+        from redis import BlockingConnectionPool
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError
+        from redis.retry import Retry
+
+        with self._lock:
+            if self._sync is None:
+                retry = Retry(NoBackoff(), 1, (ConnectionError,))
+                options = self._client_options(retry)
+                options = self._with_pool(options, BlockingConnectionPool)
+                storage: Any = storage_from_string(self.url, **options)
+                self._sync = _Client(storage, storage.get_connection())
+            return self._sync
+
+    def _connect_async(self) -> _Client:
+        from limits.storage import storage_from_string
+        from redis.asyncio import BlockingConnectionPool
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+        from redis.exceptions import ConnectionError
+
+        loop = asyncio.get_running_loop()
+        retry = Retry(NoBackoff(), 1, (ConnectionError,))
+        options = self._client_options(retry)
+        options = self._with_pool(options, BlockingConnectionPool)
+        storage: Any = storage_from_string("async+" + self.url, implementation="redispy", **options)
+        client = _Client(storage, storage.bridge.get_connection())
+        # A redis.asyncio client belongs to the loop it first ran on; keep one per loop.
+        with self._lock:
+            kept = self._async.setdefault(loop, client)
+        if kept is client:
+            client.guard = loop.create_task(self._guard(loop, client))
+        return kept
+
+    async def _guard(self, loop: asyncio.AbstractEventLoop, client: _Client) -> None:
+        """Wait for the loop's shutdown (asyncio.run and uvicorn cancel every task before closing
+        the loop), then close the client there: no socket outlives its loop, even when nobody
+        calls `close`."""
+        try:
+            await loop.create_future()
+        except asyncio.CancelledError:
+            with self._lock:
+                mine = self._async.get(loop) is client
+                if mine:
+                    del self._async[loop]
+            if mine:
+                with contextlib.suppress(Exception):
+                    await client.aclose()
+            raise
+
+    def _failed(self, op: Op[Any], exc: Exception) -> StoreError:
+        if self.breaker is not None and _is_outage(exc):
+            self.breaker.failure()
+        if isinstance(exc, StoreError):
+            return exc
+        return StoreError(
+            f"Redis failed running {type(op).__name__}: {type(exc).__name__}: {exc}", original=exc
+        )
+
+
+_SCRIPTS = ("take", "add", "hit", "acquire", "release", "incr", "get")
+
+
+def _decode(call: _Call, op: Op[R], raw: Any) -> R:
+    try:
+        return call.decode(raw)  # type: ignore[no-any-return]
+    except Exception as exc:  # a reply we cannot read: a script from another version, say
+        raise StoreError(f"unexpected Redis reply to {type(op).__name__}: {raw!r:.100}") from exc
+
+
+def _one_slot(op: Op[Any], keys: list[str]) -> None:
+    """On a cluster, an op's keys must share a slot (the layers hash-tag them); say so before
+    sending, so a configuration slip reads as such and not as an outage."""
+    from redis.crc import key_slot
+
+    if len({key_slot(key.encode()) for key in keys}) > 1:
+        raise StoreError(
+            f"{type(op).__name__} keys are in different cluster slots; hash-tag them: {keys!r:.200}"
+        )
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _decode_take(op: Take, raw: Any) -> tuple[BucketState, ...]:
+    return tuple(
+        BucketState(
+            allowed=int(allowed) == 1,
+            limit=bucket.capacity,
+            remaining=int(remaining),
+            retry_after=math.inf if int(retry) < 0 else int(retry) / _US,
+            reset_after=int(reset) / _US,
+        )
+        for bucket, (allowed, remaining, retry, reset) in zip(op.buckets, raw, strict=True)
+    )
+
+
+def _decode_hit(op: Hit, raw: Any) -> tuple[WindowState, ...]:
+    return tuple(
+        WindowState(
+            allowed=int(allowed) == 1,
+            limit=window.limit,
+            remaining=int(remaining),
+            retry_after=math.inf if int(retry) < 0 else int(retry) / _US,
+            reset_after=int(reset) / _US,
+        )
+        for window, (allowed, remaining, retry, reset) in zip(op.windows, raw, strict=True)
+    )
+
+
+def _decode_acquire(op: Acquire, raw: Any) -> LeaseState:
+    acquired, in_flight = raw
+    return LeaseState(int(acquired) == 1, op.limit, int(in_flight))
+
+
+def _decode_count(raw: Any) -> Count | None:
+    if raw is None:
+        return None
+    value, ttl = raw
+    return Count(int(value), math.inf if int(ttl) < 0 else int(ttl) / _US)
+
+
+def _decode_bool(raw: Any) -> bool:
+    return int(raw) == 1
+
+
+def _ttl_us(seconds: float) -> int:
+    """A TTL in whole microseconds, rounded up and never 0 (as MemoryStore rounds it)."""
+    return max(1, math.ceil(seconds * _US))
+
+
+def _is_outage(exc: Exception) -> bool:
+    """True when the server did not answer; an error *reply* (bad key type) means it is up."""
+    from redis.exceptions import ClusterDownError, ReadOnlyError, ResponseError, TryAgainError
+
+    # A replica answering a write (mid-failover) or a cluster without quorum is as good as down.
+    down = (ClusterDownError, ReadOnlyError, TryAgainError)
+    return isinstance(exc, down) or not isinstance(exc, ResponseError)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for messages and reprs."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    secret = {"password", "sentinel_password"}
+    if parts.password is None and not any(name in secret for name, _ in query):
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    if parts.password is not None:
+        netloc = (f"{parts.username}:***@" if parts.username else ":***@") + netloc
+    query = [(name, "***" if name in secret else value) for name, value in query]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))

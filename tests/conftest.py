@@ -1,0 +1,202 @@
+"""Shared fixtures: the Redis at 127.0.0.1:6379, private redis-servers, and a 3-node cluster.
+
+Every test that touches the shared Redis gets its own random key prefix. Tests that stop a server
+or count commands start their own `redis-server` on a free port and stop it in teardown. The
+cluster is started once per session. Where no `redis-server` binary exists the cluster tests are
+skipped with a loud warning, except under CI (``CI`` set), where they fail.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REDIS_HOST = "127.0.0.1"
+REDIS_PORT = 6379
+REDIS_SERVER = shutil.which("redis-server")
+REDIS_CLI = shutil.which("redis-cli")
+
+
+def _ping(port: int, host: str = REDIS_HOST, timeout: float = 0.2) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+_MISSING: set[str] = set()
+
+
+def _missing(what: str) -> None:
+    """Skip (loudly) on a developer machine; fail under CI, which must run everything."""
+    message = f"{what}: these tests did NOT run"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    _MISSING.add(message)
+    pytest.skip(message)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for message in sorted(_MISSING):
+        terminalreporter.write_sep("!", f"WARNING: {message}", red=True, bold=True)
+
+
+def free_port(*, bus: bool = False) -> int:
+    """A free TCP port on loopback (and port + 10000 free too, for a cluster bus)."""
+    for _ in range(100):
+        with socket.socket() as sock:
+            sock.bind((REDIS_HOST, 0))
+            port = int(sock.getsockname()[1])
+        if not bus:
+            return port
+        if port + 10000 > 65535:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind((REDIS_HOST, port + 10000))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port")
+
+
+class RedisServer:
+    """A redis-server we own: started on a free port, stoppable and restartable on that port."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        port: int | None = None,
+        cluster: bool = False,
+        extra: tuple[str, ...] = (),
+    ) -> None:
+        if REDIS_SERVER is None:
+            raise RuntimeError("no redis-server binary")
+        self.directory = directory
+        self.cluster = cluster
+        self.extra = extra
+        self.port = port or free_port(bus=cluster)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{REDIS_HOST}:{self.port}/0"
+
+    @property
+    def socket_path(self) -> Path:
+        return self.directory / "redis.sock"
+
+    def start(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        args = [
+            str(REDIS_SERVER),
+            "--port", str(self.port),
+            "--bind", REDIS_HOST,
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", str(self.directory),
+            "--protected-mode", "no",
+            "--unixsocket", str(self.socket_path),
+            *self.extra,
+        ]  # fmt: skip
+        if self.cluster:
+            args += [
+                "--cluster-enabled", "yes",
+                "--cluster-config-file", f"nodes-{self.port}.conf",
+                "--cluster-node-timeout", "2000",
+            ]  # fmt: skip
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not _ping(self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"redis-server did not start on port {self.port}")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        process.kill()
+        process.wait(timeout=10)
+
+    def cli(self, *args: str) -> str:
+        assert REDIS_CLI is not None
+        return subprocess.run(
+            [REDIS_CLI, "-h", REDIS_HOST, "-p", str(self.port), *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+
+
+@pytest.fixture(scope="session")
+def redis_available() -> None:
+    if not _ping(REDIS_PORT):
+        _missing(f"no Redis at {REDIS_HOST}:{REDIS_PORT} (.ci/run starts one)")
+
+
+@pytest.fixture
+def redis_prefix() -> str:
+    """A key prefix no other test (or engineer) shares."""
+    return f"swtest:{secrets.token_hex(6)}:"
+
+
+@pytest.fixture
+def redis_url(redis_available: None, redis_prefix: str) -> str:
+    """A store URL for the shared Redis at 127.0.0.1:6379 with a random key prefix."""
+    # A generous timeout: the machines that run the suite are shared and sometimes slow.
+    return f"redis://{REDIS_HOST}:{REDIS_PORT}/0?prefix={redis_prefix}&timeout=2"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A private redis-server for this test (stop and restart it at will)."""
+    if REDIS_SERVER is None:
+        _missing("no redis-server binary")
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A 3-node Redis Cluster (3 primaries, no replicas) on free ports, for the whole session."""
+    if REDIS_SERVER is None or REDIS_CLI is None:
+        _missing("no redis-server/redis-cli binary for a Redis Cluster")
+    base = tmp_path_factory.mktemp("redis-cluster")
+    nodes: list[RedisServer] = []
+    try:
+        for index in range(3):
+            node = RedisServer(base / str(index), cluster=True)
+            node.start()
+            nodes.append(node)
+        addresses = [f"{REDIS_HOST}:{node.port}" for node in nodes]
+        nodes[0].cli("--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes")
+        deadline = time.monotonic() + 30
+        while not all("cluster_state:ok" in node.cli("cluster", "info") for node in nodes):
+            if time.monotonic() > deadline:
+                raise RuntimeError("Redis Cluster did not become ready")
+            time.sleep(0.1)
+        yield "redis+cluster://" + ",".join(addresses)
+    finally:
+        for node in nodes:
+            with contextlib.suppress(Exception):
+                node.stop()
