@@ -20,6 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Shared, noisy CI machines: judge properties on their outcomes, never on how fast an example ran.
+settings.register_profile("shieldware", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("shieldware")
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
