@@ -58,7 +58,7 @@ KeyInput = Union["Key", PartFunc, None]
 _PREFIX = "sw"
 _MAX_SEGMENTS = 8
 _MAX_SEGMENT = 64
-_CACHE = 8192
+_CACHE = 16384
 _MAX_VALUE = 128
 
 

@@ -99,7 +99,7 @@ class LocalBlocks:
 
 
 ItemT = TypeVar("ItemT")
-_BATCHES = 4096
+_BATCHES = 16384
 
 
 class Batch(Generic[ItemT]):
