@@ -297,3 +297,23 @@ def test_shadowed_layer_headers_are_not_sent() -> None:
     alone = Shield([shadowed(Limited())]).decide(FACTS)
     assert alone.headers == ()
     assert alone.trail[0].headers == (("ratelimit", "r=0"),)  # still recorded for the reports
+
+
+def test_close_reaches_layers_and_store() -> None:
+    closed: list[str] = []
+
+    class Closing(Fixed):
+        def close(self) -> None:
+            closed.append(self.name)
+
+    class Store(MemoryStore):
+        def close(self) -> None:
+            closed.append("store")
+            super().close()
+
+        async def aclose(self) -> None:
+            closed.append("store-async")
+
+    shield = Shield([Closing("a"), shadowed(Closing("b")), Fixed("c")], store=Store())
+    asyncio.run(shield.aclose())
+    assert closed == ["store-async", "a", "b", "store"]

@@ -316,8 +316,26 @@ class Shield:
                 log.warning("shieldware: after-response op %r failed: %s", op, exc)
 
     def close(self) -> None:
-        """Close the store's connections (call it on application shutdown)."""
+        """Release what the chain holds: layers' background work, then the store's connections.
+
+        Call it on application shutdown (a lifespan handler, ``atexit``); idempotent.
+        """
+        for layer in self.layers:
+            inner = layer.layer if isinstance(layer, _Shadowed) else layer
+            close = getattr(inner, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    log.exception("shieldware: closing layer %s failed", layer.name)
         self.store.close()
+
+    async def aclose(self) -> None:
+        """`close` for async apps: also closes the store's asyncio connections on this loop."""
+        aclose = getattr(self.store, "aclose", None)
+        if callable(aclose):
+            await aclose()
+        self.close()
 
     def _report(self, decision: Decision, facts: Facts) -> None:
         for reporter in self.reporters:
