@@ -173,6 +173,9 @@ def test_api_answer_in_a_header_yields_a_reusable_clearance() -> None:
     header = ("shieldware-pow-answer", f"{token};{answer(token, count, bits)}")
     decision = shield.decide(facts("/api", accept="application/json", headers=[header]))
     assert not decision.blocked, decision.explain()
+    # a solve in API mode is reported as one, with its server-side solve time
+    assert decision.trail[0].reason == "solved"
+    assert decision.trail[0].detail["solve_ms"] >= 0
     issued = dict(decision.headers)["shieldware-clearance"]
     again = shield.decide(
         facts("/api", accept="application/json", headers=[("shieldware-clearance", issued)])

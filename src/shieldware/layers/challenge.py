@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..errors import ConfigurationError
 from ..facts import Facts
@@ -56,6 +57,10 @@ class PowReason:
     REPLAYED = "replayed"
     ASSET = "asset"
     NOT_FOUND = "not-found"
+
+
+#: Reasons of a request this layer let through: a threshold's challenge must not charge it twice.
+_PASSED = frozenset({PowReason.CLEARED, PowReason.SOLVED})
 
 
 class ProofOfWork:
@@ -173,7 +178,7 @@ class ProofOfWork:
     def challenge(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         """Answer a CHALLENGE threshold: pass a request this layer already cleared."""
         for verdict in progress.trail:
-            if verdict.rule == self.name and verdict.reason == PowReason.CLEARED:
+            if verdict.rule == self.name and verdict.reason in _PASSED:
                 # already metered and weighed in the chain: pass without charging twice
                 return Verdict(Action.PASS, self.name, PowReason.CLEARED)
         return self._gate(facts, progress)
@@ -217,6 +222,7 @@ class ProofOfWork:
                 return verdict
             clearance = verdict.detail["clearance"]
             extra: tuple[tuple[str, str], ...] = ((CLEARANCE_HEADER, clearance.token),)
+            solved: dict[str, Any] = {"solve_ms": verdict.detail["solve_ms"]}
         else:
             raw = facts.header(CLEARANCE_HEADER) or facts.cookie(self._cookie_name(facts))
             if not raw:
@@ -228,6 +234,7 @@ class ProofOfWork:
                 verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, why)
                 return verdict
             extra = ()
+            solved = {}
         states: tuple[BucketState, ...] = yield Take(
             (
                 self._bucket("meter", clearance.tid, self._meter_spec),
@@ -248,13 +255,14 @@ class ProofOfWork:
             level = clearance.level + 1
             verdict = yield from self._issue(facts, progress, prefix, bound, now, level, None)
             return verdict
+        # An answer redeemed in a header (API mode) is a solve too: say so for the reporters.
         return Verdict(
             Action.PASS,
             self.name,
-            PowReason.CLEARED,
+            PowReason.SOLVED if solved else PowReason.CLEARED,
             weight=self.fast_weight if clearance.fast else 0.0,
             headers=extra,
-            detail={"clearance": clearance.tid[:8], "remaining": meter.remaining},
+            detail={"clearance": clearance.tid[:8], "remaining": meter.remaining, **solved},
         )
 
     def _difficulty(self, score: float, issue: BucketState, pressure: BucketState) -> int:
