@@ -6,6 +6,7 @@ text. Layers that know better (a proof-of-work challenge) attach their own `Repl
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import math
@@ -73,17 +74,37 @@ def render(decision: Decision, facts: Facts) -> Reply:
         headers.append(("retry-after", retry))
     headers.append(("cache-control", "no-store"))
     kind = negotiate(facts)
-    if kind == "json":
-        body = _problem(verdict, status, retry)
-        headers.append(("content-type", "application/problem+json"))
-    elif kind == "html":
-        body = _page(verdict, status, retry)
-        headers.append(("content-type", "text/html; charset=utf-8"))
-    else:
-        title = _TITLES.get(status, "Request refused")
-        body = f"{title}: {verdict.reason} ({verdict.rule})\n".encode()
-        headers.append(("content-type", "text/plain; charset=utf-8"))
+    headers.append(_CONTENT_TYPES[kind])
+    key = (verdict.action, verdict.rule, verdict.reason, status, retry, kind)
+    body = _BODIES.get(key)
+    if body is None:
+        body = _body(verdict, status, retry, kind)
+        if len(_BODIES) >= _MAX_BODIES:
+            # another thread may have changed the dict meanwhile: then it made room already
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                del _BODIES[next(iter(_BODIES))]
+        _BODIES[key] = body
     return Reply(status, tuple(headers), body)
+
+
+_CONTENT_TYPES = {
+    "json": ("content-type", "application/problem+json"),
+    "html": ("content-type", "text/html; charset=utf-8"),
+    "text": ("content-type", "text/plain; charset=utf-8"),
+}
+#: Rendered bodies by (action, rule, reason, status, retry, kind): a refused client hammering away
+#: gets the same page again and again, so it is rendered once. Bounded (FIFO).
+_BODIES: dict[tuple[Action, str, str, int, str | None, str], bytes] = {}
+_MAX_BODIES = 1024
+
+
+def _body(verdict: Verdict, status: int, retry: str | None, kind: str) -> bytes:
+    if kind == "json":
+        return _problem(verdict, status, retry)
+    if kind == "html":
+        return _page(verdict, status, retry)
+    title = _TITLES.get(status, "Request refused")
+    return f"{title}: {verdict.reason} ({verdict.rule})\n".encode()
 
 
 def _with_headers(reply: Reply, extra: tuple[tuple[str, str], ...]) -> Reply:
