@@ -284,11 +284,13 @@ class Shield:
         """Decide asynchronously (ASGI); the store is reached without blocking the loop."""
         gen = self.flow(facts)
         store = self.store
+        # The memory store never waits (its arun is run): call it without making a coroutine.
+        inline = type(store) is MemoryStore
         try:
             op = next(gen)
             while True:
                 try:
-                    result = await store.arun(op)
+                    result = store.run(op) if inline else await store.arun(op)
                 except StoreError as exc:
                     op = gen.throw(exc)
                 else:
