@@ -91,7 +91,7 @@ def _adding_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
         if message["type"] == "http.response.start":
             existing = list(message.get("headers") or ())
             present = {k.lower() for k, _ in existing}
-            existing.extend(h for h in extra if h[0] == b"set-cookie" or h[0] not in present)
+            existing += [h for h in extra if h[0] == b"set-cookie" or h[0] not in present]
             message["headers"] = existing
         await send(message)
 

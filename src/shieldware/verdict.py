@@ -143,7 +143,10 @@ class Decision(NamedTuple):
     @property
     def after(self) -> tuple[Op[Any], ...]:
         """Store operations to run once the response has ended."""
-        return tuple(op for v in self.trail for op in v.after)
+        trail = self.trail
+        if len(trail) == 1:  # the common case: adapters ask on every request
+            return trail[0].after
+        return tuple(op for v in trail for op in v.after)
 
     def explain(self) -> str:
         """A few human lines: the outcome, then each verdict of the trail."""
