@@ -117,14 +117,20 @@ class Facts(NamedTuple):
         if len(raw) > MAX_HEADERS:
             raw = list(raw)[:MAX_HEADERS]
         # Slicing bytes shorter than the cap returns the same object: the cut costs nothing.
-        headers = tuple(
-            [(k.decode("latin-1").lower(), v[:MAX_VALUE].decode("latin-1")) for k, v in raw]
-        )
+        try:
+            known = _NAMES.get
+            headers = tuple(
+                [(known(k) or _name(k), v[:MAX_VALUE].decode("latin-1")) for k, v in raw]
+            )
+        except TypeError:  # an unhashable name (a bytearray): decode every name
+            headers = tuple(
+                [(k.decode("latin-1").lower(), v[:MAX_VALUE].decode("latin-1")) for k, v in raw]
+            )
         index = dict(headers)
         if len(index) != len(headers):  # a repeated header: join its lines
             index = _read_headers(headers)[1]
         client = scope.get("client")
-        peer = _peer(str(client[0])) if client else None
+        peer = parse_ip(str(client[0])) if client else None  # parse_ip("") is None
         host = index.get("host")
         if host is None:
             server = scope.get("server")
@@ -181,6 +187,20 @@ class Facts(NamedTuple):
             protocol="http",
             header_index=index,
         )
+
+
+#: Raw header name -> its lower-case text: the same few dozen names arrive on every request, so
+#: each is decoded once. Bounded: names beyond the cap, or long ones, are decoded every time.
+_NAMES: dict[bytes, str] = {}
+_MAX_NAMES = 1024
+_MAX_NAME = 64
+
+
+def _name(raw: bytes) -> str:
+    name = raw.decode("latin-1").lower()
+    if len(_NAMES) < _MAX_NAMES and len(raw) <= _MAX_NAME:
+        _NAMES[raw] = name
+    return name
 
 
 def _peer(peer: str | None) -> IPAddress | None:
