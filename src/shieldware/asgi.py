@@ -62,7 +62,8 @@ class ShieldMiddleware:
             try:
                 await _refuse(scope, send, render(decision, facts))
             finally:
-                await self.shield.afinish(decision)
+                if decision.after:  # most refusals hold no lease: no coroutine to make
+                    await self.shield.afinish(decision)
             return
         headers = _encode(decision.headers)
         try:
