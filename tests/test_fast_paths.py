@@ -66,3 +66,26 @@ def test_after_ops_of_one_and_several_verdicts() -> None:
     assert Decision(one, (one,)).after == (Release("k", "l"),)
     assert Decision(two, (one, two)).after == (Release("k", "l"), Add("k2", 1.0))
     assert Decision().after == ()
+
+
+def test_local_refusal_headers_formatted_once_and_bounded() -> None:
+    from shieldware import Shield, TokenBucket
+    from shieldware.headers import Usage
+    from shieldware.layers import _limiter
+
+    bucket = TokenBucket("1/hour", burst=1)
+    shield = Shield([bucket])
+    f = Facts("GET", "/", client_ip=Facts.from_scope(scope([])).client_ip)
+    shield.decide(f)
+    shield.decide(f)  # refused by the store: remembered locally
+    layer = bucket._layer
+    items = layer.batch(bucket.key(f) or (), list).items  # the client's cached batch
+    for _ in range(2):
+        verdict = shield.decide(f).verdict
+        assert verdict.reason == "rate-limited-locally"
+        assert verdict.retry_after is not None
+        usage = Usage(bucket.policy, 0, verdict.retry_after)
+        assert verdict.headers == layer._headers(items, [usage])
+    for wait in range(_limiter._BLOCKED_HEADERS + 20):
+        layer._locally_blocked(items, 0, float(wait + 1))
+    assert len(layer._blocked_headers) <= _limiter._BLOCKED_HEADERS

@@ -100,6 +100,7 @@ class LocalBlocks:
 
 ItemT = TypeVar("ItemT")
 _BATCHES = 16384
+_BLOCKED_HEADERS = 1024
 
 
 class Batch(Generic[ItemT]):
@@ -153,6 +154,7 @@ class Limiter(Generic[ItemT]):
         self._fallback = MemoryStore(10_000) if self.on_store_error == "local" else None
         self._pass = Verdict(Action.PASS, name, "not-applicable")
         self._batches: dict[Hashable, Batch[ItemT]] = {}
+        self._blocked_headers: dict[tuple[int, str, float], tuple[Any, ...]] = {}
 
     def batch(self, signature: Hashable, build: Callable[[], Sequence[ItemT]]) -> Batch[ItemT]:
         """The cached `Batch` for `signature`, built by `build` on a miss (bounded, FIFO)."""
@@ -296,15 +298,27 @@ class Limiter(Generic[ItemT]):
         return self._headers(batch.items, usages)
 
     def _locally_blocked(self, items: Sequence[ItemT], index: int, wait: float) -> Verdict:
-        policy, _, rule = self._policy(items[index])
+        policy, header, rule = self._policy(items[index])
         jittered = self._jittered(wait)
+        # The headers depend only on the policy and the whole seconds to wait, and a client
+        # hammering past its limit gets the same ones again and again: format them once.
+        signature = (id(policy), header, jittered)  # the policy lives as long as this layer
+        headers = self._blocked_headers.get(signature)
+        if headers is None:
+            headers = self._headers([items[index]], [Usage(policy, 0, jittered)])
+            cache = self._blocked_headers
+            if len(cache) >= _BLOCKED_HEADERS:
+                # another thread may have changed the dict meanwhile: then it made room already
+                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                    del cache[next(iter(cache))]
+            cache[signature] = headers
         return Verdict(
             Action.THROTTLE,
             rule,
             LOCALLY_BLOCKED,
             status=self.status,
             retry_after=jittered,
-            headers=self._headers([items[index]], [Usage(policy, 0, jittered)]),
+            headers=headers,
             detail={"retry_after": wait, "local": True},
         )
 
