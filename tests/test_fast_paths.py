@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from shieldware import Action, Decision, Facts, Verdict, render
 from shieldware import facts as facts_module
 from shieldware.ops import Add, Release
-from shieldware.render import _BODIES, _MAX_BODIES
+from shieldware.render import _MAX_REPLIES, _REPLIES
 
 
 def scope(headers: list[tuple[Any, Any]]) -> dict[str, Any]:
@@ -54,10 +55,18 @@ def test_rendered_bodies_are_reused_and_bounded() -> None:
     assert b"try again in 4 seconds" in first.body
     other = verdict._replace(retry_after=9.0)
     assert b"9 seconds" in render(Decision(other, (other,)), f).body
-    for i in range(_MAX_BODIES + 10):
+    for i in range(_MAX_REPLIES + 10):
         v = Verdict(Action.DENY, f"rule-{i}", "listed")
         assert f"rule-{i}".encode() in render(Decision(v, (v,)), f).body
-    assert len(_BODIES) <= _MAX_BODIES
+    assert len(_REPLIES) <= _MAX_REPLIES
+
+
+def test_rendering_headers_given_as_a_list() -> None:
+    f = Facts("GET", "/", (("accept", "application/json"),))
+    verdict = Verdict(Action.DENY, "custom", "listed", headers=[("x-why", "listed")])  # type: ignore[arg-type]
+    reply = render(Decision(verdict, (verdict,)), f)
+    assert reply.headers[0] == ("x-why", "listed")
+    assert json.loads(reply.body)["rule"] == "custom"
 
 
 def test_after_ops_of_one_and_several_verdicts() -> None:

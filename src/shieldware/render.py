@@ -68,23 +68,22 @@ def render(decision: Decision, facts: Facts) -> Reply:
     if verdict.reply is not None:
         return _with_headers(verdict.reply, decision.headers)
     status = verdict.status or _STATUS.get(verdict.action, 403)
-    headers = list(decision.headers)
     retry = retry_after_value(verdict.retry_after)
-    if retry is not None and status in (429, 503):
-        headers.append(("retry-after", retry))
-    headers.append(("cache-control", "no-store"))
     kind = negotiate(facts)
-    headers.append(_CONTENT_TYPES[kind])
-    key = (verdict.action, verdict.rule, verdict.reason, status, retry, kind)
-    body = _BODIES.get(key)
-    if body is None:
-        body = _body(verdict, status, retry, kind)
-        if len(_BODIES) >= _MAX_BODIES:
+    extra = decision.headers
+    key = (verdict.action, verdict.rule, verdict.reason, status, retry, kind, extra)
+    try:
+        reply = _REPLIES.get(key)
+    except TypeError:  # a custom layer's headers in a list: render without the cache
+        return _reply(verdict, status, retry, kind, extra)
+    if reply is None:
+        reply = _reply(verdict, status, retry, kind, extra)
+        if len(_REPLIES) >= _MAX_REPLIES:
             # another thread may have changed the dict meanwhile: then it made room already
             with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del _BODIES[next(iter(_BODIES))]
-        _BODIES[key] = body
-    return Reply(status, tuple(headers), body)
+                del _REPLIES[next(iter(_REPLIES))]
+        _REPLIES[key] = reply
+    return reply
 
 
 _CONTENT_TYPES = {
@@ -92,10 +91,23 @@ _CONTENT_TYPES = {
     "html": ("content-type", "text/html; charset=utf-8"),
     "text": ("content-type", "text/plain; charset=utf-8"),
 }
-#: Rendered bodies by (action, rule, reason, status, retry, kind): a refused client hammering away
-#: gets the same page again and again, so it is rendered once. Bounded (FIFO).
-_BODIES: dict[tuple[Action, str, str, int, str | None, str], bytes] = {}
-_MAX_BODIES = 1024
+#: Replies by everything they are made of: a refused client hammering away gets the same reply
+#: again and again, so it is rendered once. Replies are immutable; the cache is bounded (FIFO).
+_REPLIES: dict[
+    tuple[Action, str, str, int, str | None, str, tuple[tuple[str, str], ...]], Reply
+] = {}
+_MAX_REPLIES = 1024
+
+
+def _reply(
+    verdict: Verdict, status: int, retry: str | None, kind: str, extra: tuple[tuple[str, str], ...]
+) -> Reply:
+    headers = list(extra)
+    if retry is not None and status in (429, 503):
+        headers.append(("retry-after", retry))
+    headers.append(("cache-control", "no-store"))
+    headers.append(_CONTENT_TYPES[kind])
+    return Reply(status, tuple(headers), _body(verdict, status, retry, kind))
 
 
 def _body(verdict: Verdict, status: int, retry: str | None, kind: str) -> bytes:
