@@ -645,3 +645,14 @@ def test_ipv6_clients_are_bound_to_their_64() -> None:
     assert not shield.decide(facts(ip="2001:db8:1:2::beef", headers=cookie)).blocked
     moved = shield.decide(facts(ip="2001:db8:1:3::10", headers=cookie))
     assert moved.verdict.reason == "clearance-foreign-binding"
+
+
+def test_buckets_taken_together_share_a_cluster_slot() -> None:
+    from redis.crc import key_slot
+
+    layer = ProofOfWork(SECRET)
+    meter = layer._bucket("meter", "tid", (1000, 5), slot="10.1.2.0/24")
+    traffic = layer._bucket("traffic", "10.1.2.0/24", (1000, 5), slot="10.1.2.0/24")
+    other = layer._bucket("traffic", "10.9.9.0/24", (1000, 5), slot="10.9.9.0/24")
+    assert key_slot(meter.key.encode()) == key_slot(traffic.key.encode())
+    assert meter.key != traffic.key != other.key

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from shieldware import ConfigurationError, Facts, TrustedProxies
 from shieldware.clientip import network_of, parse_ip
 
-_TRUST_NOTHING: list[str] = []
-_TRUST_LOCAL = ["127.0.0.1"]
-_TRUST_CHAIN = ["127.0.0.1", "10.0.0.0/8"]
-_TRUST_V6 = ["::1", "fd00::/8"]
+_TRUST_NOTHING = TrustedProxies()
+_TRUST_LOCAL = TrustedProxies(["127.0.0.1"])
+_TRUST_CHAIN = TrustedProxies(["127.0.0.1", "10.0.0.0/8"])
+_TRUST_V6 = TrustedProxies(["::1", "fd00::/8"])
+_FWD_LOCAL = TrustedProxies(["127.0.0.1"], header="forwarded")
+_TRUST_UNIX = TrustedProxies(["unix"])
 
 
 def scope(peer: str | None, *headers: tuple[str, str]) -> dict[str, object]:
@@ -104,28 +106,28 @@ CASES = [
     ),
     pytest.param(_TRUST_LOCAL, "127.0.0.1", [("x-forwarded-for", "")], "127.0.0.1", id="empty-xff"),
     pytest.param(
-        _TRUST_LOCAL,
+        _FWD_LOCAL,
         "127.0.0.1",
         [("forwarded", 'for="[2001:db8:cafe::17]:4711";proto=https')],
         "2001:db8:cafe::17",
         id="forwarded-quoted-ipv6-port",
     ),
     pytest.param(
-        _TRUST_LOCAL,
+        _FWD_LOCAL,
         "127.0.0.1",
         [("forwarded", "for=9.9.9.9, for=5.6.7.8;by=127.0.0.1")],
         "5.6.7.8",
         id="forwarded-two-elements",
     ),
     pytest.param(
-        _TRUST_LOCAL,
+        _FWD_LOCAL,
         "127.0.0.1",
         [("forwarded", "for=unknown")],
         "127.0.0.1",
         id="forwarded-unknown",
     ),
     pytest.param(
-        _TRUST_LOCAL,
+        _FWD_LOCAL,
         "127.0.0.1",
         [("forwarded", "for=_hidden")],
         "127.0.0.1",
@@ -135,11 +137,46 @@ CASES = [
         _TRUST_LOCAL,
         "127.0.0.1",
         [("forwarded", "for=5.6.7.8"), ("x-forwarded-for", "9.9.9.9")],
+        "9.9.9.9",
+        id="client-sent-forwarded-is-ignored-when-proxy-writes-xff",
+    ),
+    pytest.param(
+        _FWD_LOCAL,
+        "127.0.0.1",
+        [("forwarded", "for=5.6.7.8"), ("x-forwarded-for", "9.9.9.9")],
         "5.6.7.8",
-        id="forwarded-preferred-over-xff",
+        id="client-sent-xff-is-ignored-when-proxy-writes-forwarded",
+    ),
+    pytest.param(
+        _FWD_LOCAL,
+        "127.0.0.1",
+        [("forwarded", 'for=9.9.9.9;x=", for=203.0.113.9')],
+        "127.0.0.1",
+        id="unbalanced-quote-cannot-swallow-the-proxy-hop",
     ),
     pytest.param(
         _TRUST_LOCAL,
+        "127.0.0.1",
+        [("x-forwarded-for", "1" * 8170 + ", 198.51.100.7, 203.0.113.9")],
+        "203.0.113.9",
+        id="long-xff-keeps-the-proxy-hops",
+    ),
+    pytest.param(
+        _TRUST_LOCAL,
+        "127.0.0.1",
+        [
+            ("x-forwarded-for", "198.51.100.77"),
+            *[("x-junk", "a")] * 210,
+            ("x-forwarded-for", "203.0.113.9"),
+        ],
+        "203.0.113.9",
+        id="forwarding-lines-past-the-header-cap-still-count",
+    ),
+    pytest.param(
+        _TRUST_UNIX, None, [("x-forwarded-for", "5.6.7.8")], "5.6.7.8", id="trusted-unix-socket"
+    ),
+    pytest.param(
+        _FWD_LOCAL,
         "127.0.0.1",
         [("forwarded", 'for="5.6.7.8, x"')],
         "127.0.0.1",
@@ -162,9 +199,12 @@ CASES = [
 
 @pytest.mark.parametrize(("trusted", "peer", "headers", "expected"), CASES)
 def test_client_resolution(
-    trusted: list[str], peer: str | None, headers: list[tuple[str, str]], expected: str | None
+    trusted: TrustedProxies,
+    peer: str | None,
+    headers: list[tuple[str, str]],
+    expected: str | None,
 ) -> None:
-    facts = Facts.from_scope(scope(peer, *headers), TrustedProxies(trusted))
+    facts = Facts.from_scope(scope(peer, *headers), trusted)
     assert (str(facts.client_ip) if facts.client_ip else None) == expected
 
 
@@ -172,7 +212,7 @@ def test_bad_proxy_config_is_rejected() -> None:
     with pytest.raises(ConfigurationError, match="not an IP"):
         TrustedProxies(["10.0.0.0/33"])
     with pytest.raises(ConfigurationError, match="unsupported"):
-        TrustedProxies(["127.0.0.1"], headers=["x-real-ip"])
+        TrustedProxies(["127.0.0.1"], header="x-real-ip")
 
 
 def test_trusts_nothing_by_default() -> None:
@@ -194,14 +234,14 @@ def test_ipv6_is_keyed_per_64() -> None:
 def test_untrusted_peer_can_never_choose_its_identity(xff: str, fwd: str) -> None:
     facts = Facts.from_scope(
         scope("203.0.113.7", ("x-forwarded-for", xff), ("forwarded", fwd)),
-        TrustedProxies(_TRUST_NOTHING),
+        _TRUST_NOTHING,
     )
     assert str(facts.client_ip) == "203.0.113.7"
 
 
 @given(st.lists(st.ip_addresses(v=4).map(str) | st.text(max_size=30), max_size=8))
 def test_trusted_walk_never_returns_a_trusted_hop_unless_all_are(hops: list[str]) -> None:
-    proxies = TrustedProxies(_TRUST_CHAIN)
+    proxies = _TRUST_CHAIN
     xff = ", ".join(h.replace(",", "") for h in hops)
     facts = Facts.from_scope(scope("127.0.0.1", ("x-forwarded-for", xff)), proxies)
     # The result is the peer, a hop that was really in the header, and never raises.
@@ -218,6 +258,6 @@ def test_hostile_header_bytes_never_raise(raw: bytes) -> None:
         "client": ("127.0.0.1", 1),
         "headers": [(b"x-forwarded-for", raw), (b"forwarded", raw), (b"cookie", raw)],
     }
-    facts = Facts.from_scope(s, TrustedProxies(_TRUST_LOCAL))
+    facts = Facts.from_scope(s, _TRUST_LOCAL)
     facts.cookie("a")
     assert facts.client_ip is not None

@@ -317,3 +317,17 @@ def test_close_reaches_layers_and_store() -> None:
     shield = Shield([Closing("a"), shadowed(Closing("b")), Fixed("c")], store=Store())
     asyncio.run(shield.aclose())
     assert closed == ["store-async", "a", "b", "store"]
+
+
+def test_shadow_mode_sends_no_headers() -> None:
+    class Limited:
+        name = "limited"
+
+        def check(self, facts: Facts, progress: Progress) -> Verdict:
+            return Verdict(Action.THROTTLE, "limited", "over", headers=(("ratelimit", "r=0"),))
+
+    decision = Shield([Limited()], mode="shadow").decide(FACTS)
+    assert decision.action is Action.THROTTLE
+    assert not decision.blocked
+    assert decision.headers == ()
+    assert decision.trail[0].headers == (("ratelimit", "r=0"),)

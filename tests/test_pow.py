@@ -224,10 +224,16 @@ def test_same_origin_paths_are_kept(target: str) -> None:
     assert safe_return(target) == target
 
 
+def test_non_ascii_paths_are_percent_encoded() -> None:
+    assert safe_return("/日本?q=é") == "/%E6%97%A5%E6%9C%AC?q=%C3%A9"
+    assert safe_return("/%FF") == "/%FF"
+
+
 @settings(deadline=None)
 @given(st.text(max_size=100))
 def test_safe_return_always_yields_a_local_path(text: str) -> None:
     out = safe_return(text)
+    assert out.isascii()  # a Location header must be able to carry it
     assert out.startswith("/")
     assert not out.startswith(("//", "/\\"))
     assert "\\" not in out

@@ -96,3 +96,11 @@ def test_secrets_are_required_strong_and_rotatable(monkeypatch: pytest.MonkeyPat
     assert resolve_secrets(None) == (old.encode(), new.encode())
     with pytest.raises(ConfigurationError):
         resolve_secrets([])
+
+
+def test_publicly_cacheable_replies_carry_no_per_client_headers() -> None:
+    asset = Reply(200, (("cache-control", "public, max-age=3600"),), b"js")
+    verdict = Verdict(Action.ALLOW, "pow/asset", "asset", reply=asset)
+    counted = Verdict(Action.PASS, "ratelimit", "ok", headers=(("ratelimit", '"r";r=59'),))
+    reply = render(Decision(verdict, (counted, verdict)), facts("*/*"))
+    assert reply.header("ratelimit") is None

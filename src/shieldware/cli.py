@@ -187,8 +187,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     auth_class = getattr(client, "PowAuth", None)
     if auth_class is None:
         print(
-            "shieldware solve needs the Python proof-of-work client (shieldware.client), "
-            "which this build does not have.",
+            "shieldware solve needs the Python proof-of-work client (shieldware.client) and "
+            "httpx: pip install 'shieldware[client]'",
             file=sys.stderr,
         )
         return 2

@@ -22,6 +22,9 @@ _Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Longest address literal we try to parse; longer header parts are garbage by definition.
 _MAX_LITERAL = 64
+#: The tail of a forwarding line that is walked; a cut-off leftmost hop is garbage and stops the
+#: walk, which is right, because the hops to its right are the ones proxies wrote.
+_MAX_LINE = 8192
 
 
 #: Sized for the active clients of a busy server: a cyclic scan of more addresses than an LRU holds
@@ -87,34 +90,40 @@ def _parse_network(item: str) -> _Network:
 
 
 class TrustedProxies:
-    """The proxies whose forwarding headers we believe, and the walk that finds the client.
+    """The proxies whose forwarding header we believe, and the walk that finds the client.
 
     :param proxies: addresses and CIDR networks of the proxies in front of the app
-        (``"127.0.0.1"``, ``"10.0.0.0/8"``, ``"::1"``). Empty (the default) trusts nobody.
-    :param headers: which forwarding headers to read, in order of preference; the first one a
-        trusted peer sent is used. ``"forwarded"`` (RFC 7239) and ``"x-forwarded-for"``.
+        (``"127.0.0.1"``, ``"10.0.0.0/8"``, ``"::1"``), and ``"unix"`` to trust a peer on a unix
+        socket (uvicorn ``--uds`` behind nginx). Empty (the default) trusts nobody.
+    :param header: the one forwarding header your proxies write: ``"x-forwarded-for"`` (nginx,
+        HAProxy, cloud load balancers) or ``"forwarded"`` (RFC 7239). Only that header is read:
+        proxies pass the other one through from the client untouched, so reading it would let a
+        client choose its own address.
     """
 
-    __slots__ = ("_headers", "_networks", "_plain")
+    __slots__ = ("_header", "_networks", "_plain", "_unix")
 
-    def __init__(
-        self,
-        proxies: Iterable[str] = (),
-        *,
-        headers: Sequence[str] = ("forwarded", "x-forwarded-for"),
-    ) -> None:
+    def __init__(self, proxies: Iterable[str] = (), *, header: str = "x-forwarded-for") -> None:
         if isinstance(proxies, str):
             proxies = [p for p in proxies.split(",") if p.strip()]
-        networks = [_parse_network(p) for p in proxies]
-        unknown = [h for h in headers if h.lower() not in ("forwarded", "x-forwarded-for")]
-        if unknown:
-            raise ConfigurationError(f"unsupported forwarding headers: {unknown}")
-        self._headers = tuple(h.lower() for h in headers)
+        items = [p.strip() for p in proxies]
+        self._unix = "unix" in items
+        networks = [_parse_network(p) for p in items if p != "unix"]
+        if header.lower() not in ("forwarded", "x-forwarded-for"):
+            raise ConfigurationError(
+                f"unsupported forwarding header {header!r}: use 'x-forwarded-for' or 'forwarded'"
+            )
+        self._header = header.lower()
         self._plain = frozenset(n.network_address for n in networks if n.num_addresses == 1)
         self._networks = tuple(n for n in networks if n.num_addresses > 1)
 
+    @property
+    def header(self) -> str:
+        """The lower-case name of the forwarding header that is read."""
+        return self._header
+
     def __bool__(self) -> bool:
-        return bool(self._plain or self._networks)
+        return bool(self._plain or self._networks or self._unix)
 
     def __contains__(self, address: IPAddress | None) -> bool:
         if address is None:
@@ -125,24 +134,25 @@ class TrustedProxies:
 
     def __repr__(self) -> str:
         items = [str(a) for a in self._plain] + [str(n) for n in self._networks]
-        return f"TrustedProxies({sorted(items)!r})"
+        items += ["unix"] if self._unix else []
+        return f"TrustedProxies({sorted(items)!r}, header={self._header!r})"
 
-    def resolve(
-        self, peer: IPAddress | None, headers: Iterable[tuple[str, str]]
-    ) -> IPAddress | None:
-        """The client's address, given the direct peer and the request's headers.
+    def resolve(self, peer: IPAddress | None, lines: Sequence[str]) -> IPAddress | None:
+        """The client's address, given the direct peer and every line of the forwarding header.
 
         :param peer: the TCP peer's address (None for a unix socket).
-        :param headers: lower-case ``(name, value)`` pairs in arrival order; every line counts.
+        :param lines: the configured header's lines, in arrival order, uncut: trust runs from the
+            right, so a value cut short would keep the client's part and lose the proxies'.
         """
-        if peer not in self:
+        if not (peer in self or (peer is None and self._unix)):
             return peer
-        for name in self._headers:
-            lines = [value for key, value in headers if key == name]
-            if lines:
-                hops = _forwarded_hops(lines) if name == "forwarded" else _xff_hops(lines)
-                return self._walk(peer, hops)
-        return peer
+        if not lines:
+            return peer
+        if self._header == "forwarded":
+            hops = _forwarded_hops(lines)
+        else:
+            hops = [hop for line in lines for hop in line[-_MAX_LINE:].split(",")]
+        return self._walk(peer, hops)
 
     def _walk(self, nearest: IPAddress | None, hops: list[str]) -> IPAddress | None:
         for hop in reversed(hops):
@@ -157,13 +167,16 @@ class TrustedProxies:
         return nearest
 
 
-def _xff_hops(lines: list[str]) -> list[str]:
-    return [hop for line in lines for hop in line.split(",")]
-
-
-def _forwarded_hops(lines: list[str]) -> list[str]:
+def _forwarded_hops(lines: Sequence[str]) -> list[str]:
     hops: list[str] = []
     for line in lines:
+        line = line[-_MAX_LINE:]
+        if line.count('"') % 2:
+            # An unbalanced quote (sent by the client, perhaps with the proxy's hop appended
+            # after it on the same line) would swallow the next element: the whole line is
+            # garbage, and the walk stops at the nearest verified hop.
+            hops.append("")
+            continue
         for element in _split_quoted(line, ","):
             value = ""
             for pair in _split_quoted(element, ";"):

@@ -219,9 +219,13 @@ The chain, in order:
 {layers}
 
 Try:
-  curl -i {base}/api/hello                      # passes; the decision is in the JSON
-  curl -i -H 'Accept: application/json' {base}/api/hello
-  curl -i {base}/login
-  curl -s {base}{STATS_PATH}                  # requests that reached the app
-  shieldware drill {base}                      # rehearse an attack (start with --trust-drill)
+  curl -i {base}/api/hello        # passes: RateLimit headers, the decision in the JSON
+  for i in $(seq 70); do curl -s -o /dev/null -w '%{{http_code}} ' {base}/api/hello; done; echo
+                                  # the per-IP token bucket: 429 + Retry-After past the burst
+  curl -i {base}/login            # a script on a login route: a proof-of-work challenge (401)
+  shieldware solve {base}/login   # ... which the Python client pays honestly
+  shieldware explain -v curl -A 'python-requests/2.32' {base}/api/hello
+                                  # why a request scores what it does (fingerprint signals)
+  curl -s {base}{STATS_PATH}      # requests that reached the app
+  shieldware drill {base}         # rehearse an attack (start the demo with --trust-drill)
 """

@@ -113,7 +113,7 @@ class Facts(NamedTuple):
     @classmethod
     def from_scope(cls, scope: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES) -> Facts:
         """Facts of an ASGI ``http`` or ``websocket`` scope."""
-        raw = scope.get("headers") or ()
+        raw = all_raw = scope.get("headers") or ()
         if len(raw) > MAX_HEADERS:
             raw = list(raw)[:MAX_HEADERS]
         # Slicing bytes shorter than the cap returns the same object: the cut costs nothing.
@@ -141,7 +141,7 @@ class Facts(NamedTuple):
             str(scope.get("method") or "GET").upper(),
             str(scope.get("path") or "/"),
             headers,
-            proxies.resolve(peer, headers) if proxies else peer,
+            proxies.resolve(peer, _raw_lines(all_raw, proxies.header)) if proxies else peer,
             str(scope.get("scheme") or ("ws" if websocket else "http")),
             host.lower(),
             query.decode("latin-1") if query else "",
@@ -181,7 +181,9 @@ class Facts(NamedTuple):
             path=path or "/",
             query=str(environ.get("QUERY_STRING", "")),
             headers=headers,
-            client_ip=proxies.resolve(peer, headers) if proxies else peer,
+            client_ip=(
+                proxies.resolve(peer, _environ_lines(environ, proxies.header)) if proxies else peer
+            ),
             peer_ip=peer,
             header_order_known=False,
             protocol="http",
@@ -235,3 +237,14 @@ def _read_headers(
         else:
             index[name] = value
     return tuple(out), index
+
+
+def _raw_lines(raw: Iterable[Any], name: str) -> list[str]:
+    """Every line of forwarding header `name`, uncut: resolved before any truncation."""
+    wanted = name.encode()
+    return [bytes(v).decode("latin-1") for k, v in raw if bytes(k).lower() == wanted]
+
+
+def _environ_lines(environ: Mapping[str, Any], name: str) -> list[str]:
+    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+    return [str(value)] if value else []

@@ -120,7 +120,8 @@ def _body(verdict: Verdict, status: int, retry: str | None, kind: str) -> bytes:
 
 
 def _with_headers(reply: Reply, extra: tuple[tuple[str, str], ...]) -> Reply:
-    if not extra:
+    if not extra or "public" in (reply.header("cache-control") or ""):
+        # A shared cache would hand one client's counters and cookies to everyone.
         return reply
     present = {name.lower() for name, _ in reply.headers}
     added = tuple(h for h in extra if h[0] == "set-cookie" or h[0] not in present)

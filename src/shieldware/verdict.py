@@ -133,8 +133,11 @@ class Decision(NamedTuple):
     def headers(self) -> tuple[tuple[str, str], ...]:
         """Headers the counted verdicts asked to add, in trail order.
 
-        Shadow verdicts are left out: a limit that is only being trialled must not show.
+        Shadow verdicts are left out, and so is everything in shadow mode: a limit that is only
+        being trialled must not show.
         """
+        if not self.enforced:
+            return ()
         trail = self.trail
         if len(trail) == 1:
             return () if trail[0].shadow else trail[0].headers

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..facts import Facts
+from ..keys import tag_of
 from ..match import Matcher
 from ..ops import Add, Bucket, BucketState, Take
 from ..policy import Flow, Progress
@@ -203,8 +204,12 @@ class ProofOfWork:
             return True
         return "text/html" not in (facts.header("accept") or "")
 
-    def _bucket(self, kind: str, key: str, spec: tuple[int, int]) -> Bucket:
-        return Bucket(self._keys + kind + ":" + key, spec[0], spec[1])
+    def _bucket(
+        self, kind: str, key: str, spec: tuple[int, int], slot: str | None = None
+    ) -> Bucket:
+        """A bucket key; buckets taken together share a ``{slot}`` hash tag (Redis Cluster)."""
+        tagged = f"{{{tag_of((slot,))}}}:" if slot is not None else ""
+        return Bucket(self._keys + tagged + kind + ":" + key, spec[0], spec[1])
 
     # -- the gate -------------------------------------------------------------------------
     def _gate(self, facts: Facts, progress: Progress) -> Flow:
@@ -237,8 +242,8 @@ class ProofOfWork:
             solved = {}
         states: tuple[BucketState, ...] = yield Take(
             (
-                self._bucket("meter", clearance.tid, self._meter_spec),
-                self._bucket("traffic", prefix, self._prefix_spec),
+                self._bucket("meter", clearance.tid, self._meter_spec, slot=prefix),
+                self._bucket("traffic", prefix, self._prefix_spec, slot=prefix),
             )
         )
         meter, traffic = states

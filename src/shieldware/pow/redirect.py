@@ -8,11 +8,13 @@ or control character. A path that starts with one ``/`` cannot carry a scheme or
 
 from __future__ import annotations
 
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 __all__ = ["MAX_RETURN", "safe_return"]
 
 MAX_RETURN = 2048
+#: Characters left as they are when the accepted path is re-encoded for the Location header.
+_SAFE = "/?&=%:@!$'()*+,;~-._#"
 
 
 def _bad(text: str) -> bool:
@@ -31,6 +33,7 @@ def safe_return(target: str | None, default: str = "/") -> str:
             return default
         decoded = unquote(text)
         if decoded == text:
-            return target
+            # Re-encode what a Location header cannot carry (non-ASCII paths), keeping escapes.
+            return quote(target, safe=_SAFE)
         text = decoded
     return default
