@@ -8,35 +8,22 @@ clearance gets a challenge: that is the mint) when that module is not there.
 
 from __future__ import annotations
 
-import gc
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 from . import layers as L
+from .bench_pow import per_op_us
 
 N = 300
 ROUNDS = 7
-
-
-def _per_op_us(fn: Callable[[], object], n: int) -> float:
-    gc.collect()
-    gc.disable()
-    try:
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        return (time.perf_counter() - start) / n * 1e6
-    finally:
-        gc.enable()
 
 
 def _interleaved(ops: dict[str, Callable[[], object]], n: int) -> dict[str, float]:
     samples: dict[str, list[float]] = {name: [] for name in ops}
     for _ in range(ROUNDS):
         for name, fn in ops.items():
-            samples[name].append(_per_op_us(fn, n))
+            samples[name].append(per_op_us(fn, n))
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

@@ -331,3 +331,24 @@ def test_shadow_mode_sends_no_headers() -> None:
     assert not decision.blocked
     assert decision.headers == ()
     assert decision.trail[0].headers == (("ratelimit", "r=0"),)
+
+
+def test_async_driver_calls_inline_stores_directly() -> None:
+    calls: list[str] = []
+
+    class Inline(MemoryStore):
+        def run(self, op: Any) -> Any:
+            calls.append("run")
+            return super().run(op)
+
+        async def arun(self, op: Any) -> Any:
+            calls.append("arun")
+            return super().run(op)
+
+    class Awaited(Inline):
+        runs_inline = False
+
+    for store, expected in ((Inline(), "run"), (Awaited(), "arun")):
+        calls.clear()
+        assert asyncio.run(Shield([Bucketed()], store=store).adecide(FACTS)).action is Action.ALLOW
+        assert calls == [expected]

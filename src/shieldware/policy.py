@@ -284,8 +284,8 @@ class Shield:
         """Decide asynchronously (ASGI); the store is reached without blocking the loop."""
         gen = self.flow(facts)
         store = self.store
-        # The memory store never waits (its arun is run): call it without making a coroutine.
-        inline = type(store) is MemoryStore
+        # A store whose ops never wait (the memory store) is called without a coroutine per op.
+        inline = getattr(store, "runs_inline", False)
         try:
             op = next(gen)
             while True:

@@ -1,8 +1,9 @@
 """The store protocol: one method per flavour, the only sync/async twin in shieldware.
 
 A store runs `Op` records. Sync adapters (WSGI, Django under WSGI) call `run`; async adapters call
-`arun`. A store owns its clock (so buckets shared by many hosts agree on time) and raises only
-`StoreError`.
+`arun` (a store whose ops never wait may set ``runs_inline = True``, and async drivers then call
+`run` directly, with no coroutine per op). A store owns its clock (so buckets shared by many
+hosts agree on time) and raises only `StoreError`.
 """
 
 from __future__ import annotations

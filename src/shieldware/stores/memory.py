@@ -44,6 +44,8 @@ class MemoryStore:
     """
 
     shared = False
+    #: Every op is a few dict and heap steps under a lock: async drivers may call `run` directly.
+    runs_inline = True
 
     def __init__(
         self, max_entries: int = DEFAULT_MAX_ENTRIES, *, clock: Callable[[], int] = _monotonic_us
