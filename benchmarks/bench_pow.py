@@ -150,7 +150,7 @@ def layer_ops(n: int) -> dict[str, Callable[[], object]]:
     assert first.verdict.reply is not None
     cookie = (first.verdict.reply.header("set-cookie") or "").split(";", 1)[0]
     cleared = request("/page", extra=(("cookie", cookie),))
-    assert not shield.decide(cleared).blocked
+    assert not shield.decide(cleared).answered
 
     def issue() -> object:
         return shield.decide(page)

@@ -144,7 +144,7 @@ def test_assets_are_served_from_the_reserved_path() -> None:
         ("pow.css", "css"),
     ]:
         decision = shield.decide(facts(BASE_PATH + name, accept="*/*"))
-        assert decision.blocked
+        assert decision.answered
         assert decision.verdict.reply is not None
         assert decision.verdict.reply.status == 200
         assert kind in (decision.verdict.reply.header("content-type") or "")
@@ -172,7 +172,7 @@ def test_api_answer_in_a_header_yields_a_reusable_clearance() -> None:
     token, count, bits = challenge_of(shield, facts("/api", accept="application/json"))
     header = ("shieldware-pow-answer", f"{token};{answer(token, count, bits)}")
     decision = shield.decide(facts("/api", accept="application/json", headers=[header]))
-    assert not decision.blocked, decision.explain()
+    assert not decision.answered, decision.explain()
     # a solve in API mode is reported as one, with its server-side solve time
     assert decision.trail[0].reason == "solved"
     assert decision.trail[0].detail["solve_ms"] >= 0
@@ -180,7 +180,7 @@ def test_api_answer_in_a_header_yields_a_reusable_clearance() -> None:
     again = shield.decide(
         facts("/api", accept="application/json", headers=[("shieldware-clearance", issued)])
     )
-    assert not again.blocked
+    assert not again.answered
     assert again.trail[0].reason == "cleared"
     # the same answer twice is a replay: the client gets a fresh challenge, not a pass
     replay = shield.decide(facts("/api", accept="application/json", headers=[header]))
@@ -219,7 +219,7 @@ def test_verify_sets_the_cookie_and_redirects_to_the_original_url() -> None:
     assert "solve_ms" in verdict.detail
     name, value = cookie_from(verdict)
     passed = shield.decide(facts("/page?x=1", headers=[("cookie", f"{name}={value}")]))
-    assert not passed.blocked
+    assert not passed.answered
     assert passed.trail[0].reason == "cleared"
 
 
@@ -233,7 +233,7 @@ def test_https_cookie_is_host_prefixed_and_secure() -> None:
     assert "Path=/;" in raw
     name, value = cookie_from(verdict)
     ok = shield.decide(facts(scheme="https", headers=[("cookie", f"{name}={value}")]))
-    assert not ok.blocked
+    assert not ok.answered
 
 
 @pytest.mark.parametrize(
@@ -349,7 +349,7 @@ def test_tampered_clearance_is_challenged(data: st.DataObject) -> None:
     forged = value[:index] + char + value[index + 1 :]
     decision = shield.decide(facts(headers=[("cookie", f"sw_pow={forged}")]))
     if forged == value:
-        assert not decision.blocked
+        assert not decision.answered
     else:
         assert decision.action is Action.CHALLENGE
 
@@ -362,7 +362,7 @@ def test_cookie_from_another_prefix_is_challenged() -> None:
     assert moved.action is Action.CHALLENGE
     assert moved.verdict.reason == "clearance-foreign-binding"
     near = shield.decide(facts(ip="10.1.2.99", headers=[("cookie", f"sw_pow={value}")]))
-    assert not near.blocked
+    assert not near.answered
 
 
 def test_cookie_after_expiry_is_challenged() -> None:
@@ -370,7 +370,7 @@ def test_cookie_after_expiry_is_challenged() -> None:
     shield = make(clock)
     value = clearance(shield)
     clock.now += 1799
-    assert not shield.decide(facts(headers=[("cookie", f"sw_pow={value}")])).blocked
+    assert not shield.decide(facts(headers=[("cookie", f"sw_pow={value}")])).answered
     clock.now += 2
     late = shield.decide(facts(headers=[("cookie", f"sw_pow={value}")]))
     assert late.action is Action.CHALLENGE
@@ -383,7 +383,7 @@ def test_secret_rotation_keeps_live_clearances() -> None:
     old = Shield([ProofOfWork("o" * 32, clock=clock, count=2, bits=4)], store=store)
     value = clearance(old)
     rotated = Shield([ProofOfWork(["o" * 32, "n" * 32], clock=clock, count=2, bits=4)])
-    assert not rotated.decide(facts(headers=[("cookie", f"sw_pow={value}")])).blocked
+    assert not rotated.decide(facts(headers=[("cookie", f"sw_pow={value}")])).answered
     retired = Shield([ProofOfWork("n" * 32, clock=clock, count=2, bits=4)])
     refused = retired.decide(facts(headers=[("cookie", f"sw_pow={value}")]))
     assert refused.verdict.reason == "clearance-bad-signature"
@@ -394,7 +394,7 @@ def test_clearance_is_metered_and_escalates() -> None:
     value = clearance(shield)
     cookie = [("cookie", f"sw_pow={value}")]
     for _ in range(3):
-        assert not shield.decide(facts(headers=cookie)).blocked
+        assert not shield.decide(facts(headers=cookie)).answered
     dry = shield.decide(facts(headers=cookie))
     assert dry.action is Action.CHALLENGE
     assert dry.verdict.reason == "clearance-spent"
@@ -429,7 +429,7 @@ def test_min_score_and_match_decide_what_is_covered() -> None:
 
     layer = ProofOfWork(SECRET, match=path("/login"), min_score=20, count=2, bits=4)
     shield = Shield([Weigh(), layer])
-    assert not shield.decide(facts("/")).blocked
+    assert not shield.decide(facts("/")).answered
     assert shield.decide(facts("/login")).action is Action.CHALLENGE
     assert shield.decide(facts("/", headers=[("x-w", "25")])).action is Action.CHALLENGE
 
@@ -448,12 +448,12 @@ def test_challenge_threshold_uses_the_layer() -> None:
     assert first.verdict.reply is not None
     value = clearance(shield)
     ok = shield.decide(facts(headers=[("cookie", f"sw_pow={value}")]))
-    assert not ok.blocked, ok.explain()
+    assert not ok.answered, ok.explain()
     # an API client answering inline is metered once and gets one clearance header
     token, count, bits = challenge_of(shield, facts(accept="application/json"))
     header = ("shieldware-pow-answer", f"{token};{answer(token, count, bits)}")
     answered = shield.decide(facts(accept="application/json", headers=[header]))
-    assert not answered.blocked, answered.explain()
+    assert not answered.answered, answered.explain()
     assert [name for name, _ in answered.headers].count("shieldware-clearance") == 1
 
 
@@ -521,7 +521,7 @@ def test_what_one_gpu_buys_per_prefix_and_minute_is_bounded() -> None:
             token = json.loads(decision.verdict.reply.body)["challenge"]["token"]  # type: ignore[union-attr]
             header = ("shieldware-pow-answer", f"{token};{answer(token, 1, 1)}")
             redeemed = shield.decide(facts(ip=ip, accept="application/json", headers=[header]))
-            if not redeemed.blocked:
+            if not redeemed.answered:
                 clearances += 1
                 passed += 1
                 cookies.append((ip, dict(redeemed.headers)["shieldware-clearance"]))
@@ -530,7 +530,7 @@ def test_what_one_gpu_buys_per_prefix_and_minute_is_bounded() -> None:
             ok = shield.decide(
                 facts(ip=ip, accept="application/json", headers=[("shieldware-clearance", token)])
             )
-            passed += not ok.blocked
+            passed += not ok.answered
     assert 30 <= challenges <= 60
     assert 10 <= clearances <= 20
     assert 600 <= passed <= 1200
@@ -538,8 +538,8 @@ def test_what_one_gpu_buys_per_prefix_and_minute_is_bounded() -> None:
 
 def test_default_preset_challenges_account_routes_and_high_scores() -> None:
     shield = Shield.default(SECRET)
-    assert not shield.decide(facts("/")).blocked
-    assert not shield.decide(facts("/api/hello", accept="*/*")).blocked
+    assert not shield.decide(facts("/")).answered
+    assert not shield.decide(facts("/api/hello", accept="*/*")).answered
     assert shield.decide(facts("/login")).action is Action.CHALLENGE
     assert shield.decide(facts("/signup", method="POST")).action is Action.CHALLENGE
     assert shield.decide(facts("/register", accept="application/json")).action is Action.CHALLENGE
@@ -609,7 +609,7 @@ def test_verify_endpoint_answers_api_clients_with_json() -> None:
             "/api", accept="application/json", headers=[("shieldware-clearance", body["clearance"])]
         )
     )
-    assert not ok.blocked
+    assert not ok.answered
 
 
 def test_default_preset_challenges_what_the_fingerprint_layer_distrusts() -> None:
@@ -621,7 +621,7 @@ def test_default_preset_challenges_what_the_fingerprint_layer_distrusts() -> Non
     decision = shield.decide(facts("/", ua=headless))
     assert decision.action is Action.CHALLENGE
     assert decision.score >= 6
-    assert not shield.decide(facts("/", ua="curl/8.5", accept="*/*")).blocked  # rate limits' job
+    assert not shield.decide(facts("/", ua="curl/8.5", accept="*/*")).answered  # rate limits' job
 
 
 def test_refusal_page_is_localisable() -> None:
@@ -642,7 +642,7 @@ def test_ipv6_clients_are_bound_to_their_64() -> None:
     shield = make()
     value = clearance(shield, ip="2001:db8:1:2::10")
     cookie = [("cookie", f"sw_pow={value}")]
-    assert not shield.decide(facts(ip="2001:db8:1:2::beef", headers=cookie)).blocked
+    assert not shield.decide(facts(ip="2001:db8:1:2::beef", headers=cookie)).answered
     moved = shield.decide(facts(ip="2001:db8:1:3::10", headers=cookie))
     assert moved.verdict.reason == "clearance-foreign-binding"
 

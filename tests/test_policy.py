@@ -93,7 +93,7 @@ def test_empty_chain_allows_by_default() -> None:
     for d in both(Shield()):
         assert d.action is Action.ALLOW
         assert d.verdict.rule == "default/allow"
-        assert not d.blocked
+        assert not d.answered
         assert d.trail == ()
 
 
@@ -104,7 +104,7 @@ def test_first_decisive_verdict_wins_and_stops_the_chain() -> None:
     assert decision.verdict.rule == "test/b"
     assert [v.rule for v in decision.trail] == ["test/a", "test/b"]
     assert never.calls == 0
-    assert decision.blocked
+    assert decision.answered
 
 
 def test_allow_is_decisive_and_skips_later_layers() -> None:
@@ -161,7 +161,7 @@ def test_shadow_mode_decides_but_never_enforces() -> None:
     for d in both(shield):
         assert d.action is Action.DENY
         assert not d.enforced
-        assert not d.blocked
+        assert not d.answered
 
 
 def test_shadowed_layer_is_recorded_not_counted_nor_decisive() -> None:
@@ -197,7 +197,7 @@ def test_store_failure_fails_closed_when_asked() -> None:
     for d in both(Shield([Bucketed()], store=FailingStore(), on_store_error="closed")):
         assert d.action is Action.DENY
         assert d.verdict.status == 503
-        assert d.blocked
+        assert d.answered
 
 
 def test_layer_that_catches_store_errors_decides_itself() -> None:
@@ -328,7 +328,7 @@ def test_shadow_mode_sends_no_headers() -> None:
 
     decision = Shield([Limited()], mode="shadow").decide(FACTS)
     assert decision.action is Action.THROTTLE
-    assert not decision.blocked
+    assert not decision.answered
     assert decision.headers == ()
     assert decision.trail[0].headers == (("ratelimit", "r=0"),)
 

@@ -58,7 +58,7 @@ class ShieldMiddleware:
         decision = await self.shield.adecide(facts)
         state = scope.setdefault("state", {})
         state[STATE_KEY] = decision
-        if decision.blocked:
+        if decision.answered:
             try:
                 await _refuse(scope, send, render(decision, facts))
             finally:

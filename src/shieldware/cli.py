@@ -116,7 +116,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
             if verdict.detail:
                 detail = json.dumps(dict(verdict.detail), default=str, sort_keys=True)
                 print(f"  {verdict.rule} detail: {detail}")
-    if decision.blocked:
+    if decision.answered:
         reply = render(decision, facts)
         print(f"=> the shield answers {reply.status}; the app is not called")
     elif decision.action.blocks:

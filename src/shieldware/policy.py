@@ -169,6 +169,8 @@ class Shield:
             else TrustedProxies(trusted_proxies)
         )
         self.reporters: tuple[Reporter, ...] = tuple(reporters)
+        #: Nothing to decide and nobody to tell: adapters pass requests straight to the app.
+        self.inert = not self.layers and not self.thresholds and not self.reporters
 
     def __repr__(self) -> str:
         names = ", ".join(layer.name for layer in self.layers)

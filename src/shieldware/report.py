@@ -128,7 +128,7 @@ def decision_record(decision: Decision, facts: Facts, salt: bytes = b"") -> dict
         "reason": verdict.reason,
         "score": round(decision.score, 3),
         "enforced": decision.enforced,
-        "blocked": decision.blocked,
+        "blocked": decision.answered,
         "degraded": decision.degraded,
         "client": client_key(facts, salt),
         "method": facts.method[:16],

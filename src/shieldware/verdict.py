@@ -119,8 +119,9 @@ class Decision(NamedTuple):
         return self.verdict.action
 
     @property
-    def blocked(self) -> bool:
-        """True when the adapters must answer instead of the app."""
+    def answered(self) -> bool:
+        """True when the adapters answer instead of the app: a refusal, or a layer's own reply
+        (a proof-of-work asset, the verify endpoint's redirect)."""
         verdict = self.verdict
         return self.enforced and (verdict.action in _BLOCKING or verdict.reply is not None)
 

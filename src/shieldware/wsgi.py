@@ -46,7 +46,7 @@ class ShieldWSGIMiddleware:
             return _refuse(start_response, _BAD_REQUEST, head=False)
         decision = self.shield.decide(facts)
         environ[ENVIRON_KEY] = decision
-        if decision.blocked:
+        if decision.answered:
             try:
                 return _refuse(start_response, render(decision, facts), facts.method == "HEAD")
             finally:

@@ -30,5 +30,5 @@ if __name__ == "__main__":
     import ipaddress
 
     facts = Facts("GET", "/", client_ip=ipaddress.ip_address("11.0.0.1"))
-    admitted = sum(not s.decide(facts).blocked for _ in range(limit + 10))
+    admitted = sum(not s.decide(facts).answered for _ in range(limit + 10))
     print(json.dumps({"admitted": admitted, "skew": SKEW}))

@@ -67,7 +67,7 @@ def _clearance_cookie(shield: Shield) -> str:
 
 def _passes(shield: Shield, cookie: str) -> bool:
     facts = Facts("GET", "/page", headers=(*HEADERS, ("cookie", cookie)), client_ip=IP)
-    return not shield.decide(facts).blocked
+    return not shield.decide(facts).answered
 
 
 def test_old_secret_clearance_passes_during_grace_and_fails_after() -> None:
@@ -84,7 +84,7 @@ def test_old_secret_clearance_passes_during_grace_and_fails_after() -> None:
     # Refused after rotation means challenged again, never an error.
     facts = Facts("GET", "/page", headers=(*HEADERS, ("cookie", cookie)), client_ip=IP)
     decision = after.decide(facts)
-    assert decision.blocked
+    assert decision.answered
     assert not any(v.degraded for v in decision.trail)
 
 

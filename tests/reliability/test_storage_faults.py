@@ -143,7 +143,7 @@ def test_decision_records_degraded_verdicts() -> None:
     from shieldware.facts import Facts
 
     decision = shield.decide(Facts("GET", "/"))
-    assert not decision.blocked
+    assert not decision.answered
     assert any(v.degraded for v in decision.trail)
 
 

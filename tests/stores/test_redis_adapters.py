@@ -185,7 +185,7 @@ def test_ratelimit_layer_degrades_to_local_limits_and_recovers(redis_server: Any
     redis_server.stop()
     decisions = [shield.decide(facts) for _ in range(6)]
     # A local bucket takes over (marked degraded), then the local over-limit cache refuses.
-    assert [d.blocked for d in decisions] == [False] * 3 + [True] * 3
+    assert [d.answered for d in decisions] == [False] * 3 + [True] * 3
     assert all(d.degraded for d in decisions[:4])
     redis_server.start()
     other = shield.facts_from_environ({**environ(), "REMOTE_ADDR": "198.51.100.1"})

@@ -280,7 +280,7 @@ class ShieldwareMiddleware:
         facts = self._facts(request, self.principal(request))
         decision = shield.decide(facts)
         setattr(request, REQUEST_ATTR, decision)
-        if decision.blocked:
+        if decision.answered:
             shield.finish(decision)
             return reply_response(render(decision, facts))
         try:
@@ -297,7 +297,7 @@ class ShieldwareMiddleware:
         facts = self._facts(request, await self.aprincipal(request))
         decision = await shield.adecide(facts)
         setattr(request, REQUEST_ATTR, decision)
-        if decision.blocked:
+        if decision.answered:
             await shield.afinish(decision)
             return reply_response(render(decision, facts))
         try:
@@ -335,7 +335,7 @@ def protect(target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V],
                 facts = facts_of(request, shield, await aprincipal_of(request))
                 decision = await shield.adecide(facts)
                 setattr(request, VIEW_ATTR, decision)
-                if decision.blocked:
+                if decision.answered:
                     await shield.afinish(decision)
                     return reply_response(render(decision, facts))
                 try:
@@ -356,7 +356,7 @@ def protect(target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V],
             facts = facts_of(request, shield, principal_of(request))
             decision = shield.decide(facts)
             setattr(request, VIEW_ATTR, decision)
-            if decision.blocked:
+            if decision.answered:
                 shield.finish(decision)
                 return reply_response(render(decision, facts))
             try:

@@ -175,7 +175,7 @@ class Protect:
         facts = await self.facts(request, shield)
         decision = await shield.adecide(facts)
         setattr(request.state, ROUTE_STATE_KEY, decision)
-        if decision.blocked:
+        if decision.answered:
             await shield.afinish(decision)
             raise Blocked(render(decision, facts), decision)
         apply_headers(response, decision)

@@ -117,7 +117,7 @@ class Shieldware:
         facts = self.facts(shield)
         decision = shield.decide(facts)
         setattr(g, G_ATTR, decision)
-        if decision.blocked:
+        if decision.answered:
             g.shieldware_finished = True
             shield.finish(decision)
             return reply_response(render(decision, facts))
@@ -125,7 +125,7 @@ class Shieldware:
 
     def _after(self, response: Response) -> Response:
         decision = g.get(G_ATTR)
-        if not isinstance(decision, Decision) or decision.blocked or self.shield is None:
+        if not isinstance(decision, Decision) or decision.answered or self.shield is None:
             return response
         if decision.headers:
             _add_headers(response, decision.headers)
@@ -191,7 +191,7 @@ def _protect(
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             shield, decision, facts = decide()
-            if decision.blocked:
+            if decision.answered:
                 shield.finish(decision)
                 return reply_response(render(decision, facts))
             try:
