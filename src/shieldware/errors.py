@@ -3,13 +3,14 @@
     ShieldwareError
      +-- ConfigurationError   bad configuration, raised at construction, never per request
      +-- StoreError           the store failed (timeout, connection, script); carries the cause
+          +-- StoreOverloaded  the store is healthy but busy (no free connection in time)
 
 Attacker input never raises: malformed headers, cookies and tokens become verdicts.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "ShieldwareError", "StoreError"]
+__all__ = ["ConfigurationError", "ShieldwareError", "StoreError", "StoreOverloaded"]
 
 
 class ShieldwareError(Exception):
@@ -34,3 +35,12 @@ class StoreError(ShieldwareError):
     def __init__(self, message: str, *, original: BaseException | None = None) -> None:
         super().__init__(message)
         self.original = original
+
+
+class StoreOverloaded(StoreError):
+    """The store is up but could not take the operation in time (its connection pool is empty).
+
+    Overload is not an outage: an attacker can cause it at will with enough concurrent requests,
+    so it is never answered like ``on_store_error="open"``. The chain sheds the request instead
+    (503 with Retry-After), whatever the failure policy.
+    """
