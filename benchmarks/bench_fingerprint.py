@@ -30,7 +30,7 @@ from starlette.routing import Route
 from shieldware import Facts, Shield, ShieldMiddleware
 from shieldware.fingerprint import BotVerifier
 from shieldware.layers import Fingerprint, IPList
-from shieldware.policy import Progress
+from shieldware.layer import Progress
 
 CHROME = [
     (b"host", b"example.org"),

@@ -151,7 +151,7 @@ CASES = [
         _FWD_LOCAL,
         "127.0.0.1",
         [("forwarded", 'for=9.9.9.9;x=", for=203.0.113.9')],
-        "127.0.0.1",
+        "203.0.113.9",
         id="unbalanced-quote-cannot-swallow-the-proxy-hop",
     ),
     pytest.param(

@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shieldware import Action, ConfigurationError, Facts, IPList, Shield
+from shieldware.clientip import Networks
 from shieldware.match import (
-    NetworkSet,
     all_of,
     any_of,
     host,
@@ -66,7 +66,7 @@ def test_bad_list_entries_are_all_reported() -> None:
 @given(st.ip_addresses(v=4), st.integers(8, 32))
 def test_network_set_agrees_with_ipaddress(address: ipaddress.IPv4Address, prefix: int) -> None:
     net = ipaddress.ip_network((address, prefix), strict=False)
-    nets = NetworkSet([str(net)])
+    nets = Networks([str(net)])
     assert address in nets
     outside = ipaddress.ip_address((int(net.broadcast_address) + 1) % 2**32)
     assert (outside in nets) == (outside in net)

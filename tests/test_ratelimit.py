@@ -15,6 +15,7 @@ from shieldware import (
     Action,
     ConfigurationError,
     Facts,
+    FallbackStore,
     MemoryStore,
     Op,
     RateLimit,
@@ -57,8 +58,9 @@ def req(ip: str = "203.0.113.7", path_: str = "/", **kw: Any) -> Facts:
     return Facts("GET", path_, client_ip=ipaddress.ip_address(ip), **kw)
 
 
-def shield(*layers: Any, store: Any = None) -> Shield:
-    return Shield(layers, store=store if store is not None else MemoryStore(clock=Clock()))
+def shield(*layers: Any, store: Any = None, **options: Any) -> Shield:
+    store = store if store is not None else MemoryStore(clock=Clock())
+    return Shield(layers, store=store, **options)
 
 
 def test_burst_then_throttle_with_retry_after_and_headers() -> None:
@@ -191,14 +193,28 @@ def test_failure_policies(policy: str, action: Action, reason: str) -> None:
         assert d.verdict.status == 503
 
 
-def test_local_fallback_still_limits_and_scales_by_workers() -> None:
+def test_layers_inherit_the_shields_failure_policy() -> None:
     store = CountingStore(clock=Clock())
     store.down = True
-    s = shield(TokenBucket("10/minute", burst=4, local_workers=2), store=store)
+    closed = shield(TokenBucket("1/minute"), store=store, on_store_error="closed")
+    assert closed.decide(req()).verdict.reason == Reason.STORE_FAILED_CLOSED
+    assert closed.decide(req()).verdict.status == 503
+    # a layer's own policy wins over the Shield's
+    own = shield(TokenBucket("1/minute", on_store_error="open"), store=store, on_store_error="closed")
+    assert own.decide(req()).action is Action.ALLOW
+
+
+def test_local_fallback_is_a_store_concern() -> None:
+    with pytest.raises(ConfigurationError, match="FallbackStore"):
+        TokenBucket("1/minute", on_store_error="local")
+    store = CountingStore(clock=Clock())
+    store.down = True
+    fallback = FallbackStore(store, workers=2)
+    s = shield(TokenBucket("10/minute", burst=4), store=fallback)
     decisions = [s.decide(req()) for _ in range(4)]
     # half the burst each for two workers: 2 admitted, then refused locally
     assert [d.action for d in decisions] == [Action.ALLOW] * 2 + [Action.THROTTLE] * 2
-    assert all(d.degraded for d in decisions[:3])
+    assert fallback.degraded >= 3
     assert decisions[2].verdict.retry_after is not None
     assert decisions[2].verdict.retry_after >= 12  # the local rate is halved: 1 per 12 s
 

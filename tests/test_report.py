@@ -15,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shieldware import Action, Facts, IPList, MemoryStore, Reason, Shield, Verdict
 from shieldware.asgi import ShieldMiddleware
-from shieldware.policy import Progress, shadowed
+from shieldware.layer import Progress, shadowed
 from shieldware.report import (
     DecisionJSONFormatter,
     LoggingReporter,

@@ -39,7 +39,8 @@ from .ops import (
     Window,
     WindowState,
 )
-from .policy import Challenger, Layer, Progress, Reporter, Shield, Threshold, shadowed
+from .layer import Challenger, Layer, Progress, Reporter, Threshold, shadowed
+from .policy import Shield
 from .rate import Rate
 from .render import render
 from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter

@@ -128,20 +128,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 def _decide_quietly(shield: Any, facts: Any) -> Any:
     """`Shield.decide` without the reporters: an explanation is not traffic."""
-    from .errors import StoreError
-
-    gen = shield.flow(facts)
-    try:
-        op = next(gen)
-        while True:
-            try:
-                result = shield.store.run(op)
-            except StoreError as exc:
-                op = gen.throw(exc)
-            else:
-                op = gen.send(result)
-    except StopIteration as stop:
-        return stop.value
+    return shield.decide(facts, report=False)
 
 
 def _cmd_drill(args: argparse.Namespace) -> int:

@@ -1,91 +1,306 @@
 """The facts of one request: everything a layer may look at, and nothing it may not (no body).
 
-`Facts` is built by pure constructors from an ASGI scope or a WSGI environ; adapters do nothing else
-with the request. Header values are decoded as latin-1, which can represent any byte, so hostile
-bytes never raise here.
+`Facts` is built by pure constructors from an ASGI scope or a WSGI environ and decodes nothing until
+a layer asks: a chain that reads two headers decodes two headers, and a chain that reads none
+(an empty chain, a per-IP token bucket) decodes none. Header values are decoded as latin-1, which
+can represent any byte, so hostile bytes never raise here.
+
+**One view of the headers, the framework's.** `header(name)` answers what the app will read:
+under ASGI the *first* line of a repeated header (Starlette's and FastAPI's ``headers[name]``,
+``Header()``), under WSGI the server's one value. A second ``X-Api-Key`` or ``Host`` line can
+therefore not mint a fresh rate-limit key or dodge a host matcher, and no number of padding lines
+hides a header: lookups see every line. Cookies are the exception the RFCs make: all ``Cookie``
+lines are read, joined with ``"; "`` (RFC 9113 section 8.2.3).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import parse_qsl
 
-from .clientip import IPAddress, TrustedProxies, parse_ip
+from .clientip import NO_CLIENT, Client, IPAddress, TrustedProxies
 
 __all__ = ["Facts"]
 
 _NO_PROXIES = TrustedProxies()
-#: Header lines joined with this separator when a header appears more than once.
-_JOINERS = {"cookie": "; "}
-#: Limits on what we keep of hostile input; longer values are cut, not rejected.
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+#: Limits on what `Facts.headers` keeps of hostile input (fingerprint signals read it); longer
+#: values are cut, not rejected. `Facts.header` is not limited: it sees every line.
 MAX_HEADERS = 200
 MAX_VALUE = 8192
+_UNSET: Any = object()
 
 
-class Facts(NamedTuple):
-    """What a request looks like: an immutable record (a named tuple, for speed on every request).
+class Facts:
+    """What a request looks like, read lazily and remembered: immutable to its readers.
 
-    :param method: upper-case method (``"WEBSOCKET"`` never appears; see `protocol`).
-    :param scheme: ``"http"``/``"https"`` (``"ws"``/``"wss"`` for websockets).
-    :param host: the Host header (lower-case, port kept), or the server name.
+    :param method: upper-case method.
     :param path: the decoded path.
-    :param query: the raw query string (latin-1 text).
     :param headers: lower-case ``(name, value)`` pairs in arrival order.
-    :param client_ip: the client address resolved through `TrustedProxies`, or None.
+    :param client_ip: the client address (for facts built by hand; the constructors resolve it
+        through `TrustedProxies`).
+    :param scheme: ``"http"``/``"https"`` (``"ws"``/``"wss"`` for websockets); behind a trusted
+        proxy, the scheme the proxy reports.
+    :param host: the Host header (lower-case, port kept), or the server name.
+    :param query: the raw query string (latin-1 text).
     :param peer_ip: the direct TCP peer.
     :param header_order_known: False under WSGI, where the server's dict loses the order.
     :param protocol: ``"http"`` or ``"websocket"``.
     :param principal: a user or API key identity, set by integrations that run after auth.
     :param route: the route template (``"/items/{id}"``) when a framework knows it.
     :param extra: anything an integration wants to hand to custom layers.
-    :param header_index: header name -> joined value; built by the constructors (and on demand
-        when left None).
     """
 
-    method: str
-    path: str
-    headers: tuple[tuple[str, str], ...] = ()
-    client_ip: IPAddress | None = None
-    scheme: str = "http"
-    host: str = ""
-    query: str = ""
-    peer_ip: IPAddress | None = None
-    header_order_known: bool = True
-    protocol: str = "http"
-    principal: str | None = None
-    route: str | None = None
-    extra: Mapping[str, Any] = MappingProxyType({})
-    header_index: Mapping[str, str] | None = None
+    __slots__ = (
+        "_client",
+        "_environ",
+        "_first",
+        "_headers",
+        "_host",
+        "_peer_text",
+        "_proxies",
+        "_query",
+        "_raw",
+        "_scheme",
+        "_server",
+        "extra",
+        "header_order_known",
+        "method",
+        "path",
+        "principal",
+        "protocol",
+        "route",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        headers: Iterable[tuple[str, str]] = (),
+        client_ip: IPAddress | None = None,
+        scheme: str = "http",
+        host: str = "",
+        query: str = "",
+        peer_ip: IPAddress | None = None,
+        header_order_known: bool = True,
+        protocol: str = "http",
+        principal: str | None = None,
+        route: str | None = None,
+        extra: Mapping[str, Any] = _NO_EXTRA,
+    ) -> None:
+        self.method = method
+        self.path = path
+        pairs = tuple(headers)
+        self._headers: tuple[tuple[str, str], ...] | None = pairs
+        self._first: dict[str, str] | None = None
+        self._raw: Sequence[Any] = ()
+        self._environ: Mapping[str, Any] | None = None
+        self._client: Client | None = (
+            Client(client_ip, peer_ip if peer_ip is not None else client_ip)
+            if client_ip is not None or peer_ip is not None
+            else NO_CLIENT
+        )
+        self._proxies = _NO_PROXIES
+        self._peer_text: str | None = None
+        self._scheme: str | None = scheme
+        self._host: str | None = host.lower() if host else _header_of(pairs, "host", "")
+        self._query: str | None = query
+        self._server: Any = None
+        self.header_order_known = header_order_known
+        self.protocol = protocol
+        self.principal = principal
+        self.route = route
+        self.extra = extra
+
+    # -- constructors ----------------------------------------------------------------------
+    @classmethod
+    def from_scope(cls, scope: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES) -> Facts:
+        """Facts of an ASGI ``http`` or ``websocket`` scope. Reads nothing it is not asked for."""
+        self = cls.__new__(cls)
+        websocket = scope.get("type") == "websocket"
+        self.method = str(scope.get("method") or "GET").upper()
+        self.path = str(scope.get("path") or "/")
+        raw = scope.get("headers") or ()
+        self._raw = raw if isinstance(raw, (list, tuple)) else list(raw)
+        self._environ = None
+        self._headers = None
+        self._first = None
+        self._client = None
+        self._proxies = proxies
+        client = scope.get("client")
+        self._peer_text = str(client[0]) if client else None
+        self._scheme = None if proxies else str(scope.get("scheme") or ("ws" if websocket else "http"))
+        self._host = None
+        self._query = None
+        self._server = scope
+        self.header_order_known = True
+        self.protocol = "websocket" if websocket else "http"
+        self.principal = None
+        self.route = None
+        self.extra = _NO_EXTRA
+        return self
+
+    @classmethod
+    def from_environ(
+        cls, environ: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES
+    ) -> Facts:
+        """Facts of a WSGI environ (PEP 3333). Header order is not known here."""
+        self = cls.__new__(cls)
+        self.method = str(environ.get("REQUEST_METHOD") or "GET").upper()
+        path = _wsgi_text(str(environ.get("SCRIPT_NAME", ""))) + _wsgi_text(
+            str(environ.get("PATH_INFO", ""))
+        )
+        self.path = path or "/"
+        self._raw = ()
+        self._environ = environ
+        self._headers = None
+        self._first = None
+        self._client = None
+        self._proxies = proxies
+        self._peer_text = str(environ.get("REMOTE_ADDR") or "") or None
+        self._scheme = None if proxies else str(environ.get("wsgi.url_scheme") or "http")
+        self._host = None
+        self._query = str(environ.get("QUERY_STRING") or "")
+        self._server = environ
+        self.header_order_known = False
+        self.protocol = "http"
+        self.principal = None
+        self.route = None
+        self.extra = _NO_EXTRA
+        return self
+
+    def with_(self, **changes: Any) -> Facts:
+        """A copy with some fields changed (integrations set `principal` and `route` this way)."""
+        copy = Facts.__new__(Facts)
+        for name in Facts.__slots__:
+            object.__setattr__(copy, name, getattr(self, name))
+        for name, value in changes.items():
+            if name == "headers":
+                copy._headers = tuple(value)
+                copy._first = None
+                copy._raw = ()
+                copy._environ = None
+            elif name in ("client_ip", "peer_ip"):
+                current = copy.client
+                ip = value if name == "client_ip" else current.ip
+                peer = value if name == "peer_ip" else current.peer
+                copy._client = Client(ip, peer, current.scheme)
+            elif name in ("scheme", "host", "query"):
+                object.__setattr__(copy, "_" + name, value)
+            elif name in _PUBLIC:
+                object.__setattr__(copy, name, value)
+            else:
+                raise TypeError(f"Facts has no field {name!r}")
+        return copy
+
+    def __repr__(self) -> str:
+        return (
+            f"Facts({self.method} {self.scheme}://{self.host}{self.path}"
+            f"{'?' + self.query if self.query else ''}, client={self.client_ip})"
+        )
+
+    # -- the client ------------------------------------------------------------------------
+    @property
+    def client(self) -> Client:
+        """The client behind trusted proxies: its address and networks (see `Client`)."""
+        client = self._client
+        if client is None:
+            client = self._client = self._proxies.client(self._peer_text, self._lines)
+        return client
 
     @property
-    def _index(self) -> Mapping[str, str]:
-        index = self.header_index
-        return _read_headers(self.headers)[1] if index is None else index
-
-    # -- helpers ---------------------------------------------------------------------------
-    def header(self, name: str, default: str | None = None) -> str | None:
-        """The value of header `name` (lower-case), repeated lines joined; or `default`."""
-        index = self.header_index
-        if index is None:
-            index = _read_headers(self.headers)[1]
-        return index.get(name, default)
-
-    def has_header(self, name: str) -> bool:
-        return name in self._index
+    def client_ip(self) -> IPAddress | None:
+        """The client address resolved through `TrustedProxies`, or None."""
+        return self.client.ip
 
     @property
-    def user_agent(self) -> str:
-        return self._index.get("user-agent", "")
+    def peer_ip(self) -> IPAddress | None:
+        """The direct TCP peer."""
+        return self.client.peer
+
+    @property
+    def from_trusted_proxy(self) -> bool:
+        """True when the direct peer is one of the trusted proxies (its headers are believed)."""
+        peer = self.client.peer
+        if peer is None:
+            return self._peer_text is None and self._proxies.trusts_unix and self._server is not None
+        return peer in self._proxies
+
+    # -- request line ----------------------------------------------------------------------
+    @property
+    def scheme(self) -> str:
+        scheme = self._scheme
+        if scheme is None:
+            server = self._server
+            if self._environ is not None:
+                scheme = str(server.get("wsgi.url_scheme") or "http")
+            else:
+                websocket = self.protocol == "websocket"
+                scheme = str(server.get("scheme") or ("ws" if websocket else "http"))
+            told = self.client.scheme  # what a trusted proxy saw
+            if told is not None:
+                scheme = told if self.protocol == "http" else told.replace("http", "ws")
+            self._scheme = scheme
+        return scheme
 
     @property
     def secure(self) -> bool:
         return self.scheme in ("https", "wss")
 
+    @property
+    def host(self) -> str:
+        host = self._host
+        if host is None:
+            found = self.header("host")
+            if found is None:
+                server = self._server
+                if self._environ is not None:
+                    found = f"{server.get('SERVER_NAME', '')}:{server.get('SERVER_PORT', '')}"
+                else:
+                    named = server.get("server") if server is not None else None
+                    found = f"{named[0]}:{named[1]}" if named else ""
+            host = self._host = found.lower()
+        return host
+
+    @property
+    def query(self) -> str:
+        query = self._query
+        if query is None:
+            raw = self._server.get("query_string")
+            query = self._query = raw.decode("latin-1") if raw else ""
+        return query
+
+    # -- headers ---------------------------------------------------------------------------
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Lower-case ``(name, value)`` pairs in arrival order (at most 200; values cut at 8 KiB)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = _decode_all(self._raw, self._environ)
+        return headers
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """Header `name` (lower-case) as the app will read it: its first line; or `default`.
+
+        ``cookie`` lines are all read, joined with ``"; "``.
+        """
+        first = self._first
+        if first is None:
+            first = self._first = self._index()
+        return first.get(name, default)
+
+    def has_header(self, name: str) -> bool:
+        return self.header(name) is not None
+
+    @property
+    def user_agent(self) -> str:
+        return self.header("user-agent") or ""
+
     def cookie(self, name: str) -> str | None:
         """The value of cookie `name`, or None. Malformed cookie headers yield None."""
-        raw = self._index.get("cookie")
+        raw = self.header("cookie")
         if raw is None or name not in raw:
             return None
         for part in raw.split(";"):
@@ -96,120 +311,91 @@ class Facts(NamedTuple):
 
     def query_param(self, name: str) -> str | None:
         """The first value of query parameter `name` (URL-decoded), or None."""
-        if name not in self.query:
+        query = self.query
+        if name not in query:
             return None
-        for key, value in parse_qsl(self.query, keep_blank_values=True):
+        for key, value in parse_qsl(query, keep_blank_values=True):
             if key == name:
                 return value
         return None
 
-    def with_(self, **changes: Any) -> Facts:
-        """A copy with some fields changed (integrations set `principal` and `route` this way)."""
-        if "headers" in changes:
-            changes.setdefault("header_index", None)
-        return self._replace(**changes)
+    # -- internals -------------------------------------------------------------------------
+    def _index(self) -> dict[str, str]:
+        """Name -> the app's view of it: first line (all ``cookie`` lines joined)."""
+        environ = self._environ
+        if environ is not None:
+            return dict(_environ_pairs(environ))
+        index: dict[str, str] = {}
+        cookies: list[str] = []
+        if self._headers is not None and not self._raw:
+            for name, value in self._headers:
+                if name == "cookie":
+                    cookies.append(value)
+                elif name not in index:
+                    index[name] = value
+        else:
+            for key, value in self._raw:
+                name = key.decode("latin-1").lower()
+                if name == "cookie":
+                    cookies.append(_text(value))
+                elif name not in index:
+                    index[name] = _text(value)
+        if cookies:
+            index["cookie"] = "; ".join(cookies)
+        return index
 
-    # -- constructors ----------------------------------------------------------------------
-    @classmethod
-    def from_scope(cls, scope: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES) -> Facts:
-        """Facts of an ASGI ``http`` or ``websocket`` scope."""
-        raw = all_raw = scope.get("headers") or ()
-        if len(raw) > MAX_HEADERS:
-            raw = list(raw)[:MAX_HEADERS]
-        # Slicing bytes shorter than the cap returns the same object: the cut costs nothing.
-        try:
-            known = _NAMES.get
-            headers = tuple(
-                [(known(k) or _name(k), v[:MAX_VALUE].decode("latin-1")) for k, v in raw]
-            )
-        except TypeError:  # an unhashable name (a bytearray): decode every name
-            headers = tuple(
-                [(k.decode("latin-1").lower(), v[:MAX_VALUE].decode("latin-1")) for k, v in raw]
-            )
-        index = dict(headers)
-        if len(index) != len(headers):  # a repeated header: join its lines
-            index = _read_headers(headers)[1]
-        client = scope.get("client")
-        peer = parse_ip(str(client[0])) if client else None  # parse_ip("") is None
-        host = index.get("host")
-        if host is None:
-            server = scope.get("server")
-            host = f"{server[0]}:{server[1]}" if server else ""
-        websocket = scope.get("type") == "websocket"
-        query = scope.get("query_string")
-        return cls(
-            str(scope.get("method") or "GET").upper(),
-            str(scope.get("path") or "/"),
-            headers,
-            proxies.resolve(peer, _raw_lines(all_raw, proxies.header)) if proxies else peer,
-            str(scope.get("scheme") or ("ws" if websocket else "http")),
-            host.lower(),
-            query.decode("latin-1") if query else "",
-            peer,
-            True,
-            "websocket" if websocket else "http",
-            None,
-            None,
-            _NO_EXTRA,
-            index,
-        )
-
-    @classmethod
-    def from_environ(
-        cls, environ: Mapping[str, Any], proxies: TrustedProxies = _NO_PROXIES
-    ) -> Facts:
-        """Facts of a WSGI environ (PEP 3333). Header order is not known here."""
-        pairs: list[tuple[str, str]] = []
-        for key, value in environ.items():
-            if key.startswith("HTTP_"):
-                pairs.append((key[5:].replace("_", "-").lower(), str(value)))
-            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-                pairs.append((key.replace("_", "-").lower(), str(value)))
-        headers, index = _read_headers(pairs)
-        peer = _peer(environ.get("REMOTE_ADDR") or None)
-        host = (
-            index.get("host")
-            or f"{environ.get('SERVER_NAME', '')}:{environ.get('SERVER_PORT', '')}"
-        )
-        path = _wsgi_text(str(environ.get("SCRIPT_NAME", ""))) + _wsgi_text(
-            str(environ.get("PATH_INFO", ""))
-        )
-        return cls(
-            method=str(environ.get("REQUEST_METHOD", "GET")).upper(),
-            scheme=str(environ.get("wsgi.url_scheme", "http")),
-            host=host.lower(),
-            path=path or "/",
-            query=str(environ.get("QUERY_STRING", "")),
-            headers=headers,
-            client_ip=(
-                proxies.resolve(peer, _environ_lines(environ, proxies.header)) if proxies else peer
-            ),
-            peer_ip=peer,
-            header_order_known=False,
-            protocol="http",
-            header_index=index,
-        )
+    def _lines(self, name: str) -> list[str]:
+        """Every line of header `name`, uncut (trusted-proxy headers are walked from the right)."""
+        environ = self._environ
+        if environ is not None:
+            value = environ.get("HTTP_" + name.upper().replace("-", "_"))
+            return [str(value)] if value else []
+        if self._raw:
+            wanted = name.encode()
+            return [_text(v) for k, v in self._raw if bytes(k).lower() == wanted]
+        return [v for k, v in self.headers if k == name]
 
 
-#: Raw header name -> its lower-case text: the same few dozen names arrive on every request, so
-#: each is decoded once. Bounded: names beyond the cap, or long ones, are decoded every time.
-_NAMES: dict[bytes, str] = {}
-_MAX_NAMES = 1024
-_MAX_NAME = 64
+_PUBLIC = frozenset(
+    {"method", "path", "header_order_known", "protocol", "principal", "route", "extra"}
+)
 
 
-def _name(raw: bytes) -> str:
-    name = raw.decode("latin-1").lower()
-    if len(_NAMES) < _MAX_NAMES and len(raw) <= _MAX_NAME:
-        _NAMES[raw] = name
-    return name
+def _text(raw: Any) -> str:
+    """Latin-1 text of a header value from a server (bytes, or a bytearray)."""
+    return str(raw.decode("latin-1"))
 
 
-def _peer(peer: str | None) -> IPAddress | None:
-    return parse_ip(peer) if peer else None
+def _header_of(pairs: Sequence[tuple[str, str]], name: str, default: str) -> str:
+    for key, value in pairs:
+        if key == name:
+            return value.lower()
+    return default
 
 
-_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+def _decode_all(
+    raw: Sequence[Any], environ: Mapping[str, Any] | None
+) -> tuple[tuple[str, str], ...]:
+    pairs = _environ_pairs(environ) if environ is not None else _raw_pairs(raw)
+    out: list[tuple[str, str]] = []
+    for name, value in pairs:
+        if len(out) >= MAX_HEADERS:
+            break
+        out.append((name, value if len(value) <= MAX_VALUE else value[:MAX_VALUE]))
+    return tuple(out)
+
+
+def _raw_pairs(raw: Sequence[Any]) -> Iterable[tuple[str, str]]:
+    for key, value in raw:
+        yield key.decode("latin-1").lower(), value.decode("latin-1")
+
+
+def _environ_pairs(environ: Mapping[str, Any]) -> Iterable[tuple[str, str]]:
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            yield key[5:].replace("_", "-").lower(), str(value)
+        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+            yield key.replace("_", "-").lower(), str(value)
 
 
 def _wsgi_text(value: str) -> str:
@@ -218,33 +404,3 @@ def _wsgi_text(value: str) -> str:
         return value.encode("latin-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return value
-
-
-def _read_headers(
-    pairs: Iterable[tuple[str, str]],
-) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
-    """Keep at most MAX_HEADERS pairs, cut long values, and index them by name."""
-    out: list[tuple[str, str]] = []
-    index: dict[str, str] = {}
-    for name, value in pairs:
-        if len(out) >= MAX_HEADERS:
-            break
-        if len(value) > MAX_VALUE:
-            value = value[:MAX_VALUE]
-        out.append((name, value))
-        if name in index:
-            index[name] = index[name] + _JOINERS.get(name, ", ") + value
-        else:
-            index[name] = value
-    return tuple(out), index
-
-
-def _raw_lines(raw: Iterable[Any], name: str) -> list[str]:
-    """Every line of forwarding header `name`, uncut: resolved before any truncation."""
-    wanted = name.encode()
-    return [bytes(v).decode("latin-1") for k, v in raw if bytes(k).lower() == wanted]
-
-
-def _environ_lines(environ: Mapping[str, Any], name: str) -> list[str]:
-    value = environ.get("HTTP_" + name.upper().replace("-", "_"))
-    return [str(value)] if value else []

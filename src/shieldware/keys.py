@@ -24,13 +24,11 @@ Store keys look like this (the Redis scripts rely on nothing else; they receive 
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterable
 from typing import Union
 
-from .clientip import network_of
 from .errors import ConfigurationError
 from .facts import Facts
 
@@ -58,7 +56,6 @@ KeyInput = Union["Key", PartFunc, None]
 _PREFIX = "sw"
 _MAX_SEGMENTS = 8
 _MAX_SEGMENT = 64
-_CACHE = 16384
 _MAX_VALUE = 128
 
 
@@ -145,8 +142,7 @@ def by_network(v4_prefix: int = 32, v6_prefix: int = 64) -> Key:
         raise ConfigurationError(f"bad prefixes /{v4_prefix}, /{v6_prefix}")
 
     def network(facts: Facts) -> str | None:
-        ip = facts.client_ip
-        return None if ip is None else network_of(ip, v4_prefix, v6_prefix)
+        return facts.client.network(v4_prefix, v6_prefix)
 
     return Key(_Part(f"ip/{v4_prefix}/{v6_prefix}", network))
 
@@ -210,27 +206,16 @@ def _lp(parts: Iterable[str]) -> bytes:
 
 def tag_of(values: Iterable[str]) -> str:
     """The hash tag (without braces) of a request's primary identity."""
-    return _tag(tuple(values))
-
-
-@functools.lru_cache(maxsize=_CACHE)
-def _tag(values: tuple[str, ...]) -> str:
     return hashlib.blake2b(_lp(values), digest_size=8, person=b"sw-tag").hexdigest()
 
 
 def encode_key(
     kind: str, layer: str, rule: str, labels: Iterable[str], values: Iterable[str], tag: str
 ) -> str:
-    """The store key ``sw:{tag}:kind:digest`` (see the module docstring)."""
-    return _encode(kind, layer, rule, tuple(labels), tuple(values), tag)
+    """The store key ``sw:{tag}:kind:digest`` (see the module docstring).
 
-
-@functools.lru_cache(maxsize=_CACHE)
-def _encode(
-    kind: str, layer: str, rule: str, labels: tuple[str, ...], values: tuple[str, ...], tag: str
-) -> str:
-    # Cached: hashing costs microseconds and a client's keys repeat; a flood of new clients only
-    # churns this bounded cache.
+    Not cached here: layers keep a client's encoded keys in their own bounded memo.
+    """
     fields = [kind, layer, rule]
     for label, value in zip(labels, values, strict=True):
         fields += (label, value)

@@ -10,13 +10,12 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable
 
-from .clientip import IPAddress
+from .clientip import Networks
 from .errors import ConfigurationError
 from .facts import Facts
 
 __all__ = [
     "Matcher",
-    "NetworkSet",
     "all_of",
     "any_of",
     "host",
@@ -108,65 +107,17 @@ class host(_Named):
         return name in self._exact or (bool(self._suffixes) and name.endswith(self._suffixes))
 
 
-class NetworkSet:
-    """Addresses and CIDR networks, looked up in one set probe per distinct prefix length."""
-
-    __slots__ = ("_tables", "_text")
-
-    def __init__(self, items: Iterable[str]) -> None:
-        tables: dict[tuple[int, int], set[int]] = {}
-        text: list[str] = []
-        errors: list[str] = []
-        for item in items:
-            try:
-                net = ipaddress.ip_network(item.strip(), strict=False)
-            except ValueError:
-                errors.append(item)
-                continue
-            tables.setdefault((net.version, net.prefixlen), set()).add(int(net.network_address))
-            text.append(str(net))
-        if errors:
-            raise ConfigurationError(f"not IP addresses or networks: {errors!r}")
-        # Longest prefixes first, so the most specific entry answers.
-        self._tables = tuple(
-            (version, _mask(version, plen), frozenset(nets))
-            for (version, plen), nets in sorted(tables.items(), key=lambda kv: -kv[0][1])
-        )
-        self._text = tuple(text)
-
-    def __contains__(self, address: IPAddress | None) -> bool:
-        if address is None:
-            return False
-        value, version = int(address), address.version
-        return any(v == version and (value & mask) in nets for v, mask, nets in self._tables)
-
-    def __len__(self) -> int:
-        return len(self._text)
-
-    def __bool__(self) -> bool:
-        return bool(self._text)
-
-    def __repr__(self) -> str:
-        shown = ", ".join(self._text[:5]) + (", ..." if len(self._text) > 5 else "")
-        return f"NetworkSet([{shown}])"
-
-
-def _mask(version: int, prefixlen: int) -> int:
-    bits = 32 if version == 4 else 128
-    return ((1 << prefixlen) - 1) << (bits - prefixlen)
-
-
 class network(_Named):
     """Match the client address against addresses and CIDR networks."""
 
     __slots__ = ("_set",)
 
     def __init__(self, *items: str) -> None:
-        self._set = NetworkSet(items)
+        self._set = Networks(items)
         self._repr = f"network{items!r}"
 
     def __call__(self, facts: Facts) -> bool:
-        return facts.client_ip in self._set
+        return facts.client.ip in self._set
 
 
 class all_of(_Named):

@@ -1,115 +1,64 @@
 """The policy chain: ordered layers in, one `Decision` out.
 
-`Shield.flow` is the only evaluation logic. It is a generator that yields store ops; `decide` drives
-it synchronously and `adecide` asynchronously, so no layer and no rule exists twice.
+`Shield` compiles its chain once, at construction: each layer's name, check, shadowing and failure
+policy become one `Step`; layers that can never speak drop out; a shield with nothing to decide is
+`inert` and adapters pass its requests straight through. The chain's rules live once, in the
+methods both drivers share (`_count`, `_after_chain`, `_failed`, `_conclude`); `decide` and
+`adecide` are plain loops that drive a generator only for a layer that returns one.
 
 Semantics, in order:
 1. Layers run in the order given. A PASS verdict adds its weight to the score and the chain goes on.
 2. The first decisive verdict (ALLOW, THROTTLE, CHALLENGE, DENY) ends the chain.
-3. If none decides, the highest `Threshold` the score reaches decides; otherwise ``default/allow``.
+3. If none decides, the highest `Threshold` the score reaches decides (a CHALLENGE threshold asks
+   the challenger); otherwise ``default/allow``.
 4. Shadow verdicts (from a shadowed layer) are recorded but neither counted nor decisive.
 5. In ``shadow`` mode the decision is made and reported but never enforced.
+6. A store error a layer does not handle is answered by the layer's failure policy (the Shield's
+   unless the layer sets its own; a challenger's is ``"closed"``: it never fails into the app).
+   A busy store (`StoreOverloaded`) is always shed with 503. A layer that raises anything else is
+   logged and answered by the same policy, or re-raised with ``debug=True``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple
 
 from .clientip import TrustedProxies
-from .errors import ConfigurationError, StoreError
+from .errors import ConfigurationError, StoreError, StoreOverloaded
 from .facts import Facts
-from .ops import Op
+from .layer import (
+    Challenger,
+    FailurePolicy,
+    Flow,
+    Layer,
+    Progress,
+    Reporter,
+    Shadowed,
+    Threshold,
+    check_failure_policy,
+    store_failed,
+    store_overloaded,
+)
 from .stores import MemoryStore, Store, store_from_url
-from .verdict import DEFAULT_ALLOW, Action, Decision, Reason, Verdict
+from .verdict import ALLOWED, DEFAULT_ALLOW, Action, Decision, Reason, Verdict
 
-__all__ = [
-    "Challenger",
-    "Flow",
-    "Layer",
-    "Mode",
-    "Progress",
-    "Reporter",
-    "Shield",
-    "Threshold",
-    "shadowed",
-]
+__all__ = ["Mode", "Shield", "Step"]
 
 log = logging.getLogger("shieldware")
 
-R = TypeVar("R")
-Flow = Generator[Op[Any], Any, Verdict]
 Mode = Literal["enforce", "shadow"]
-FailurePolicy = Literal["open", "closed"]
+Check = Callable[[Facts, Progress], "Verdict | Flow"]
 
 
-@dataclass(slots=True)
-class Progress:
-    """What the chain knows so far, handed to each layer: the score and the verdicts before it."""
-
-    score: float = 0.0
-    trail: list[Verdict] = field(default_factory=list)
-
-
-@runtime_checkable
-class Layer(Protocol):
-    """A defense layer. `check` returns a `Verdict`, or a generator that yields ops for one."""
+class Step(NamedTuple):
+    """One compiled link of the chain."""
 
     name: str
-
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow: ...
-
-
-@runtime_checkable
-class Challenger(Protocol):
-    """A layer that can issue a challenge when a score threshold asks for one."""
-
-    def challenge(self, facts: Facts, progress: Progress) -> Verdict | Flow: ...
-
-
-@runtime_checkable
-class Reporter(Protocol):
-    """Receives every decision, enforced or not. Must not raise and must not block for long."""
-
-    def report(self, decision: Decision, facts: Facts) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Threshold:
-    """When the summed weight reaches `score`, take `action` (THROTTLE, CHALLENGE or DENY)."""
-
-    score: float
-    action: Action
-    name: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.action.blocks:
-            raise ConfigurationError(f"a threshold must block, not {self.action.value}")
-
-    @property
-    def rule(self) -> str:
-        return f"threshold/{self.name or self.action.value}"
-
-
-class _Shadowed:
-    """A layer whose verdicts are recorded but neither counted nor enforced."""
-
-    def __init__(self, layer: Layer) -> None:
-        self.layer = layer
-        self.name = layer.name
-
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
-        return self.layer.check(facts, progress)
-
-    def __repr__(self) -> str:
-        return f"shadowed({self.layer!r})"
-
-
-def shadowed(layer: Layer) -> Layer:
-    """Run `layer` in shadow mode: see what it would do without letting it decide."""
-    return _Shadowed(layer)
+    check: Check
+    shadow: bool
+    on_store_error: FailurePolicy
 
 
 class Shield:
@@ -117,15 +66,19 @@ class Shield:
 
     :param layers: the defense layers, in evaluation order.
     :param store: a `Store`, a store URL (``"memory://"``, ``"redis://127.0.0.1:6379/0"``), or
-        None for a bounded `MemoryStore`.
+        None for a bounded `MemoryStore`. Wrap a shared store in `FallbackStore` to keep limits
+        per process while it is down.
     :param mode: ``"enforce"`` blocks; ``"shadow"`` decides and reports but never blocks.
     :param thresholds: score thresholds applied when no layer decided.
     :param trusted_proxies: addresses/CIDRs (or a `TrustedProxies`) whose forwarding headers are
         believed. Nothing is trusted by default.
     :param reporters: receive every decision.
-    :param on_store_error: ``"open"`` lets the request through when the store fails and no layer
-        handled the failure itself; ``"closed"`` refuses it with 503.
+    :param on_store_error: what every layer that does not set its own does when the store fails:
+        ``"open"`` lets the request through (marked degraded), ``"closed"`` refuses it with 503.
+        Challengers default to ``"closed"``.
     :param challenger: who answers a CHALLENGE threshold; the first layer that can, by default.
+    :param debug: re-raise a layer's exception instead of answering it with the failure policy
+        (for tests and development; never in production).
     """
 
     def __init__(
@@ -139,13 +92,16 @@ class Shield:
         reporters: Iterable[Reporter] = (),
         on_store_error: FailurePolicy = "open",
         challenger: Challenger | None = None,
+        debug: bool = False,
     ) -> None:
         self.layers: tuple[Layer, ...] = tuple(layers)
         errors = _check_layers(self.layers)
         if mode not in ("enforce", "shadow"):
             errors.append(f"mode must be 'enforce' or 'shadow', not {mode!r}")
-        if on_store_error not in ("open", "closed"):
-            errors.append(f"on_store_error must be 'open' or 'closed', not {on_store_error!r}")
+        try:
+            check_failure_policy(on_store_error, allow_none=False)
+        except ConfigurationError as exc:
+            errors.append(str(exc))
         self.thresholds = tuple(sorted(thresholds, key=lambda t: t.score, reverse=True))
         self.challenger = challenger or next(
             (layer for layer in self.layers if isinstance(layer, Challenger)), None
@@ -156,6 +112,7 @@ class Shield:
             raise ConfigurationError("invalid Shield: " + "; ".join(errors))
         self.mode: Mode = mode
         self.on_store_error: FailurePolicy = on_store_error
+        self.debug = debug
         self.store: Store = (
             MemoryStore()
             if store is None
@@ -169,8 +126,16 @@ class Shield:
             else TrustedProxies(trusted_proxies)
         )
         self.reporters: tuple[Reporter, ...] = tuple(reporters)
+        self._steps = tuple(self._step(layer) for layer in self.layers if not _inert(layer))
+        self._challenge_step = (
+            None
+            if self.challenger is None
+            else Step("", self.challenger.challenge, False, self._policy_of(self.challenger))
+        )
+        self._enforced = mode == "enforce"
+        self._inline = bool(getattr(self.store, "runs_inline", False))
         #: Nothing to decide and nobody to tell: adapters pass requests straight to the app.
-        self.inert = not self.layers and not self.thresholds and not self.reporters
+        self.inert = not self._steps and not self.thresholds and not self.reporters
 
     def __repr__(self) -> str:
         names = ", ".join(layer.name for layer in self.layers)
@@ -183,6 +148,18 @@ class Shield:
 
         return default_shield(secret, **options)
 
+    # -- compilation -------------------------------------------------------------------------
+    def _step(self, layer: Layer) -> Step:
+        inner = layer.layer if isinstance(layer, Shadowed) else layer
+        return Step(layer.name, layer.check, inner is not layer, self._policy_of(inner))
+
+    def _policy_of(self, layer: object) -> FailurePolicy:
+        own = check_failure_policy(getattr(layer, "on_store_error", None))
+        if own is not None:
+            return own
+        # A challenger that cannot reach its store must not wave requests through to the app.
+        return "closed" if isinstance(layer, Challenger) else self.on_store_error
+
     # -- request facts -----------------------------------------------------------------------
     def facts_from_scope(self, scope: Mapping[str, Any]) -> Facts:
         return Facts.from_scope(scope, self.proxies)
@@ -190,119 +167,145 @@ class Shield:
     def facts_from_environ(self, environ: Mapping[str, Any]) -> Facts:
         return Facts.from_environ(environ, self.proxies)
 
-    # -- evaluation ------------------------------------------------------------------------
-    def flow(self, facts: Facts) -> Generator[Op[Any], Any, Decision]:
-        """Evaluate the chain, yielding store ops; the driver sends back their results."""
-        progress = Progress()
-        trail = progress.trail
-        decisive: Verdict | None = None
-        for layer in self.layers:
-            try:
-                out = layer.check(facts, progress)
-                if isinstance(out, Verdict):
-                    verdict = out
-                else:
-                    verdict = yield from out
-            except Exception as exc:
-                verdict = self._failed(layer.name, exc)
-            if verdict.shadow or isinstance(layer, _Shadowed):
-                trail.append(verdict if verdict.shadow else _as_shadow(verdict))
-                continue
-            trail.append(verdict)
-            progress.score += verdict.weight
-            if verdict.action is not Action.PASS:
-                decisive = verdict
-                break
-        if decisive is None and self.thresholds:
-            decisive = yield from self._threshold(facts, progress)
-            if decisive is not None:
-                trail.append(decisive)
-        return Decision(
-            decisive or DEFAULT_ALLOW, tuple(trail), progress.score, self.mode == "enforce"
-        )
-
-    def _threshold(
-        self, facts: Facts, progress: Progress
-    ) -> Generator[Op[Any], Any, Verdict | None]:
-        for threshold in self.thresholds:
-            if progress.score < threshold.score:
-                continue
-            if threshold.action is Action.CHALLENGE and self.challenger is not None:
-                verdict = yield from self._run(
-                    threshold.rule, self.challenger.challenge, facts, progress
-                )
-                return verdict
-            return Verdict(threshold.action, threshold.rule, Reason.SCORE)
-        return None
-
-    def _run(self, name: str, check: Any, facts: Facts, progress: Progress) -> Flow:
-        """Run a check that may yield ops, turning failures into verdicts, never raising."""
-        try:
-            out = check(facts, progress)
-            if isinstance(out, Verdict):
-                return out
-            verdict: Verdict = yield from out
-            return verdict
-        except Exception as exc:
-            return self._failed(name, exc)
-
-    def _failed(self, name: str, exc: Exception) -> Verdict:
-        if isinstance(exc, StoreError):
-            log.warning("shieldware: store failed in %s: %s", name, exc)
-            if self.on_store_error == "closed":
-                return Verdict(
-                    Action.DENY,
-                    name,
-                    Reason.STORE_FAILED_CLOSED,
-                    status=503,
-                    retry_after=1.0,
-                    degraded=True,
-                )
-            return Verdict(Action.PASS, name, Reason.STORE_FAILED_OPEN, degraded=True)
-        log.error("shieldware: layer %s failed; letting the request through", name, exc_info=exc)
-        return Verdict(Action.PASS, name, Reason.LAYER_FAILED, degraded=True)
-
     # -- drivers -----------------------------------------------------------------------------
-    def decide(self, facts: Facts) -> Decision:
-        """Decide synchronously (WSGI, Django under WSGI, scripts)."""
-        gen = self.flow(facts)
-        store = self.store
-        try:
-            op = next(gen)
-            while True:
-                try:
-                    result = store.run(op)
-                except StoreError as exc:
-                    op = gen.throw(exc)
-                else:
-                    op = gen.send(result)
-        except StopIteration as stop:
-            decision: Decision = stop.value
-        if self.reporters:
+    def decide(self, facts: Facts, *, report: bool = True) -> Decision:
+        """Decide synchronously (WSGI, Django under WSGI, scripts).
+
+        :param report: False to decide without telling the reporters (``shieldware explain``).
+        """
+        progress = Progress()
+        for step in self._steps:
+            if self._count(step, self._run(step, facts, progress), progress):
+                break
+        else:
+            step = self._after_chain(progress)
+            if step is not None:
+                self._count(step, self._run(step, facts, progress), progress)
+        decision = self._conclude(progress)
+        if report and self.reporters:
             self._report(decision, facts)
         return decision
 
     async def adecide(self, facts: Facts) -> Decision:
         """Decide asynchronously (ASGI); the store is reached without blocking the loop."""
-        gen = self.flow(facts)
-        store = self.store
-        # A store whose ops never wait (the memory store) is called without a coroutine per op.
-        inline = getattr(store, "runs_inline", False)
-        try:
-            op = next(gen)
-            while True:
-                try:
-                    result = store.run(op) if inline else await store.arun(op)
-                except StoreError as exc:
-                    op = gen.throw(exc)
-                else:
-                    op = gen.send(result)
-        except StopIteration as stop:
-            decision: Decision = stop.value
+        progress = Progress()
+        for step in self._steps:
+            if self._count(step, await self._arun(step, facts, progress), progress):
+                break
+        else:
+            step = self._after_chain(progress)
+            if step is not None:
+                self._count(step, await self._arun(step, facts, progress), progress)
+        decision = self._conclude(progress)
         if self.reporters:
             self._report(decision, facts)
         return decision
 
+    def _run(self, step: Step, facts: Facts, progress: Progress) -> Verdict:
+        """One step, synchronously: a verdict, never an exception (unless ``debug``)."""
+        try:
+            out = step.check(facts, progress)
+            if type(out) is Verdict:
+                return out
+            flow: Flow = out  # type: ignore[assignment]
+            store = self.store
+            op = next(flow)
+            while True:
+                try:
+                    result = store.run(op)
+                except StoreError as exc:
+                    op = flow.throw(exc)
+                else:
+                    op = flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        except Exception as exc:
+            return self._failed(step, exc)
+
+    async def _arun(self, step: Step, facts: Facts, progress: Progress) -> Verdict:
+        """One step, asynchronously; a store whose ops never wait is called inline."""
+        try:
+            out = step.check(facts, progress)
+            if type(out) is Verdict:
+                return out
+            flow: Flow = out  # type: ignore[assignment]
+            store = self.store
+            inline = self._inline
+            op = next(flow)
+            while True:
+                try:
+                    result = store.run(op) if inline else await store.arun(op)
+                except StoreError as exc:
+                    op = flow.throw(exc)
+                else:
+                    op = flow.send(result)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        except Exception as exc:
+            return self._failed(step, exc)
+
+    # -- the chain's rules (shared by both drivers) ----------------------------------------
+    def _count(self, step: Step, verdict: Verdict, progress: Progress) -> bool:
+        """Record `verdict` in the trail; True when it ends the chain."""
+        if step.shadow or verdict.shadow:
+            progress.trail.append(verdict if verdict.shadow else verdict._replace(shadow=True))
+            return False
+        progress.trail.append(verdict)
+        progress.score += verdict.weight
+        return verdict.action is not Action.PASS
+
+    def _after_chain(self, progress: Progress) -> Step | None:
+        """When no layer decided: the step that answers a reached threshold, if any."""
+        for threshold in self.thresholds:
+            if progress.score < threshold.score:
+                continue
+            if threshold.action is Action.CHALLENGE and self._challenge_step is not None:
+                return self._challenge_step._replace(name=threshold.rule)
+            verdict = Verdict(threshold.action, threshold.rule, Reason.SCORE)
+            return Step(threshold.rule, lambda _f, _p: verdict, False, self.on_store_error)
+        return None
+
+    def _failed(self, step: Step, exc: Exception) -> Verdict:
+        if isinstance(exc, StoreOverloaded):
+            log.warning("shieldware: store overloaded in %s; shedding: %s", step.name, exc)
+            return store_overloaded(step.name)
+        if isinstance(exc, StoreError):
+            log.warning("shieldware: store failed in %s: %s", step.name, exc)
+            return store_failed(step.name, step.on_store_error)
+        if self.debug:
+            raise exc
+        log.error(
+            "shieldware: layer %s failed; answering %r",
+            step.name,
+            step.on_store_error,
+            exc_info=exc,
+        )
+        verdict = store_failed(step.name, step.on_store_error)
+        return verdict._replace(reason=Reason.LAYER_FAILED)
+
+    def _conclude(self, progress: Progress) -> Decision:
+        trail = progress.trail
+        if not trail and self._enforced:
+            return ALLOWED
+        last = trail[-1] if trail else None
+        decisive = (
+            last
+            if last is not None and not last.shadow and last.action is not Action.PASS
+            else DEFAULT_ALLOW
+        )
+        enforced = self._enforced
+        if len(trail) == 1:  # the common case: one layer spoke
+            only = trail[0]
+            headers = only.headers if enforced and not only.shadow else ()
+            after = only.after
+        else:
+            headers = (
+                tuple(h for v in trail if not v.shadow for h in v.headers) if enforced else ()
+            )
+            after = tuple(op for v in trail for op in v.after)
+        return Decision(decisive, tuple(trail), progress.score, enforced, headers, after)
+
+    # -- after the response ------------------------------------------------------------------
     def finish(self, decision: Decision) -> None:
         """Run the decision's after-response ops (lease releases). Never raises."""
         for op in decision.after:
@@ -325,7 +328,7 @@ class Shield:
         Call it on application shutdown (a lifespan handler, ``atexit``); idempotent.
         """
         for layer in self.layers:
-            inner = layer.layer if isinstance(layer, _Shadowed) else layer
+            inner = layer.layer if isinstance(layer, Shadowed) else layer
             close = getattr(inner, "close", None)
             if callable(close):
                 try:
@@ -349,8 +352,9 @@ class Shield:
                 log.exception("shieldware: reporter %r failed", reporter)
 
 
-def _as_shadow(verdict: Verdict) -> Verdict:
-    return verdict._replace(shadow=True)
+def _inert(layer: Layer) -> bool:
+    inner = layer.layer if isinstance(layer, Shadowed) else layer
+    return getattr(inner, "inert", False) is True
 
 
 def _check_layers(layers: Sequence[Any]) -> list[str]:

@@ -10,7 +10,8 @@ from typing import Any
 
 from .layers import Fingerprint, IPList, ProofOfWork, TokenBucket
 from .match import path
-from .policy import Layer, Mode, Reporter, Shield
+from .layer import Layer, Reporter
+from .policy import Mode, Shield
 from .secret import SecretInput
 from .stores import Store
 

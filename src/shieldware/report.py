@@ -22,7 +22,6 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from .clientip import network_of
 from .facts import Facts
 from .verdict import Action, Decision, Reason, Verdict
 
@@ -56,9 +55,10 @@ def client_key(facts: Facts, salt: bytes = b"") -> str:
     Enough to follow one client through the logs, useless for recovering its address without
     the salt.
     """
-    if facts.client_ip is None:
+    network_text = facts.client.network()
+    if network_text is None:
         return "-"
-    network = network_of(facts.client_ip).encode()
+    network = network_text.encode()
     return hashlib.blake2b(network, key=salt[:64], digest_size=8).hexdigest()
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from .ops import Op
 
-__all__ = ["DEFAULT_ALLOW", "Action", "Decision", "Reason", "Reply", "Verdict"]
+__all__ = ["ALLOWED", "DEFAULT_ALLOW", "Action", "Decision", "Reason", "Reply", "Verdict"]
 
 
 class Action(enum.Enum):
@@ -27,13 +27,13 @@ class Action(enum.Enum):
     CHALLENGE = "challenge"
     DENY = "deny"
 
-    @property
-    def blocks(self) -> bool:
-        """True for the actions that keep the request away from the app."""
-        return self in _BLOCKING
+    #: True for the actions that keep the request away from the app (set below, once: a plain
+    #: attribute read, where a property would hash the enum member on every request).
+    blocks: bool
 
 
-_BLOCKING = frozenset({Action.THROTTLE, Action.CHALLENGE, Action.DENY})
+for _action in Action:
+    _action.blocks = _action in (Action.THROTTLE, Action.CHALLENGE, Action.DENY)
 
 
 class Reason:
@@ -45,6 +45,7 @@ class Reason:
     IP_DENIED = "ip-deny-listed"
     STORE_FAILED_OPEN = "store-failed-open"
     STORE_FAILED_CLOSED = "store-failed-closed"
+    STORE_OVERLOADED = "store-overloaded"
     LAYER_FAILED = "layer-failed"
     BAD_REQUEST = "bad-request"
 
@@ -107,12 +108,17 @@ class Decision(NamedTuple):
     :param trail: every verdict in evaluation order, the decisive one included.
     :param score: the summed weight of the non-shadow verdicts.
     :param enforced: False in shadow mode: the decision is reported but never blocks.
+    :param headers: response headers the counted verdicts asked for, in trail order; none in
+        shadow mode (a limit that is only being trialled must not show).
+    :param after: store operations to run once the response has ended (lease releases).
     """
 
     verdict: Verdict = DEFAULT_ALLOW
     trail: tuple[Verdict, ...] = ()
     score: float = 0.0
     enforced: bool = True
+    headers: tuple[tuple[str, str], ...] = ()
+    after: tuple[Op[Any], ...] = ()
 
     @property
     def action(self) -> Action:
@@ -123,34 +129,12 @@ class Decision(NamedTuple):
         """True when the adapters answer instead of the app: a refusal, or a layer's own reply
         (a proof-of-work asset, the verify endpoint's redirect)."""
         verdict = self.verdict
-        return self.enforced and (verdict.action in _BLOCKING or verdict.reply is not None)
+        return self.enforced and (verdict.action.blocks or verdict.reply is not None)
 
     @property
     def degraded(self) -> bool:
         """True when any layer decided without its store."""
         return any(v.degraded for v in self.trail)
-
-    @property
-    def headers(self) -> tuple[tuple[str, str], ...]:
-        """Headers the counted verdicts asked to add, in trail order.
-
-        Shadow verdicts are left out, and so is everything in shadow mode: a limit that is only
-        being trialled must not show.
-        """
-        if not self.enforced:
-            return ()
-        trail = self.trail
-        if len(trail) == 1:
-            return () if trail[0].shadow else trail[0].headers
-        return tuple(h for v in trail if not v.shadow for h in v.headers)
-
-    @property
-    def after(self) -> tuple[Op[Any], ...]:
-        """Store operations to run once the response has ended."""
-        trail = self.trail
-        if len(trail) == 1:  # the common case: adapters ask on every request
-            return trail[0].after
-        return tuple(op for v in trail for op in v.after)
 
     def explain(self) -> str:
         """A few human lines: the outcome, then each verdict of the trail."""
@@ -163,3 +147,7 @@ class Decision(NamedTuple):
             flags = "".join((" [shadow]" if v.shadow else "", " [degraded]" if v.degraded else ""))
             lines.append(f"  {v.rule}: {v.action.value} {v.reason} weight={v.weight:g}{flags}")
         return "\n".join(lines)
+
+
+#: The decision of an enforced chain in which nothing had anything to say.
+ALLOWED = Decision()

@@ -24,7 +24,7 @@ from shieldware import (
     Take,
     Verdict,
 )
-from shieldware.policy import Flow
+from shieldware.layer import Flow
 
 R = TypeVar("R")
 

@@ -18,7 +18,7 @@ from typing import Any
 from shieldware import Action, Facts
 from shieldware.fingerprint import BotVerifier, TemporaryLookupError
 from shieldware.layers import Fingerprint
-from shieldware.policy import Progress
+from shieldware.layer import Progress
 
 CORPUS = Path(__file__).parent / "corpus"
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "fingerprint-evaluation.md"

@@ -11,7 +11,7 @@ from shieldware.errors import ConfigurationError
 from shieldware.fingerprint import Signal, signal
 from shieldware.fingerprint.head import Head
 from shieldware.layers import Fingerprint
-from shieldware.policy import Progress
+from shieldware.layer import Progress
 
 from .helpers import CHROME_NAV, CHROME_UA, CURL, FIREFOX_NAV, facts, replace
 

@@ -22,7 +22,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import shieldware
 from shieldware import Action, Bucket, IPList, Shield, Take, Verdict
 from shieldware.facts import Facts
-from shieldware.policy import Flow, Progress
+from shieldware.layer import Flow, Progress
 
 SECRET = "reliability-secret-0123456789-abcdefghijklmnopq"
 HELLO = b"Hello, world!"

@@ -13,7 +13,7 @@ import pytest
 
 from shieldware import Action, Bucket, Facts, Shield, StoreError, Take, Verdict
 from shieldware.ops import Op
-from shieldware.policy import Progress
+from shieldware.layer import Progress
 from shieldware.stores import CircuitBreaker, CircuitOpen, FallbackStore, MemoryStore, RedisStore
 from shieldware.verdict import Reason
 

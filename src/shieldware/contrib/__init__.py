@@ -12,7 +12,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
-from ..policy import Layer, Mode, Shield
+from ..layer import Layer
+from ..policy import Mode, Shield
 
 __all__ = ["Protection", "ProtectTarget", "headers_to_add"]
 

@@ -30,7 +30,7 @@ from cachetools import LRUCache, TTLCache
 
 from ..clientip import IPAddress
 from ..errors import ConfigurationError
-from ..match import NetworkSet
+from ..clientip import Networks
 
 __all__ = [
     "BotVerifier",
@@ -99,7 +99,7 @@ class GoodBot:
     name: str
     category: str
     ua: re.Pattern[str]
-    networks: NetworkSet
+    networks: Networks
     rdns: tuple[str, ...]
     source: str
     date: str
@@ -110,7 +110,7 @@ class GoodBot:
             name=str(data["name"]),
             category=str(data.get("category", "search")),
             ua=re.compile(str(data["ua"])),
-            networks=NetworkSet(data.get("networks", ())),
+            networks=Networks(data.get("networks", ())),
             rdns=tuple(str(s).lower() for s in data.get("rdns", ())),
             source=str(data.get("source", "")),
             date=str(data.get("date", "")),
@@ -217,7 +217,7 @@ class BotVerifier:
 
     def update_networks(self, name: str, networks: Iterable[str]) -> None:
         """Replace one bot's ranges (from a fresh download of the operator's JSON)."""
-        fresh = NetworkSet(networks)
+        fresh = Networks(networks)
         bots = []
         for bot in self.bots:
             if bot.name == name:

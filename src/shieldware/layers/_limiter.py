@@ -1,4 +1,4 @@
-"""What the rate-limit layers share: failure policy, the local over-limit cache, verdicts.
+"""What the rate-limit layers share: the local over-limit cache, verdicts and headers.
 
 A limiter layer turns a request into "items" (one per applicable rule), asks the store to charge
 them all in one op, and answers PASS (with headers) or THROTTLE. Subclasses say how items become
@@ -7,38 +7,25 @@ an op and how a state becomes a header's ``t``.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import random
-import threading
-import time
 from collections.abc import Callable, Generator, Hashable, Sequence
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from cachetools import TLRUCache
-
-from ..errors import ConfigurationError, StoreError
+from ..errors import ConfigurationError
 from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, sf_string
+from ..layer import FailurePolicy, check_failure_policy
+from ..memo import Memo
 from ..ops import Op
-from ..stores import MemoryStore
-from ..verdict import Action, Reason, Verdict
+from ..verdict import Action, Verdict
+from .blocks import LocalBlocks
 
-__all__ = ["FailurePolicy", "LimitState", "Limiter", "LocalBlocks", "check_failure_policy"]
-
-#: What a layer does when its store fails: let the request through, refuse it (503), or decide
-#: against a small in-process store instead (every such verdict is marked ``degraded``).
-FailurePolicy = Literal["open", "closed", "local"]
+__all__ = ["LimitState", "Limiter"]
 
 RATE_LIMITED = "rate-limited"
 LOCALLY_BLOCKED = "rate-limited-locally"
 COST_TOO_HIGH = "cost-exceeds-limit"
 WITHIN_LIMIT = "within-limit"
-
-
-def check_failure_policy(value: str) -> FailurePolicy:
-    if value not in ("open", "closed", "local"):
-        raise ConfigurationError(f"on_store_error must be 'open', 'closed' or 'local': {value!r}")
-    return value  # type: ignore[return-value]
 
 
 class LimitState(Protocol):
@@ -54,50 +41,6 @@ class LimitState(Protocol):
     def reset_after(self) -> float: ...
 
 
-class LocalBlocks:
-    """Keys known to be over their limit until a monotonic instant: refused without a store op.
-
-    Sound for every limiter here: a store's state only gets more restrictive until the instant
-    it reported (GCRA's TAT and window counts never shrink early), so a local refusal is one the
-    store would have made too. Bounded (LRU beyond `maxsize`); one lock, no threads.
-    """
-
-    def __init__(self, maxsize: int = 10_000) -> None:
-        self._lock = threading.Lock()
-        self._used = False
-        self._cache: TLRUCache[str, tuple[float, int]] | None = (
-            TLRUCache(maxsize, ttu=lambda _k, v, _now: v[0], timer=time.monotonic)
-            if maxsize > 0
-            else None
-        )
-
-    def __len__(self) -> int:
-        return len(self._cache) if self._cache is not None else 0
-
-    def __bool__(self) -> bool:
-        """False until the first block: spares every request a locked lookup until then."""
-        return self._used
-
-    def block(self, key: str, seconds: float, cost: int) -> None:
-        """Remember `key` refuses `cost` units (and more) for `seconds`."""
-        if self._cache is None or seconds <= 0 or not math.isfinite(seconds):
-            return
-        with self._lock:
-            self._cache[key] = (time.monotonic() + seconds, cost)
-            self._used = True
-
-    def wait(self, key: str, cost: int) -> float:
-        """Seconds `key` is still known to refuse `cost` units; 0 when not known."""
-        cache = self._cache
-        if cache is None:
-            return 0.0
-        with self._lock:
-            entry = cache.get(key)
-        if entry is None or cost < entry[1]:
-            return 0.0
-        return max(0.0, entry[0] - time.monotonic())
-
-
 ItemT = TypeVar("ItemT")
 _BATCHES = 16384
 _BLOCKED_HEADERS = 1024
@@ -110,13 +53,12 @@ class Batch(Generic[ItemT]):
     the header prefixes are built on its first request and cached (bounded) by the layer.
     """
 
-    __slots__ = ("items", "keys", "local_op", "op", "policy_line", "prefixes")
+    __slots__ = ("items", "keys", "op", "policy_line", "prefixes")
 
     def __init__(self, layer: Limiter[ItemT], items: Sequence[ItemT]) -> None:
         self.items = tuple(items)
         self.keys = tuple(layer._key_cost(it) for it in self.items)
-        self.op = layer._op(self.items, False)
-        self.local_op = layer._op(self.items, True) if layer.on_store_error == "local" else None
+        self.op = layer._op(self.items)
         policies = [layer._policy(it) for it in self.items]
         self.policy_line = ", ".join(p[1] for p in policies)
         self.prefixes = tuple(sf_string(p[0].name) + ";r=" for p in policies)
@@ -132,46 +74,41 @@ class Limiter(Generic[ItemT]):
         name: str,
         *,
         headers: str,
-        on_store_error: str,
+        on_store_error: FailurePolicy | None,
         jitter: float,
         local_cache: int,
-        local_workers: int,
         status: int,
     ) -> None:
         if not name or "/" in name:
             raise ConfigurationError(f"a layer name must be non-empty without '/': {name!r}")
         if not 0 <= jitter <= 1:
             raise ConfigurationError("jitter is a fraction of the wait, between 0 and 1")
-        if local_workers < 1:
-            raise ConfigurationError("local_workers must be at least 1")
+        if on_store_error == "local":
+            raise ConfigurationError(
+                "on_store_error='local' moved to the store: wrap it, "
+                "FallbackStore(RedisStore(...), workers=N), and keep 'open' or 'closed' here"
+            )
         self.name = name
         self.headers: HeaderStyle = check_style(headers)
         self.on_store_error = check_failure_policy(on_store_error)
         self.jitter = jitter
-        self.local_workers = local_workers
         self.status = status
         self.blocks = LocalBlocks(local_cache)
-        self._fallback = MemoryStore(10_000) if self.on_store_error == "local" else None
         self._pass = Verdict(Action.PASS, name, "not-applicable")
-        self._batches: dict[Hashable, Batch[ItemT]] = {}
-        self._blocked_headers: dict[tuple[int, str, float], tuple[Any, ...]] = {}
+        self._batches: Memo[Hashable, Batch[ItemT]] = Memo(_BATCHES)
+        self._blocked_headers: Memo[tuple[int, str, float], tuple[Any, ...]] = Memo(
+            _BLOCKED_HEADERS
+        )
 
     def batch(self, signature: Hashable, build: Callable[[], Sequence[ItemT]]) -> Batch[ItemT]:
         """The cached `Batch` for `signature`, built by `build` on a miss (bounded, FIFO)."""
         found = self._batches.get(signature)
-        if found is not None:
-            return found
-        made = Batch(self, build())
-        batches = self._batches
-        if len(batches) >= _BATCHES:
-            # another thread may have changed the dict meanwhile: then it made room already
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del batches[next(iter(batches))]
-        batches[signature] = made
-        return made
+        if found is None:
+            found = self._batches.put(signature, Batch(self, build()))
+        return found
 
     # -- hooks -------------------------------------------------------------------------------
-    def _op(self, items: Sequence[ItemT], local: bool) -> Op[tuple[Any, ...]]:
+    def _op(self, items: Sequence[ItemT]) -> Op[tuple[Any, ...]]:
         raise NotImplementedError
 
     def _key_cost(self, item: ItemT) -> tuple[str, int]:
@@ -196,29 +133,11 @@ class Limiter(Generic[ItemT]):
         return self._flow(batch)
 
     def _flow(self, batch: Batch[ItemT]) -> Generator[Op[Any], Any, Verdict]:
-        try:
-            states = yield batch.op
-        except StoreError:
-            if self.on_store_error == "open":
-                return Verdict(Action.PASS, self.name, Reason.STORE_FAILED_OPEN, degraded=True)
-            if self.on_store_error == "closed":
-                return Verdict(
-                    Action.DENY,
-                    self.name,
-                    Reason.STORE_FAILED_CLOSED,
-                    status=503,
-                    retry_after=1.0,
-                    degraded=True,
-                )
-            assert self._fallback is not None
-            assert batch.local_op is not None
-            states = self._fallback.run(batch.local_op)
-            return self.verdict(batch, states, degraded=True)
+        # A store error goes up to the chain, which answers it with this layer's failure policy.
+        states = yield batch.op
         return self.verdict(batch, states)
 
-    def verdict(
-        self, batch: Batch[ItemT], states: Sequence[Any], degraded: bool = False
-    ) -> Verdict:
+    def verdict(self, batch: Batch[ItemT], states: Sequence[Any]) -> Verdict:
         """PASS with headers, or THROTTLE naming the rule that must wait longest."""
         items = batch.items
         if len(states) == 1 and states[0].allowed:  # the common case
@@ -227,7 +146,6 @@ class Limiter(Generic[ItemT]):
                 self.name,
                 WITHIN_LIMIT,
                 headers=self._pass_headers(batch, states),
-                degraded=degraded,
             )
         refused = [i for i, s in enumerate(states) if not s.allowed]
         if not refused:
@@ -236,7 +154,6 @@ class Limiter(Generic[ItemT]):
                 self.name,
                 WITHIN_LIMIT,
                 headers=self._pass_headers(batch, states),
-                degraded=degraded,
             )
         worst = max(refused, key=lambda i: states[i].retry_after)
         retry = states[worst].retry_after
@@ -268,7 +185,6 @@ class Limiter(Generic[ItemT]):
                 "remaining": states[worst].remaining,
                 "retry_after": retry if math.isfinite(retry) else None,
             },
-            degraded=degraded,
         )
 
     def _pass_headers(self, batch: Batch[ItemT], states: Sequence[Any]) -> tuple[Any, ...]:
@@ -305,13 +221,9 @@ class Limiter(Generic[ItemT]):
         signature = (id(policy), header, jittered)  # the policy lives as long as this layer
         headers = self._blocked_headers.get(signature)
         if headers is None:
-            headers = self._headers([items[index]], [Usage(policy, 0, jittered)])
-            cache = self._blocked_headers
-            if len(cache) >= _BLOCKED_HEADERS:
-                # another thread may have changed the dict meanwhile: then it made room already
-                with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                    del cache[next(iter(cache))]
-            cache[signature] = headers
+            headers = self._blocked_headers.put(
+                signature, self._headers([items[index]], [Usage(policy, 0, jittered)])
+            )
         return Verdict(
             Action.THROTTLE,
             rule,

@@ -18,7 +18,7 @@ from ..facts import Facts
 from ..keys import tag_of
 from ..match import Matcher
 from ..ops import Add, Bucket, BucketState, Take
-from ..policy import Flow, Progress
+from ..layer import Flow, Progress
 from ..pow import puzzle, replies, tokens
 from ..pow.assets import asset_reply
 from ..pow.page import PageText
@@ -193,7 +193,7 @@ class ProofOfWork:
 
     # -- clients --------------------------------------------------------------------------
     def _client(self, facts: Facts) -> tuple[str, str]:
-        prefix = tokens.prefix_of(facts.client_ip, self.v4_prefix, self.v6_prefix)
+        prefix = facts.client.network(self.v4_prefix, self.v6_prefix) or "-"
         return prefix, tokens.binding(prefix, facts.user_agent)
 
     def _cookie_name(self, facts: Facts) -> str:

@@ -12,14 +12,14 @@ import secrets
 from collections.abc import Generator
 from typing import Any
 
-from ..errors import ConfigurationError, StoreError
+from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..match import Matcher
 from ..ops import Acquire, Op, Release
-from ..policy import Progress
-from ..verdict import Action, Reason, Verdict
+from ..layer import FailurePolicy, Progress, check_failure_policy
+from ..verdict import Action, Verdict
 
 __all__ = ["Concurrency"]
 
@@ -34,8 +34,8 @@ class Concurrency:
     :param match: only requests this matcher accepts take a lease.
     :param lease_ttl: seconds after which a lease expires unreleased (a dead worker's).
     :param retry_after: the Retry-After of a refusal, in seconds.
-    :param on_store_error: ``"open"`` (default) or ``"closed"`` (503). There is no local fallback:
-        a lease taken locally would be released against the failing store.
+    :param on_store_error: ``"open"`` or ``"closed"`` (503) when the store fails; None (default)
+        follows the Shield.
     :param headers: ``"draft-10"`` adds ``RateLimit`` fields with ``qu="concurrent-requests"``.
     :param name: the layer's name (``concurrency/<name>`` in verdicts).
     :param status: the refusal's status, 429 by default.
@@ -49,21 +49,19 @@ class Concurrency:
         match: Matcher | None = None,
         lease_ttl: float = 300.0,
         retry_after: float = 1.0,
-        on_store_error: str = "open",
+        on_store_error: FailurePolicy | None = None,
         headers: str = "draft-10",
         name: str = "concurrency",
         status: int = 429,
     ) -> None:
         if limit < 1 or lease_ttl <= 0:
             raise ConfigurationError("limit must be at least 1 and lease_ttl positive")
-        if on_store_error not in ("open", "closed"):
-            raise ConfigurationError("Concurrency's on_store_error is 'open' or 'closed'")
         self.limit = limit
         self.key: Key = as_key(key)
         self.match = match
         self.lease_ttl = lease_ttl
         self.retry_after = retry_after
-        self.on_store_error = on_store_error
+        self.on_store_error = check_failure_policy(on_store_error)
         self.headers: HeaderStyle = check_style(headers)
         self.name = name
         self.status = status
@@ -86,19 +84,8 @@ class Concurrency:
         return self._flow(key, secrets.token_hex(8))
 
     def _flow(self, key: str, lease: str) -> Generator[Op[Any], Any, Verdict]:
-        try:
-            state = yield Acquire(key, lease, self.limit, self.lease_ttl)
-        except StoreError:
-            if self.on_store_error == "closed":
-                return Verdict(
-                    Action.DENY,
-                    self.name,
-                    Reason.STORE_FAILED_CLOSED,
-                    status=503,
-                    retry_after=1.0,
-                    degraded=True,
-                )
-            return Verdict(Action.PASS, self.name, Reason.STORE_FAILED_OPEN, degraded=True)
+        # A store error goes up to the chain, which answers it with this layer's failure policy.
+        state = yield Acquire(key, lease, self.limit, self.lease_ttl)
         remaining = max(0, self.limit - state.in_flight)
         headers = format_headers(
             self.headers, [Usage(self.policy, remaining, None)], [self._policy_item]

@@ -46,8 +46,8 @@ from ..fingerprint.scoring import (
 )
 from ..fingerprint.signals import CACHE_HEADERS, DEFAULT_CAPS, DEFAULT_SIGNALS, Signal
 from ..fingerprint.ua import UAClassifier
-from ..match import Matcher, NetworkSet
-from ..policy import Progress, Threshold
+from ..match import Matcher
+from ..layer import Progress, Threshold
 from ..verdict import Action, Verdict
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_EXEMPT_PATHS", "Band", "Fingerprint", "Score"]
@@ -95,8 +95,8 @@ class Fingerprint:
     :param bands: score bands for the explanation (`DEFAULT_BANDS`).
     :param deny_at: opt-in: a soft score at or above this denies (None: never).
     :param ja4_header: header a trusted proxy puts a JA4 value in (e.g. ``"x-ja4"``).
-    :param trusted_proxies: peers allowed to send `ja4_header`; from anyone else it is ignored
-        and the ``fingerprint-header-spoofed`` signal fires.
+        Only the Shield's trusted proxies may send it; from anyone else it is ignored and the
+        ``fingerprint-header-spoofed`` signal fires.
     :param order_signals: set False behind a proxy that reorders headers (Traefik, Caddy).
     :param debug_header: opt-in response header carrying the explanation summary.
     :param debug_match: only add the debug header for requests this matcher accepts.
@@ -124,7 +124,6 @@ class Fingerprint:
         bands: Sequence[Band] = DEFAULT_BANDS,
         deny_at: float | None = None,
         ja4_header: str | None = None,
-        trusted_proxies: Iterable[str] = (),
         order_signals: bool = True,
         debug_header: str | None = None,
         debug_match: Matcher | None = None,
@@ -175,7 +174,6 @@ class Fingerprint:
         self.bands = tuple(sorted(bands, key=lambda b: b.floor))
         self.deny_at = deny_at
         self.ja4_header = ja4_header.lower() if ja4_header else None
-        self._proxies = NetworkSet(trusted_proxies)
         self.order_signals = order_signals
         self.debug_header = debug_header.lower() if debug_header else None
         self.debug_match = debug_match
@@ -209,8 +207,6 @@ class Fingerprint:
     def check(self, facts: Facts, progress: Progress) -> Verdict:
         if self.match is not None and not self.match(facts):
             return self._pass
-        if facts.header_index is None:  # built by hand: index once, not per header lookup
-            facts = facts.with_(header_index=facts._index)
         entry = self._entry(facts)
         if entry.hard is not None:
             return entry.hard
@@ -258,8 +254,6 @@ class Fingerprint:
 
     def score(self, facts: Facts) -> Score:
         """The soft score of a request, ignoring hard outcomes (replay and evaluation)."""
-        if facts.header_index is None:
-            facts = facts.with_(header_index=facts._index)
         entry = self._entry(facts)
         check = None
         if entry.bot is not None and self.verifier is not None:
@@ -286,12 +280,11 @@ class Fingerprint:
 
     def _entry(self, facts: Facts) -> _Entry:
         """The cacheable part of the evaluation, reused for identical heads."""
-        index = facts.header_index or {}
         names = tuple(map(_first, facts.headers))
-        values = tuple(map(index.get, self._cache_headers))
+        values = tuple(map(facts.header, self._cache_headers))
         secure = facts.secure
         order = self.order_signals and facts.header_order_known
-        trusted = self.ja4_header is not None and facts.peer_ip in self._proxies
+        trusted = self.ja4_header is not None and facts.from_trusted_proxy
         key = (facts.method, secure, order, trusted, names, values)
         entry = self._cache.get(key)
         if entry is None:

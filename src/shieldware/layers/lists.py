@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..facts import Facts
-from ..match import Matcher, NetworkSet
-from ..policy import Progress
+from ..clientip import Networks
+from ..match import Matcher
+from ..layer import Progress
 from ..verdict import Action, Reason, Verdict
 
 __all__ = ["IPList"]
@@ -33,8 +34,10 @@ class IPList:
         name: str = "iplist",
     ) -> None:
         self.name = name
-        self.allow = NetworkSet(allow)
-        self.deny = NetworkSet(deny)
+        self.allow = Networks(allow)
+        self.deny = Networks(deny)
+        #: Empty lists can say nothing: the Shield leaves this layer out of its chain.
+        self.inert = not self.allow and not self.deny
         self.match = match
         self._allowed = Verdict(Action.ALLOW, f"{name}/allow", Reason.IP_ALLOWED)
         self._denied = Verdict(Action.DENY, f"{name}/deny", Reason.IP_DENIED)
@@ -46,7 +49,7 @@ class IPList:
     def check(self, facts: Facts, progress: Progress) -> Verdict:
         if self.match is not None and not self.match(facts):
             return self._pass
-        ip = facts.client_ip
+        ip = facts.client.ip
         if ip in self.allow:
             return self._allowed
         if ip in self.deny:

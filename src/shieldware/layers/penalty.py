@@ -25,9 +25,9 @@ from ..errors import ConfigurationError, StoreError
 from ..facts import Facts
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..ops import Add, Get, Incr, Op
-from ..policy import Challenger, Layer, Progress
+from ..layer import Challenger, Layer, Progress, as_flow
 from ..verdict import Action, Verdict
-from ._limiter import LocalBlocks
+from .blocks import LocalBlocks
 
 __all__ = ["PenaltyBox"]
 
@@ -125,7 +125,7 @@ class PenaltyBox:
         if held is not None:
             self.blocks.block(ban_key, held.ttl, 0)
             return self._banned(held.ttl)
-        verdict = yield from _drive(self.layer.check(facts, progress))
+        verdict = yield from as_flow(self.layer.check(facts, progress))
         if verdict.action is not Action.THROTTLE:
             return verdict
         try:
@@ -140,7 +140,7 @@ class PenaltyBox:
             self.blocks.block(ban_key, seconds, 0)
             return self._banned(seconds, offences=offences)
         if self.challenger is not None:
-            challenge = yield from _drive(self.challenger.challenge(facts, progress))
+            challenge = yield from as_flow(self.challenger.challenge(facts, progress))
             if challenge.action.blocks or challenge.reply is not None:
                 return challenge
         return verdict
@@ -158,9 +158,3 @@ class PenaltyBox:
             detail=detail,
         )
 
-
-def _drive(out: Verdict | Generator[Op[Any], Any, Verdict]) -> Generator[Op[Any], Any, Verdict]:
-    if isinstance(out, Verdict):
-        return out
-    verdict: Verdict = yield from out
-    return verdict

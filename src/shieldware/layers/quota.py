@@ -24,7 +24,7 @@ from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..match import Matcher
 from ..ops import Hit, Op, Strategy, Window, WindowState
-from ..policy import Progress
+from ..layer import FailurePolicy, Progress
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter
@@ -62,7 +62,7 @@ class Quota(Limiter[_Item]):
     :param match: only requests this matcher accepts are counted.
     :param name: the layer's name (``quota/<name>`` in verdicts, policy names in headers).
     :param options: `RateLimit`'s layer options: ``headers``, ``on_store_error``,
-        ``local_workers``, ``jitter``, ``local_cache``, ``status``.
+        ``jitter``, ``local_cache``, ``status``.
     """
 
     def __init__(
@@ -75,8 +75,7 @@ class Quota(Limiter[_Item]):
         match: Matcher | None = None,
         name: str = "quota",
         headers: str = "draft-10",
-        on_store_error: str = "local",
-        local_workers: int = 1,
+        on_store_error: FailurePolicy | None = None,
         jitter: float = 0.1,
         local_cache: int = 10_000,
         status: int = 429,
@@ -87,7 +86,6 @@ class Quota(Limiter[_Item]):
             on_store_error=on_store_error,
             jitter=jitter,
             local_cache=local_cache,
-            local_workers=local_workers,
             status=status,
         )
         if strategy not in _STRATEGIES:
@@ -145,22 +143,8 @@ class Quota(Limiter[_Item]):
         ]
 
     # -- hooks -------------------------------------------------------------------------------
-    def _op(self, items: Sequence[_Item], local: bool) -> Hit:
-        n = self.local_workers if local else 1
-        return Hit(
-            tuple(
-                it.window
-                if n == 1
-                else Window(
-                    it.window.key,
-                    max(it.window.cost, it.window.limit // n),
-                    it.window.window_us,
-                    it.window.strategy,
-                    it.window.cost,
-                )
-                for it in items
-            )
-        )
+    def _op(self, items: Sequence[_Item]) -> Hit:
+        return Hit(tuple(it.window for it in items))
 
     def _key_cost(self, item: _Item) -> tuple[str, int]:
         return item.window.key, item.window.cost

@@ -25,7 +25,7 @@ from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..match import Matcher
 from ..ops import Bucket, BucketState, Op, Take
-from ..policy import Progress
+from ..layer import FailurePolicy, Progress
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter
@@ -84,6 +84,11 @@ class TokenBucket:
             f"name={self.name!r})"
         )
 
+    @property
+    def on_store_error(self) -> FailurePolicy | None:
+        """The failure policy of the bucket used as a layer (None: the Shield's)."""
+        return self._layer.on_store_error
+
     def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
         return self._layer.check(facts, progress)
 
@@ -102,11 +107,9 @@ class RateLimit(Limiter[_Item]):
     :param name: the layer's name.
     :param headers: ``"draft-10"`` (default), ``"legacy"``, ``"both"`` or ``"none"``; added to
         passing responses and refusals alike (see `shieldware.headers`).
-    :param on_store_error: ``"local"`` (default) decides against a small in-process store when the
-        store fails, ``"open"`` lets the request through, ``"closed"`` refuses it with 503. Every
-        such verdict is marked degraded.
-    :param local_workers: with ``"local"``, how many processes share the traffic: each one's local
-        limit gets that share of the rate and burst.
+    :param on_store_error: ``"open"`` lets the request through when the store fails, ``"closed"``
+        refuses it with 503; None (default) follows the Shield. To keep limiting per process
+        while a shared store is down, wrap the store: ``FallbackStore(redis, workers=4)``.
     :param jitter: a refusal's Retry-After is spread by up to this fraction of the wait (never
         shortened), so refused clients do not come back in one herd.
     :param local_cache: how many over-limit keys each process remembers, to refuse them again
@@ -120,8 +123,7 @@ class RateLimit(Limiter[_Item]):
         *,
         name: str = "ratelimit",
         headers: str = "draft-10",
-        on_store_error: str = "local",
-        local_workers: int = 1,
+        on_store_error: FailurePolicy | None = None,
         jitter: float = 0.1,
         local_cache: int = 10_000,
         status: int = 429,
@@ -132,7 +134,6 @@ class RateLimit(Limiter[_Item]):
             on_store_error=on_store_error,
             jitter=jitter,
             local_cache=local_cache,
-            local_workers=local_workers,
             status=status,
         )
         self.rules = tuple(rules)
@@ -193,21 +194,8 @@ class RateLimit(Limiter[_Item]):
         return items
 
     # -- hooks -------------------------------------------------------------------------------
-    def _op(self, items: Sequence[_Item], local: bool) -> Take:
-        if not local or self.local_workers == 1:
-            return Take(tuple(it.bucket for it in items))
-        n = self.local_workers
-        return Take(
-            tuple(
-                Bucket(
-                    it.bucket.key,
-                    it.bucket.interval_us * n,
-                    max(it.bucket.cost, math.ceil(it.bucket.capacity / n)),
-                    it.bucket.cost,
-                )
-                for it in items
-            )
-        )
+    def _op(self, items: Sequence[_Item]) -> Take:
+        return Take(tuple(it.bucket for it in items))
 
     def _key_cost(self, item: _Item) -> tuple[str, int]:
         return item.bucket.key, item.bucket.cost

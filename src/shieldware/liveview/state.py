@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clientip import network_of
 from ..facts import Facts
 from ..report import challenge_outcomes, solve_seconds
 from ..verdict import Action, Decision, Reason
@@ -156,8 +155,7 @@ class LiveState:
         network = fingerprint = None
         if offending:
             fingerprint = _fingerprint(decision, facts)
-            if facts.client_ip is not None:
-                network = network_of(facts.client_ip)
+            network = facts.client.network()
         with self._lock:
             self.mode = "enforce" if decision.enforced else "shadow"
             sec = self._second(t)

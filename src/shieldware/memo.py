@@ -1,0 +1,37 @@
+"""`Memo`: the one bounded cache shieldware keeps per request path (clients, keys, replies).
+
+A plain dict whose oldest entry is dropped once it holds `maxsize` (first in, first out). Lookups
+are the dict's own C-level ``get``, so a hit costs what a dict probe costs; cachetools' LRU would
+cost a Python call per hit on a path every request takes. A flood of distinct keys only churns it:
+memory stays bounded. Safe to share between threads: a racing eviction at worst drops one more
+entry than needed, and a racing insert at worst computes a value twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TypeVar
+
+__all__ = ["Memo"]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class Memo(dict[K, V]):
+    """A dict bounded to `maxsize` entries, oldest dropped first. Use `put` to insert."""
+
+    __slots__ = ("maxsize",)
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def put(self, key: K, value: V) -> V:
+        """Store `value` under `key` (evicting the oldest entry when full) and return it."""
+        if len(self) >= self.maxsize:
+            # Another thread may have changed the dict meanwhile: then it made room already.
+            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+                del self[next(iter(self))]
+        self[key] = value
+        return value
