@@ -29,8 +29,8 @@ from starlette.routing import Route
 
 from shieldware import Facts, Shield, ShieldMiddleware
 from shieldware.fingerprint import BotVerifier
-from shieldware.layers import Fingerprint, IPList
 from shieldware.layer import Progress
+from shieldware.layers import Fingerprint, IPList
 
 CHROME = [
     (b"host", b"example.org"),

@@ -23,10 +23,11 @@ import time
 from collections.abc import Callable
 
 from shieldware import Facts, MemoryStore, Shield
+from shieldware.clientip import network_of
 from shieldware.layers import ProofOfWork
 from shieldware.layers.challenge import BASE_PATH
 from shieldware.ops import Add
-from shieldware.pow import TokenKit, binding, check, parse_nonces, prefix_of, solve
+from shieldware.pow import TokenKit, binding, check, parse_nonces, solve
 from shieldware.pow.puzzle import puzzle_prefix, solve_one
 from shieldware.secret import resolve_secrets
 
@@ -50,7 +51,7 @@ def per_op_us(fn: Callable[[], object], n: int) -> float:
 def ours(n: int) -> dict[str, Callable[[], object]]:
     kit = TokenKit(resolve_secrets(SECRET), "pow")
     store = MemoryStore()
-    bound = binding(prefix_of(ipaddress.ip_address("10.0.0.1")), "bench")
+    bound = binding(network_of(ipaddress.ip_address("10.0.0.1"), 24, 64), "bench")
     # pre-solved answers (verification costs `count` hashes whatever the bits)
     pool = []
     for _ in range(n):

@@ -13,10 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from shieldware import Action, Facts, MemoryStore, Shield, Threshold, Verdict
+from shieldware.clientip import network_of
 from shieldware.layers import ProofOfWork
 from shieldware.layers.challenge import BASE_PATH
 from shieldware.match import path
-from shieldware.pow import TokenKit, binding, prefix_of, solve
+from shieldware.pow import TokenKit, binding, solve
 from shieldware.secret import resolve_secrets
 
 SECRET = "s" * 32
@@ -303,7 +304,7 @@ def test_foreign_binding_is_refused() -> None:
 def test_wrong_difficulty_is_refused() -> None:
     clock = Clock()
     shield = make(clock, bits=6)
-    bound = binding(prefix_of(ipaddress.ip_address("10.1.2.3")), UA)
+    bound = binding(network_of(ipaddress.ip_address("10.1.2.3"), 24, 64), UA)
     easy = TokenKit(resolve_secrets(SECRET), "pow").mint_challenge(
         now=clock.now, ttl=60, count=2, bits=2, level=0, bound=bound
     )

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shieldware.clientip import Client
 from shieldware.errors import ConfigurationError
 from shieldware.pow import (
     TokenKit,
     binding,
     check,
     parse_nonces,
-    prefix_of,
     puzzle_prefix,
     safe_return,
     solve,
@@ -86,13 +86,15 @@ def test_parse_nonces_never_raises(text: str, count: int) -> None:
 
 
 # -- binding ---------------------------------------------------------------------------------
-def test_prefix_groups_ipv4_by_24_and_ipv6_by_64() -> None:
-    a, b, c = (ipaddress.ip_address(x) for x in ("10.1.2.3", "10.1.2.250", "10.1.3.3"))
-    assert prefix_of(a) == prefix_of(b) != prefix_of(c)
-    x, y, z = (ipaddress.ip_address(v) for v in ("2001:db8::1", "2001:db8::ffff:1", "2001:db9::1"))
-    assert prefix_of(x) == prefix_of(y) != prefix_of(z)
-    assert prefix_of(None) == "-"
-    assert prefix_of(a, v4_prefix=32) != prefix_of(b, v4_prefix=32)
+def test_client_networks_group_ipv4_by_24_and_ipv6_by_64() -> None:
+    a, b, c = (Client(ipaddress.ip_address(x)) for x in ("10.1.2.3", "10.1.2.250", "10.1.3.3"))
+    assert a.network(24, 64) == b.network(24, 64) == "10.1.2.0/24" != c.network(24, 64)
+    x, y, z = (
+        Client(ipaddress.ip_address(v)) for v in ("2001:db8::1", "2001:db8::ffff:1", "2001:db9::1")
+    )
+    assert x.network(24, 64) == y.network(24, 64) == "2001:db8::/64" != z.network(24, 64)
+    assert Client(None).network(24, 64) is None
+    assert a.network(32, 64) != b.network(32, 64)
 
 
 def test_binding_depends_on_prefix_and_user_agent() -> None:

@@ -200,7 +200,9 @@ def test_layers_inherit_the_shields_failure_policy() -> None:
     assert closed.decide(req()).verdict.reason == Reason.STORE_FAILED_CLOSED
     assert closed.decide(req()).verdict.status == 503
     # a layer's own policy wins over the Shield's
-    own = shield(TokenBucket("1/minute", on_store_error="open"), store=store, on_store_error="closed")
+    own = shield(
+        TokenBucket("1/minute", on_store_error="open"), store=store, on_store_error="closed"
+    )
     assert own.decide(req()).action is Action.ALLOW
 
 

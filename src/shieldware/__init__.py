@@ -12,6 +12,7 @@ from .errors import ConfigurationError, ShieldwareError, StoreError
 from .facts import Facts
 from .fingerprint import by_fingerprint
 from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
+from .layer import Challenger, Layer, Progress, Reporter, Threshold, shadowed
 from .layers import (
     Concurrency,
     Fingerprint,
@@ -39,7 +40,6 @@ from .ops import (
     Window,
     WindowState,
 )
-from .layer import Challenger, Layer, Progress, Reporter, Threshold, shadowed
 from .policy import Shield
 from .rate import Rate
 from .render import render

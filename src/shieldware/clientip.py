@@ -150,7 +150,9 @@ class Networks:
             tables.setdefault((net.version, net.prefixlen), set()).add(int(net.network_address))
             text.append(str(net))
         if errors:
-            raise ConfigurationError(f"not an IP address or network: {', '.join(map(repr, errors))}")
+            raise ConfigurationError(
+                f"not an IP address or network: {', '.join(map(repr, errors))}"
+            )
         # Longest prefixes first, so the most specific entry answers.
         self._tables = tuple(
             (version, _mask(version, plen), frozenset(nets))

@@ -131,7 +131,9 @@ class Facts:
         self._proxies = proxies
         client = scope.get("client")
         self._peer_text = str(client[0]) if client else None
-        self._scheme = None if proxies else str(scope.get("scheme") or ("ws" if websocket else "http"))
+        self._scheme = (
+            None if proxies else str(scope.get("scheme") or ("ws" if websocket else "http"))
+        )
         self._host = None
         self._query = None
         self._server = scope
@@ -225,7 +227,9 @@ class Facts:
         """True when the direct peer is one of the trusted proxies (its headers are believed)."""
         peer = self.client.peer
         if peer is None:
-            return self._peer_text is None and self._proxies.trusts_unix and self._server is not None
+            return (
+                self._peer_text is None and self._proxies.trusts_unix and self._server is not None
+            )
         return peer in self._proxies
 
     # -- request line ----------------------------------------------------------------------
@@ -275,7 +279,7 @@ class Facts:
     # -- headers ---------------------------------------------------------------------------
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
-        """Lower-case ``(name, value)`` pairs in arrival order (at most 200; values cut at 8 KiB)."""
+        """Lower-case ``(name, value)`` pairs in arrival order (200 at most, values cut at 8 KiB)."""
         headers = self._headers
         if headers is None:
             headers = self._headers = _decode_all(self._raw, self._environ)

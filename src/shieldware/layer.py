@@ -157,4 +157,4 @@ def check_failure_policy(value: object, *, allow_none: bool = True) -> FailurePo
         return None
     if value not in ("open", "closed"):
         raise ConfigurationError(f"on_store_error must be 'open' or 'closed', not {value!r}")
-    return value  # type: ignore[return-value]
+    return value

@@ -6,9 +6,8 @@ readable in a repr. Combine them with `all_of`, `any_of` and `not_`.
 
 from __future__ import annotations
 
-import ipaddress
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from .clientip import Networks
 from .errors import ConfigurationError

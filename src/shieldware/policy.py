@@ -132,6 +132,7 @@ class Shield:
             if self.challenger is None
             else Step("", self.challenger.challenge, False, self._policy_of(self.challenger))
         )
+        self._threshold_steps = tuple((t.score, self._threshold_step(t)) for t in self.thresholds)
         self._enforced = mode == "enforce"
         self._inline = bool(getattr(self.store, "runs_inline", False))
         #: Nothing to decide and nobody to tell: adapters pass requests straight to the app.
@@ -178,9 +179,9 @@ class Shield:
             if self._count(step, self._run(step, facts, progress), progress):
                 break
         else:
-            step = self._after_chain(progress)
-            if step is not None:
-                self._count(step, self._run(step, facts, progress), progress)
+            last = self._after_chain(progress)
+            if last is not None:
+                self._count(last, self._run(last, facts, progress), progress)
         decision = self._conclude(progress)
         if report and self.reporters:
             self._report(decision, facts)
@@ -193,9 +194,9 @@ class Shield:
             if self._count(step, await self._arun(step, facts, progress), progress):
                 break
         else:
-            step = self._after_chain(progress)
-            if step is not None:
-                self._count(step, await self._arun(step, facts, progress), progress)
+            last = self._after_chain(progress)
+            if last is not None:
+                self._count(last, await self._arun(last, facts, progress), progress)
         decision = self._conclude(progress)
         if self.reporters:
             self._report(decision, facts)
@@ -256,14 +257,16 @@ class Shield:
 
     def _after_chain(self, progress: Progress) -> Step | None:
         """When no layer decided: the step that answers a reached threshold, if any."""
-        for threshold in self.thresholds:
-            if progress.score < threshold.score:
-                continue
-            if threshold.action is Action.CHALLENGE and self._challenge_step is not None:
-                return self._challenge_step._replace(name=threshold.rule)
-            verdict = Verdict(threshold.action, threshold.rule, Reason.SCORE)
-            return Step(threshold.rule, lambda _f, _p: verdict, False, self.on_store_error)
+        for score, step in self._threshold_steps:
+            if progress.score >= score:
+                return step
         return None
+
+    def _threshold_step(self, threshold: Threshold) -> Step:
+        if threshold.action is Action.CHALLENGE and self._challenge_step is not None:
+            return self._challenge_step._replace(name=threshold.rule)
+        verdict = Verdict(threshold.action, threshold.rule, Reason.SCORE)
+        return Step(threshold.rule, lambda _f, _p: verdict, False, self.on_store_error)
 
     def _failed(self, step: Step, exc: Exception) -> Verdict:
         if isinstance(exc, StoreOverloaded):
@@ -293,17 +296,7 @@ class Shield:
             if last is not None and not last.shadow and last.action is not Action.PASS
             else DEFAULT_ALLOW
         )
-        enforced = self._enforced
-        if len(trail) == 1:  # the common case: one layer spoke
-            only = trail[0]
-            headers = only.headers if enforced and not only.shadow else ()
-            after = only.after
-        else:
-            headers = (
-                tuple(h for v in trail if not v.shadow for h in v.headers) if enforced else ()
-            )
-            after = tuple(op for v in trail for op in v.after)
-        return Decision(decisive, tuple(trail), progress.score, enforced, headers, after)
+        return Decision.from_trail(decisive, tuple(trail), progress.score, self._enforced)
 
     # -- after the response ------------------------------------------------------------------
     def finish(self, decision: Decision) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .layer import Layer, Reporter
 from .layers import Fingerprint, IPList, ProofOfWork, TokenBucket
 from .match import path
-from .layer import Layer, Reporter
 from .policy import Mode, Shield
 from .secret import SecretInput
 from .stores import Store

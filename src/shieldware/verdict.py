@@ -120,6 +120,23 @@ class Decision(NamedTuple):
     headers: tuple[tuple[str, str], ...] = ()
     after: tuple[Op[Any], ...] = ()
 
+    @classmethod
+    def from_trail(
+        cls,
+        verdict: Verdict,
+        trail: tuple[Verdict, ...],
+        score: float = 0.0,
+        enforced: bool = True,
+    ) -> Decision:
+        """A decision whose headers and after-ops are gathered from `trail`, as the chain does."""
+        if len(trail) == 1:  # the common case: one layer spoke
+            only = trail[0]
+            headers = only.headers if enforced and not only.shadow else ()
+            return cls(verdict, trail, score, enforced, headers, only.after)
+        headers = tuple(h for v in trail if not v.shadow for h in v.headers) if enforced else ()
+        after = tuple(op for v in trail for op in v.after)
+        return cls(verdict, trail, score, enforced, headers, after)
+
     @property
     def action(self) -> Action:
         return self.verdict.action

@@ -17,8 +17,8 @@ from typing import Any
 
 from shieldware import Action, Facts
 from shieldware.fingerprint import BotVerifier, TemporaryLookupError
-from shieldware.layers import Fingerprint
 from shieldware.layer import Progress
+from shieldware.layers import Fingerprint
 
 CORPUS = Path(__file__).parent / "corpus"
 REPORT = Path(__file__).resolve().parents[2] / "docs" / "fingerprint-evaluation.md"

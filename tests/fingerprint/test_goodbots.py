@@ -7,8 +7,8 @@ import threading
 
 from shieldware import Action
 from shieldware.fingerprint import BotVerifier, GoodBot, builtin_good_bots
-from shieldware.layers import Fingerprint
 from shieldware.layer import Progress
+from shieldware.layers import Fingerprint
 
 from .helpers import FakeResolver, facts
 

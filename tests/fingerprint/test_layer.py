@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shieldware import Action, Shield
+from shieldware import Action, Facts, Shield, TrustedProxies, Verdict
 from shieldware.errors import ConfigurationError
 from shieldware.fingerprint import Signal, signal
 from shieldware.fingerprint.head import Head
-from shieldware.layers import Fingerprint
 from shieldware.layer import Progress
+from shieldware.layers import Fingerprint
 
 from .helpers import CHROME_NAV, CHROME_UA, CURL, FIREFOX_NAV, facts, replace
 
@@ -118,12 +118,27 @@ def test_debug_header_is_opt_in_and_can_be_scoped() -> None:
     assert value == "score=3; band=automation; signals=ua-library:+3"
 
 
-def test_ja4_only_from_trusted_proxies() -> None:
-    fp = Fingerprint(verifier=False, ja4_header="X-JA4", trusted_proxies=["10.0.0.0/8"])
+def test_ja4_only_from_the_shields_trusted_proxies() -> None:
+    fp = Fingerprint(verifier=False, ja4_header="X-JA4")
     head = [*CHROME_NAV, ("x-ja4", "t13d1516h1_8daaf6152771_02713d6af862")]
-    trusted = check(fp, head, ip="203.0.113.9", peer="10.0.0.2")
+    proxies = TrustedProxies(["10.0.0.0/8"])
+
+    def via(peer: str, *extra: tuple[str, str]) -> Verdict:
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "scheme": "https",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in (*head, *extra)],
+            "client": (peer, 443),
+        }
+        verdict = fp.check(Facts.from_scope(scope, proxies), Progress())
+        assert isinstance(verdict, Verdict)
+        return verdict
+
+    trusted = via("10.0.0.2", ("x-forwarded-for", "203.0.113.9"))
     assert "ja4-not-browser-alpn" in {s[0] for s in trusted.detail["signals"]}
-    spoofed = check(fp, head, ip="203.0.113.9")
+    spoofed = via("203.0.113.9")
     names = {s[0] for s in spoofed.detail["signals"]}
     assert "fingerprint-header-spoofed" in names
     assert "ja4-not-browser-alpn" not in names

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from shieldware import Action, Bucket, Facts, Shield, StoreError, Take, Verdict
-from shieldware.ops import Op
 from shieldware.layer import Progress
+from shieldware.ops import Op
 from shieldware.stores import CircuitBreaker, CircuitOpen, FallbackStore, MemoryStore, RedisStore
 from shieldware.verdict import Reason
 

@@ -28,9 +28,8 @@ from typing import Any, Literal, Protocol
 
 from cachetools import LRUCache, TTLCache
 
-from ..clientip import IPAddress
+from ..clientip import IPAddress, Networks
 from ..errors import ConfigurationError
-from ..clientip import Networks
 
 __all__ = [
     "BotVerifier",

@@ -16,9 +16,9 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..keys import tag_of
+from ..layer import Flow, Progress
 from ..match import Matcher
 from ..ops import Add, Bucket, BucketState, Take
-from ..layer import Flow, Progress
 from ..pow import puzzle, replies, tokens
 from ..pow.assets import asset_reply
 from ..pow.page import PageText

@@ -16,9 +16,9 @@ from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
+from ..layer import FailurePolicy, Progress, check_failure_policy
 from ..match import Matcher
 from ..ops import Acquire, Op, Release
-from ..layer import FailurePolicy, Progress, check_failure_policy
 from ..verdict import Action, Verdict
 
 __all__ = ["Concurrency"]

@@ -46,8 +46,8 @@ from ..fingerprint.scoring import (
 )
 from ..fingerprint.signals import CACHE_HEADERS, DEFAULT_CAPS, DEFAULT_SIGNALS, Signal
 from ..fingerprint.ua import UAClassifier
-from ..match import Matcher
 from ..layer import Progress, Threshold
+from ..match import Matcher
 from ..verdict import Action, Verdict
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_EXEMPT_PATHS", "Band", "Fingerprint", "Score"]

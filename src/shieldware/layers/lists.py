@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..facts import Facts
 from ..clientip import Networks
-from ..match import Matcher
+from ..facts import Facts
 from ..layer import Progress
+from ..match import Matcher
 from ..verdict import Action, Reason, Verdict
 
 __all__ = ["IPList"]

@@ -24,8 +24,8 @@ from typing import Any
 from ..errors import ConfigurationError, StoreError
 from ..facts import Facts
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
-from ..ops import Add, Get, Incr, Op
 from ..layer import Challenger, Layer, Progress, as_flow
+from ..ops import Add, Get, Incr, Op
 from ..verdict import Action, Verdict
 from .blocks import LocalBlocks
 
@@ -157,4 +157,3 @@ class PenaltyBox:
             retry_after=float(max(1, math.ceil(seconds))),
             detail=detail,
         )
-

@@ -22,9 +22,9 @@ from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
+from ..layer import FailurePolicy, Progress
 from ..match import Matcher
 from ..ops import Hit, Op, Strategy, Window, WindowState
-from ..layer import FailurePolicy, Progress
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter

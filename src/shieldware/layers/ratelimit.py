@@ -14,7 +14,6 @@ hash tag (see `shieldware.keys`), so Redis Cluster keeps them in one slot.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +22,9 @@ from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
+from ..layer import FailurePolicy, Progress
 from ..match import Matcher
 from ..ops import Bucket, BucketState, Op, Take
-from ..layer import FailurePolicy, Progress
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .page import PageText
 from .puzzle import check, expected_work, parse_nonces, puzzle_prefix, solve, solve_one
 from .redirect import safe_return
-from .tokens import Challenge, Clearance, TokenKit, binding, prefix_of
+from .tokens import Challenge, Clearance, TokenKit, binding
 
 __all__ = [
     "Challenge",
@@ -19,7 +19,6 @@ __all__ = [
     "check",
     "expected_work",
     "parse_nonces",
-    "prefix_of",
     "puzzle_prefix",
     "safe_return",
     "solve",

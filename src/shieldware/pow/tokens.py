@@ -24,7 +24,6 @@ from typing import Any, NamedTuple
 from itsdangerous import Signer
 from itsdangerous.signer import SigningAlgorithm
 
-from ..clientip import IPAddress
 from . import puzzle
 
 __all__ = [
@@ -34,7 +33,6 @@ __all__ = [
     "Clearance",
     "TokenKit",
     "binding",
-    "prefix_of",
 ]
 
 CHALLENGE_SALT = "shieldware.pow.challenge"
@@ -136,15 +134,6 @@ class _Signer(Signer):
         if derived is None:
             derived = self._derived[key] = super().derive_key(key)
         return derived
-
-
-def prefix_of(ip: IPAddress | None, v4_prefix: int = 24, v6_prefix: int = 64) -> str:
-    """The network a client is bound to: its /24 (IPv4) or /64 (IPv6) by default."""
-    if ip is None:
-        return "-"
-    if ip.version == 4:
-        return f"{int(ip) >> (32 - v4_prefix) << (32 - v4_prefix):x}/{v4_prefix}"
-    return f"{int(ip) >> (128 - v6_prefix) << (128 - v6_prefix):x}/{v6_prefix}"
 
 
 def binding(prefix: str, user_agent: str) -> str:
