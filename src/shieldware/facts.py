@@ -279,7 +279,7 @@ class Facts:
     # -- headers ---------------------------------------------------------------------------
     @property
     def headers(self) -> tuple[tuple[str, str], ...]:
-        """Lower-case ``(name, value)`` pairs in arrival order (200 at most, values cut at 8 KiB)."""
+        """Lower-case ``(name, value)`` pairs in arrival order (200 at most, cut at 8 KiB each)."""
         headers = self._headers
         if headers is None:
             headers = self._headers = _decode_all(self._raw, self._environ)
