@@ -178,7 +178,6 @@ def test_local_over_limit_cache_refuses_without_a_store_op() -> None:
     [
         ("open", Action.ALLOW, Reason.STORE_FAILED_OPEN),
         ("closed", Action.DENY, Reason.STORE_FAILED_CLOSED),
-        ("local", Action.ALLOW, "within-limit"),
     ],
 )
 def test_failure_policies(policy: str, action: Action, reason: str) -> None:

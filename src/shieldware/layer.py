@@ -1,8 +1,9 @@
 """The layer contract: what a layer is, what it is handed, and what it answers when the store fails.
 
 This is the surface for people who write layers. A layer has a `name` and a
-``check(facts, progress)`` that returns a `Verdict` (a pure layer) or a generator that yields
-store ops and returns a `Verdict` (a stateful layer, driven like httpx's ``auth_flow``). Layers
+``check(facts, progress)`` that returns a `Verdict` (a pure layer), a generator that yields
+store ops and returns a `Verdict` (a stateful layer, driven like httpx's ``auth_flow``), or an
+`Ask` (one op and the function that reads its result: the cheap form of a one-op flow). Layers
 import this module, never the chain (`shieldware.policy`), so the chain can build on them.
 
 Optional attributes a layer may declare, read once when a `Shield` is built:
@@ -17,9 +18,9 @@ Optional attributes a layer may declare, read once when a `Shield` is built:
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 from .errors import ConfigurationError
 from .ops import Op
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from .verdict import Decision
 
 __all__ = [
+    "Ask",
     "Challenger",
     "FailurePolicy",
     "Flow",
@@ -46,6 +48,17 @@ __all__ = [
 
 #: A stateful check: yields ops, is sent their results, returns the verdict.
 Flow = Generator[Op[Any], Any, Verdict]
+
+
+class Ask(NamedTuple):
+    """A check that needs exactly one op: the op, and what turns its result into the verdict.
+
+    The cheap form of a one-step `Flow` (no generator to create and drive), for the layers every
+    request meets (the token bucket). A store error goes to the chain's failure policy.
+    """
+
+    op: Op[Any]
+    then: Callable[[Any], Verdict]
 #: What happens when the store fails: let the request through, or refuse it with 503.
 FailurePolicy = Literal["open", "closed"]
 
@@ -64,7 +77,7 @@ class Layer(Protocol):
 
     name: str
 
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow: ...
+    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow | Ask: ...
 
 
 @runtime_checkable
@@ -107,7 +120,7 @@ class Shadowed:
         self.layer = layer
         self.name = layer.name
 
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
+    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow | Ask:
         return self.layer.check(facts, progress)
 
     def __repr__(self) -> str:
@@ -119,10 +132,12 @@ def shadowed(layer: Layer) -> Layer:
     return Shadowed(layer)
 
 
-def as_flow(out: Verdict | Flow) -> Flow:
+def as_flow(out: Verdict | Flow | Ask) -> Flow:
     """A check's answer as a flow, for layers that run another layer's check inside their own."""
     if isinstance(out, Verdict):
         return out
+    if isinstance(out, Ask):
+        return out.then((yield out.op))
     verdict: Verdict = yield from out
     return verdict
 

@@ -29,6 +29,7 @@ from .clientip import TrustedProxies
 from .errors import ConfigurationError, StoreError, StoreOverloaded
 from .facts import Facts
 from .layer import (
+    Ask,
     Challenger,
     FailurePolicy,
     Flow,
@@ -49,7 +50,7 @@ __all__ = ["Mode", "Shield", "Step"]
 log = logging.getLogger("shieldware")
 
 Mode = Literal["enforce", "shadow"]
-Check = Callable[[Facts, Progress], "Verdict | Flow"]
+Check = Callable[[Facts, Progress], "Verdict | Flow | Ask"]
 
 
 class Step(NamedTuple):
@@ -208,6 +209,8 @@ class Shield:
             out = step.check(facts, progress)
             if type(out) is Verdict:
                 return out
+            if type(out) is Ask:
+                return out.then(self.store.run(out.op))
             flow: Flow = out  # type: ignore[assignment]
             store = self.store
             op = next(flow)
@@ -229,9 +232,11 @@ class Shield:
             out = step.check(facts, progress)
             if type(out) is Verdict:
                 return out
-            flow: Flow = out  # type: ignore[assignment]
             store = self.store
             inline = self._inline
+            if type(out) is Ask:
+                return out.then(store.run(out.op) if inline else await store.arun(out.op))
+            flow: Flow = out  # type: ignore[assignment]
             op = next(flow)
             while True:
                 try:

@@ -7,14 +7,15 @@ an op and how a state becomes a header's ``t``.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
-from collections.abc import Callable, Generator, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from ..errors import ConfigurationError
 from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, sf_string
-from ..layer import FailurePolicy, check_failure_policy
+from ..layer import Ask, FailurePolicy, check_failure_policy
 from ..memo import Memo
 from ..ops import Op
 from ..verdict import Action, Verdict
@@ -53,12 +54,13 @@ class Batch(Generic[ItemT]):
     the header prefixes are built on its first request and cached (bounded) by the layer.
     """
 
-    __slots__ = ("items", "keys", "op", "policy_line", "prefixes")
+    __slots__ = ("ask", "items", "keys", "op", "policy_line", "prefixes")
 
     def __init__(self, layer: Limiter[ItemT], items: Sequence[ItemT]) -> None:
         self.items = tuple(items)
         self.keys = tuple(layer._key_cost(it) for it in self.items)
         self.op = layer._op(self.items)
+        self.ask = Ask(self.op, functools.partial(layer.verdict, self))
         policies = [layer._policy(it) for it in self.items]
         self.policy_line = ", ".join(p[1] for p in policies)
         self.prefixes = tuple(sf_string(p[0].name) + ";r=" for p in policies)
@@ -123,19 +125,17 @@ class Limiter(Generic[ItemT]):
         raise NotImplementedError
 
     # -- the flow ------------------------------------------------------------------------------
-    def decide(self, batch: Batch[ItemT]) -> Verdict | Generator[Op[Any], Any, Verdict]:
-        """A verdict from the local cache, or the flow that asks the store."""
+    def decide(self, batch: Batch[ItemT]) -> Verdict | Ask:
+        """A verdict from the local cache, or the one op that asks the store.
+
+        A store error goes up to the chain, which answers it with this layer's failure policy.
+        """
         if self.blocks:
             for index, (key, cost) in enumerate(batch.keys):
                 wait = self.blocks.wait(key, cost)
                 if wait > 0:
                     return self._locally_blocked(batch.items, index, wait)
-        return self._flow(batch)
-
-    def _flow(self, batch: Batch[ItemT]) -> Generator[Op[Any], Any, Verdict]:
-        # A store error goes up to the chain, which answers it with this layer's failure policy.
-        states = yield batch.op
-        return self.verdict(batch, states)
+        return batch.ask
 
     def verdict(self, batch: Batch[ItemT], states: Sequence[Any]) -> Verdict:
         """PASS with headers, or THROTTLE naming the rule that must wait longest."""

@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import ConfigurationError, StoreError
 from ..facts import Facts
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
-from ..layer import Challenger, Layer, Progress, as_flow
+from ..layer import Ask, Challenger, Flow, Layer, Progress, as_flow
 from ..ops import Add, Get, Incr, Op
 from ..verdict import Action, Verdict
 from .blocks import LocalBlocks
@@ -102,7 +102,7 @@ class PenaltyBox:
             steps = min(steps, math.ceil(math.log(self.max_ban / self.ban, self.growth)) + 1)
         return float(min(self.max_ban, self.ban * self.growth**steps))
 
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
+    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow | Ask:
         values = self.key(facts)
         if values is None:
             return self.layer.check(facts, progress)

@@ -12,9 +12,8 @@ Use a `Quota` where a number per period is a promise (a plan's daily allowance);
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import limits
 
@@ -22,9 +21,9 @@ from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
-from ..layer import FailurePolicy, Progress
+from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
-from ..ops import Hit, Op, Strategy, Window, WindowState
+from ..ops import Hit, Strategy, Window, WindowState
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter
@@ -113,7 +112,7 @@ class Quota(Limiter[_Item]):
         rates = "; ".join(str(lim.rate) for lim in self.limits)
         return f"Quota({rates!r}, strategy={self.strategy!r}, key={self.key!r}, name={self.name!r})"
 
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
+    def check(self, facts: Facts, progress: Progress) -> Verdict | Ask:
         if self.match is not None and not self.match(facts):
             return self._pass
         values = self.key(facts)

@@ -14,7 +14,7 @@ hash tag (see `shieldware.keys`), so Redis Cluster keeps them in one slot.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,9 +22,9 @@ from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
-from ..layer import FailurePolicy, Progress
+from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
-from ..ops import Bucket, BucketState, Op, Take
+from ..ops import Bucket, BucketState, Take
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter
@@ -76,6 +76,8 @@ class TokenBucket:
         self.rule = "ratelimit" if name == "ratelimit" else f"ratelimit/{name}"
         self.policy = Policy(name, self.rate.amount, self.rate.period, self.burst)
         self._layer = RateLimit([self], name=name, **options)
+        #: Used alone, the bucket is its `RateLimit`'s check (no forwarding call per request).
+        self.check = self._layer.check
 
     def __repr__(self) -> str:
         return (
@@ -87,9 +89,6 @@ class TokenBucket:
     def on_store_error(self) -> FailurePolicy | None:
         """The failure policy of the bucket used as a layer (None: the Shield's)."""
         return self._layer.on_store_error
-
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
-        return self._layer.check(facts, progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +157,7 @@ class RateLimit(Limiter[_Item]):
     def __repr__(self) -> str:
         return f"RateLimit({list(self.rules)!r}, name={self.name!r})"
 
-    def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
+    def check(self, facts: Facts, progress: Progress) -> Verdict | Ask:
         if self._single is not None:  # one unconditional rule with a fixed cost: the common case
             found = self._single.key(facts)
             if found is None:
