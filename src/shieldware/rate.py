@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import limits
-
 from .errors import ConfigurationError
 from .ops import Bucket, BucketState, Window, WindowState
 
@@ -54,6 +52,8 @@ class Rate:
         if isinstance(value, Rate):
             return value
         try:
+            import limits  # imported on first parse: it costs a third of `import shieldware`
+
             item = limits.parse(value)
         except ValueError as exc:
             raise ConfigurationError(f"cannot parse rate {value!r}: {exc}") from exc

@@ -15,8 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import limits
-
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import Policy, policy_item
@@ -160,6 +158,8 @@ def _parse(limit: str | Rate | Sequence[str | Rate]) -> list[Rate]:
         return [limit]
     if isinstance(limit, str):
         try:
+            import limits  # imported on first parse, not with shieldware
+
             items = limits.parse_many(limit)
         except ValueError as exc:
             raise ConfigurationError(f"cannot parse quota {limit!r}: {exc}") from exc
