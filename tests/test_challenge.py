@@ -656,3 +656,15 @@ def test_buckets_taken_together_share_a_cluster_slot() -> None:
     other = layer._bucket("traffic", "10.9.9.0/24", (1000, 5), slot="10.9.9.0/24")
     assert key_slot(meter.key.encode()) == key_slot(traffic.key.encode())
     assert meter.key != traffic.key != other.key
+
+
+@pytest.mark.parametrize("target", ["/sign\udcffup", "/a\ud800b"])
+def test_a_lone_surrogate_path_is_challenged_not_passed(target: str) -> None:
+    """Attack: a path no encoder can write made the interstitial raise, and the layer's failure
+    let the request through. It is challenged like any other path."""
+    decision = make().decide(facts(target))
+    assert decision.action is Action.CHALLENGE, decision.explain()
+    assert not decision.degraded
+    reply = decision.verdict.reply
+    assert reply is not None
+    assert 'data-return="/' in reply.body.decode()
