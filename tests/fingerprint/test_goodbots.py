@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import threading
 
-from shieldware import Action
+import pytest
+
+from shieldware import Action, Shield
 from shieldware.fingerprint import BotVerifier, GoodBot, builtin_good_bots
 from shieldware.layers import Fingerprint
 from shieldware.policy import Progress
@@ -15,6 +17,7 @@ from .helpers import FakeResolver, facts
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 GPTBOT = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)"
 HEAD = [("user-agent", GOOGLEBOT), ("accept", "*/*"), ("accept-encoding", "gzip")]
+STRONG = "Rw4xq9Zb2Lm7Tc1Vp8Ks3Yd6Hf0Jn5Ge"
 # Documentation addresses, outside every published range: only FCrDNS can vouch for them.
 REAL = "203.0.113.77"
 FAKE = "203.0.113.66"
@@ -157,3 +160,37 @@ def test_every_verifiable_bot_is_known_to_the_packs() -> None:
         for name in bot.ua.pattern.split("|"):
             sample = name.replace("[A-Za-z]*", "").replace("\\", "")
             assert classify(f"Mozilla/5.0 (compatible; {sample}/1.0)").hits, (bot.name, sample)
+
+
+def _inside(name: str) -> str:
+    """An address inside the first published range of bot `name`."""
+    bot = next(b for b in builtin_good_bots() if b.name == name)
+    return str(next(ipaddress.ip_network(bot.networks._text[0]).hosts()))
+
+
+@pytest.mark.parametrize(
+    ("token", "operator"),
+    [
+        ("Google-Agent", "google-fetchers"),
+        ("Google-GeminiNotebook", "google-fetchers"),
+        ("GoogleMessages", "google-fetchers"),
+        ("Google-Read-Aloud", "google-fetchers"),
+        ("FeedFetcher-Google", "google-fetchers"),
+        ("Google-InspectionTool", "google-inspectiontool"),
+    ],
+)
+def test_fetchers_acting_for_a_user_pay_like_anyone_else(token: str, operator: str) -> None:
+    """Attack: anyone can make these fetch /signup; verified, they were let through outright."""
+    shield = Shield.default(STRONG)
+    head = [("user-agent", f"Mozilla/5.0 (compatible; {token}/1.0)"), ("accept", "*/*")]
+    decision = shield.decide(facts(head, path="/signup", ip=_inside(operator)))
+    assert decision.action is Action.CHALLENGE, decision.explain()
+    fingerprint = next(v for v in decision.trail if v.rule.startswith("fingerprint"))
+    assert fingerprint.detail["good_bot"]["outcome"] == "verified"
+
+
+def test_verified_crawlers_are_still_allowed_outright() -> None:
+    shield = Shield.default(STRONG)
+    decision = shield.decide(facts(HEAD, path="/signup", ip=_inside("googlebot")))
+    assert decision.action is Action.ALLOW
+    assert decision.verdict.rule == "fingerprint/verified-bot"
