@@ -26,6 +26,12 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("shieldware", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("shieldware")
 
+#: Strong secrets for tests (random, made with `shieldware secret`). Published in this repository,
+#: so good for tests only. Two more for rotation: OLD_SECRET signed first, NEW_SECRET replaces it.
+SECRET = "l8D3ugTlx6uzNJS10-Y5cKOafTDg3NzMe2d8ctlEHxs"
+OLD_SECRET = "pRf2By23XNI3KVpXRg6f5Lir442EyZE8moxr0chh1Zc"
+NEW_SECRET = "b7kdfMgBicW_LztCnpCAdSBHvHEaSm5XmEy-VtWreaU"
+
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
 REDIS_SERVER = shutil.which("redis-server")

@@ -18,8 +18,8 @@ from shieldware.layers.challenge import BASE_PATH
 from shieldware.match import path
 from shieldware.pow import TokenKit, binding, prefix_of, solve
 from shieldware.secret import resolve_secrets
+from tests.conftest import NEW_SECRET, OLD_SECRET, SECRET
 
-SECRET = "s" * 32
 UA = "Mozilla/5.0 (test)"
 HTML = "text/html,application/xhtml+xml"
 
@@ -380,11 +380,11 @@ def test_cookie_after_expiry_is_challenged() -> None:
 def test_secret_rotation_keeps_live_clearances() -> None:
     store = MemoryStore()
     clock = Clock()
-    old = Shield([ProofOfWork("o" * 32, clock=clock, count=2, bits=4)], store=store)
+    old = Shield([ProofOfWork(OLD_SECRET, clock=clock, count=2, bits=4)], store=store)
     value = clearance(old)
-    rotated = Shield([ProofOfWork(["o" * 32, "n" * 32], clock=clock, count=2, bits=4)])
+    rotated = Shield([ProofOfWork([OLD_SECRET, NEW_SECRET], clock=clock, count=2, bits=4)])
     assert not rotated.decide(facts(headers=[("cookie", f"sw_pow={value}")])).answered
-    retired = Shield([ProofOfWork("n" * 32, clock=clock, count=2, bits=4)])
+    retired = Shield([ProofOfWork(NEW_SECRET, clock=clock, count=2, bits=4)])
     refused = retired.decide(facts(headers=[("cookie", f"sw_pow={value}")]))
     assert refused.verdict.reason == "clearance-bad-signature"
 

@@ -23,9 +23,8 @@ from shieldware.client import (
 )
 from shieldware.layers import ProofOfWork
 from shieldware.pow import check, parse_nonces
+from tests.conftest import SECRET
 from tests.servers import run_asgi
-
-SECRET = "c" * 32
 
 
 async def echo(request: Request) -> Response:

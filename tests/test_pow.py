@@ -22,9 +22,9 @@ from shieldware.pow import (
     solve_one,
 )
 from shieldware.secret import resolve_secrets
+from tests.conftest import NEW_SECRET, OLD_SECRET
 
-OLD = "o" * 32
-NEW = "n" * 32
+OLD, NEW = OLD_SECRET, NEW_SECRET
 NOW = 1_800_000_000.0
 
 

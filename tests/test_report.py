@@ -131,7 +131,8 @@ def test_a_percent_encoded_newline_cannot_forge_a_log_line(
     ):
         assert httpx.get(base + FORGED).status_code == 403
     line, blob = (r.getMessage() for r in caplog.records)
-    assert "\n" not in line and "\n" not in blob
+    assert "\n" not in line
+    assert "\n" not in blob
     assert "/x\\x0aallow GET /admin" in line
     assert json.loads(blob)["path"] == "/x\nallow GET /admin by forged (no) score=0 client=-"
 

@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from shieldware import Shield, ShieldMiddleware
 from shieldware.layers import ProofOfWork
+from tests.conftest import SECRET
 from tests.servers import run_asgi
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,7 +45,7 @@ async def protected(request: Request) -> Response:
 def server() -> Iterator[str]:
     """The default-difficulty ProofOfWork in front of a tiny app, on a real uvicorn server."""
     app = Starlette(routes=[Route("/protected", protected)])
-    shield = Shield([ProofOfWork("b" * 32)])  # default count and bits
+    shield = Shield([ProofOfWork(SECRET)])  # default count and bits
     with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
         yield url
 
@@ -138,7 +139,7 @@ def test_default_preset_in_chromium(browser: object) -> None:
     """`Shield.default`: headless Chromium scores in the fingerprint's challenge band, solves the
     proof of work once, then browses on its clearance."""
     app = Starlette(routes=[Route("/protected", protected)])
-    shield = Shield.default("d" * 32)
+    shield = Shield.default(SECRET)
     with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
         context = browser.new_context()  # type: ignore[attr-defined]
         try:
