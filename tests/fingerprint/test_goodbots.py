@@ -11,13 +11,13 @@ from shieldware import Action, Shield
 from shieldware.fingerprint import BotVerifier, GoodBot, builtin_good_bots
 from shieldware.layers import Fingerprint
 from shieldware.policy import Progress
+from tests.conftest import SECRET
 
 from .helpers import FakeResolver, facts
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 GPTBOT = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)"
 HEAD = [("user-agent", GOOGLEBOT), ("accept", "*/*"), ("accept-encoding", "gzip")]
-STRONG = "Rw4xq9Zb2Lm7Tc1Vp8Ks3Yd6Hf0Jn5Ge"
 # Documentation addresses, outside every published range: only FCrDNS can vouch for them.
 REAL = "203.0.113.77"
 FAKE = "203.0.113.66"
@@ -181,7 +181,7 @@ def _inside(name: str) -> str:
 )
 def test_fetchers_acting_for_a_user_pay_like_anyone_else(token: str, operator: str) -> None:
     """Attack: anyone can make these fetch /signup; verified, they were let through outright."""
-    shield = Shield.default(STRONG)
+    shield = Shield.default(SECRET)
     head = [("user-agent", f"Mozilla/5.0 (compatible; {token}/1.0)"), ("accept", "*/*")]
     decision = shield.decide(facts(head, path="/signup", ip=_inside(operator)))
     assert decision.action is Action.CHALLENGE, decision.explain()
@@ -190,7 +190,7 @@ def test_fetchers_acting_for_a_user_pay_like_anyone_else(token: str, operator: s
 
 
 def test_verified_crawlers_are_still_allowed_outright() -> None:
-    shield = Shield.default(STRONG)
+    shield = Shield.default(SECRET)
     decision = shield.decide(facts(HEAD, path="/signup", ip=_inside("googlebot")))
     assert decision.action is Action.ALLOW
     assert decision.verdict.rule == "fingerprint/verified-bot"
