@@ -16,7 +16,7 @@ from shieldware.layers.challenge import BASE_PATH
 from tests.conftest import SECRET
 
 NODE = shutil.which("node")
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+pytestmark = pytest.mark.needs("node")
 WORKER = str(files("shieldware") / "assets" / "pow-worker.js")
 
 
