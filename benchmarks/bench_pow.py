@@ -29,9 +29,9 @@ from shieldware.layers.challenge import BASE_PATH
 from shieldware.ops import Add
 from shieldware.pow import TokenKit, binding, check, parse_nonces, solve
 from shieldware.pow.puzzle import puzzle_prefix, solve_one
-from shieldware.secret import resolve_secrets
+from shieldware.secret import generate_secret, resolve_secrets
 
-SECRET = "b" * 32
+SECRET = generate_secret()
 NOW = time.time()
 
 

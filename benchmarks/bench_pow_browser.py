@@ -27,6 +27,7 @@ from tests.servers import run_asgi
 
 from shieldware import Shield, ShieldMiddleware
 from shieldware.layers import ProofOfWork
+from shieldware.secret import generate_secret
 
 ARGS = [
     "--headless",
@@ -49,7 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    layer = ProofOfWork("b" * 32, issue_burst=1000, redeem_burst=1000)
+    layer = ProofOfWork(generate_secret(), issue_burst=1000, redeem_burst=1000)
     app = ShieldMiddleware(Starlette(routes=[Route("/p", protected)]), shield=Shield([layer]))
     walls, solves, rates, workers = [], [], [], 0
     with run_asgi(app) as url, sync_playwright() as p:

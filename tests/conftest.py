@@ -4,6 +4,11 @@ Every test that touches the shared Redis gets its own random key prefix. Tests t
 or count commands start their own `redis-server` on a free port and stop it in teardown. The
 cluster is started once per session. Where no `redis-server` binary exists the cluster tests are
 skipped with a loud warning, except under CI (``CI`` set), where they fail.
+
+System packages follow one rule, kept here: a test that needs one says so (``@pytest.mark.needs(
+"node")``; ``@pytest.mark.browser`` means Debian's chromium) and, where it is missing, is skipped
+with the one command that installs it, except under CI (``CI=true``), which installs them all
+(``.ci/run``) and must fail loudly instead.
 """
 
 from __future__ import annotations
@@ -26,6 +31,12 @@ from hypothesis import HealthCheck, settings
 settings.register_profile("shieldware", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("shieldware")
 
+#: Strong secrets for tests (random, made with `shieldware secret`). Published in this repository,
+#: so good for tests only. Two more for rotation: OLD_SECRET signed first, NEW_SECRET replaces it.
+SECRET = "l8D3ugTlx6uzNJS10-Y5cKOafTDg3NzMe2d8ctlEHxs"
+OLD_SECRET = "pRf2By23XNI3KVpXRg6f5Lir442EyZE8moxr0chh1Zc"
+NEW_SECRET = "b7kdfMgBicW_LztCnpCAdSBHvHEaSm5XmEy-VtWreaU"
+
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
 REDIS_SERVER = shutil.which("redis-server")
@@ -43,14 +54,59 @@ def _ping(port: int, host: str = REDIS_HOST, timeout: float = 0.2) -> bool:
 
 _MISSING: set[str] = set()
 
+#: The system packages tests use: what to look for (a command or a path) and how to install it.
+SYSTEM_PACKAGES = {
+    "chromium": ("/usr/bin/chromium", "sudo apt-get install -y chromium"),
+    "node": ("node", "sudo apt-get install -y nodejs"),
+    "redis-server": ("redis-server", "sudo apt-get install -y redis-server"),
+    "redis-cli": ("redis-cli", "sudo apt-get install -y redis-server"),
+    "wrk": ("wrk", "sudo apt-get install -y wrk"),
+}
+
+
+def under_ci() -> bool:
+    """True on CI (``CI`` set to anything but empty, 0, false or no), which must run everything."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
 
 def _missing(what: str) -> None:
     """Skip (loudly) on a developer machine; fail under CI, which must run everything."""
     message = f"{what}: these tests did NOT run"
-    if os.environ.get("CI"):
+    if under_ci():
         pytest.fail(message)
     _MISSING.add(message)
     pytest.skip(message)
+
+
+def find_system_package(name: str) -> str | None:
+    """Where system package `name` is installed, or None."""
+    target, _ = SYSTEM_PACKAGES[name]
+    if os.path.isabs(target):
+        return target if os.access(target, os.X_OK) else None
+    return shutil.which(target)
+
+
+def require(name: str) -> str:
+    """The path of system package `name`; else skip with the command that installs it (CI fails)."""
+    found = find_system_package(name)
+    if found is None:
+        _missing(f"{name} is not installed (install it: {SYSTEM_PACKAGES[name][1]})")
+    assert found is not None
+    return found
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "needs(*packages): system packages the test needs (see SYSTEM_PACKAGES)"
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    needed = [name for mark in item.iter_markers("needs") for name in mark.args]
+    if item.get_closest_marker("browser") is not None:
+        needed.append("chromium")
+    for name in dict.fromkeys(needed):
+        require(name)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -152,7 +208,10 @@ class RedisServer:
 @pytest.fixture(scope="session")
 def redis_available() -> None:
     if not _ping(REDIS_PORT):
-        _missing(f"no Redis at {REDIS_HOST}:{REDIS_PORT} (.ci/run starts one)")
+        _missing(
+            f"no Redis at {REDIS_HOST}:{REDIS_PORT} (start one: redis-server --daemonize yes "
+            "--port 6379 --save ''; install it: sudo apt-get install -y redis-server)"
+        )
 
 
 @pytest.fixture
@@ -171,8 +230,7 @@ def redis_url(redis_available: None, redis_prefix: str) -> str:
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
     """A private redis-server for this test (stop and restart it at will)."""
-    if REDIS_SERVER is None:
-        _missing("no redis-server binary")
+    require("redis-server")
     server = RedisServer(tmp_path / "redis")
     server.start()
     try:
@@ -184,8 +242,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def redis_cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A 3-node Redis Cluster (3 primaries, no replicas) on free ports, for the whole session."""
-    if REDIS_SERVER is None or REDIS_CLI is None:
-        _missing("no redis-server/redis-cli binary for a Redis Cluster")
+    require("redis-server")
+    require("redis-cli")
     base = tmp_path_factory.mktemp("redis-cluster")
     nodes: list[RedisServer] = []
     try:

@@ -19,8 +19,8 @@ from shieldware.layers.challenge import BASE_PATH
 from shieldware.match import path
 from shieldware.pow import TokenKit, binding, solve
 from shieldware.secret import resolve_secrets
+from tests.conftest import NEW_SECRET, OLD_SECRET, SECRET
 
-SECRET = "s" * 32
 UA = "Mozilla/5.0 (test)"
 HTML = "text/html,application/xhtml+xml"
 
@@ -381,11 +381,11 @@ def test_cookie_after_expiry_is_challenged() -> None:
 def test_secret_rotation_keeps_live_clearances() -> None:
     store = MemoryStore()
     clock = Clock()
-    old = Shield([ProofOfWork("o" * 32, clock=clock, count=2, bits=4)], store=store)
+    old = Shield([ProofOfWork(OLD_SECRET, clock=clock, count=2, bits=4)], store=store)
     value = clearance(old)
-    rotated = Shield([ProofOfWork(["o" * 32, "n" * 32], clock=clock, count=2, bits=4)])
+    rotated = Shield([ProofOfWork([OLD_SECRET, NEW_SECRET], clock=clock, count=2, bits=4)])
     assert not rotated.decide(facts(headers=[("cookie", f"sw_pow={value}")])).answered
-    retired = Shield([ProofOfWork("n" * 32, clock=clock, count=2, bits=4)])
+    retired = Shield([ProofOfWork(NEW_SECRET, clock=clock, count=2, bits=4)])
     refused = retired.decide(facts(headers=[("cookie", f"sw_pow={value}")]))
     assert refused.verdict.reason == "clearance-bad-signature"
 
@@ -657,3 +657,15 @@ def test_buckets_taken_together_share_a_cluster_slot() -> None:
     other = layer._bucket("traffic", "10.9.9.0/24", (1000, 5), slot="10.9.9.0/24")
     assert key_slot(meter.key.encode()) == key_slot(traffic.key.encode())
     assert meter.key != traffic.key != other.key
+
+
+@pytest.mark.parametrize("target", ["/sign\udcffup", "/a\ud800b"])
+def test_a_lone_surrogate_path_is_challenged_not_passed(target: str) -> None:
+    """Attack: a path no encoder can write made the interstitial raise, and the layer's failure
+    let the request through. It is challenged like any other path."""
+    decision = make().decide(facts(target))
+    assert decision.action is Action.CHALLENGE, decision.explain()
+    assert not decision.degraded
+    reply = decision.verdict.reply
+    assert reply is not None
+    assert 'data-return="/' in reply.body.decode()

@@ -14,6 +14,7 @@ import pytest
 
 from shieldware.cli import main
 from shieldware.secret import resolve_secrets
+from tests.conftest import SECRET
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -34,7 +35,7 @@ def _free_port() -> int:
 
 def test_demo_serves_a_protected_app() -> None:
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": SRC, "SHIELDWARE_SECRET": "x" * 40}
+    env = {**os.environ, "PYTHONPATH": SRC, "SHIELDWARE_SECRET": SECRET}
     proc = subprocess.Popen(
         [sys.executable, "-m", "shieldware.cli", "demo", "--port", str(port)],
         env=env,

@@ -13,6 +13,7 @@ from shieldware import IPList, Shield
 from shieldware.cli import main
 from shieldware.demo import build_demo_app
 from shieldware.explain import parse_curl, scope_for
+from tests.conftest import SECRET
 
 from .servers import run_asgi
 
@@ -178,7 +179,7 @@ def test_solve_pays_the_proof_of_work(capsys: pytest.CaptureFixture[str]) -> Non
     pow_layer = getattr(shieldware.layers, "ProofOfWork", None)
     if pow_layer is None or not hasattr(pow_solver(), "PowAuth"):
         pytest.skip("needs shieldware.layers.ProofOfWork and shieldware.client.PowAuth")
-    shield = Shield([pow_layer("s" * 40, match=path("/login"), count=1, bits=6)])
+    shield = Shield([pow_layer(SECRET, match=path("/login"), count=1, bits=6)])
     with run_asgi(build_demo_app(shield)) as base:
         assert main(["solve", base + "/login"]) == 0
     out = capsys.readouterr().out

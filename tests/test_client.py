@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import anyio
 import httpx
@@ -10,7 +11,7 @@ import pytest
 import requests
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from shieldware import Shield, ShieldMiddleware
@@ -23,9 +24,8 @@ from shieldware.client import (
 )
 from shieldware.layers import ProofOfWork
 from shieldware.pow import check, parse_nonces
+from tests.conftest import SECRET
 from tests.servers import run_asgi
-
-SECRET = "c" * 32
 
 
 async def echo(request: Request) -> Response:
@@ -38,19 +38,24 @@ class Server:
 
     def __init__(self, shield: Shield) -> None:
         app = Starlette(routes=[Route("/echo", echo, methods=["GET", "POST"])])
-        inner = ShieldMiddleware(app, shield=shield)
+        self.shield = shield
         self.challenges = 0
         self.url = ""
+        self.app = _counting(self, ShieldMiddleware(app, shield=shield))
 
-        async def counting(scope, receive, send):  # type: ignore[no-untyped-def]
-            async def spy(message):  # type: ignore[no-untyped-def]
-                if message["type"] == "http.response.start" and message["status"] == 401:
-                    self.challenges += 1
-                await send(message)
 
-            await inner(scope, receive, spy)
+def _counting(server: Server, inner: Any) -> Any:
+    """`inner`, counting the 401 challenges it sends on `server`."""
 
-        self.app = counting
+    async def counting(scope, receive, send):  # type: ignore[no-untyped-def]
+        async def spy(message):  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start" and message["status"] == 401:
+                server.challenges += 1
+            await send(message)
+
+        await inner(scope, receive, spy)
+
+    return counting
 
 
 @pytest.fixture
@@ -163,3 +168,104 @@ def test_requests_auth_through_the_wsgi_middleware() -> None:
         assert first.status_code == 200
         assert first.text == "wsgi ok"
         assert s.get(url + "/y").status_code == 200
+
+
+class Elsewhere:
+    """Another origin (another port): records each head it gets, hands out its own clearance."""
+
+    def __init__(self) -> None:
+        self.heads: list[dict[str, str]] = []
+
+    async def __call__(self, scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] != "http":
+            return
+        self.heads.append({k.decode(): v.decode() for k, v in scope["headers"]})
+        headers = [(b"shieldware-clearance", b"foreign-token"), (b"content-type", b"text/plain")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"elsewhere"})
+
+
+@pytest.fixture
+def two_origins() -> Iterator[tuple[Server, Elsewhere, str]]:
+    """A protected origin whose /away redirects (307) to a second origin's /land."""
+    other = Elsewhere()
+    with run_asgi(other) as other_url:
+        routes = [
+            Route("/echo", echo, methods=["GET", "POST"]),
+            Route("/away", lambda r: RedirectResponse(other_url + "/land", 307)),
+        ]
+        running = Server(Shield([ProofOfWork(SECRET, count=4, bits=8)]))
+        running.app = _counting(
+            running, ShieldMiddleware(Starlette(routes=routes), shield=running.shield)
+        )
+        with run_asgi(running.app) as url:
+            running.url = url
+            yield running, other, other_url
+
+
+def _leaked(token: str, heads: list[dict[str, str]]) -> bool:
+    return any(token in value for head in heads for value in head.values())
+
+
+def test_httpx_never_sends_a_clearance_to_another_origin(
+    two_origins: tuple[Server, Elsewhere, str],
+) -> None:
+    """Attack: a redirect carried the clearance to another origin, whose own clearance was then
+    filed under the first origin (and sent back there)."""
+    server, other, other_url = two_origins
+    auth = PowAuth()
+    with httpx.Client(auth=auth, base_url=server.url, follow_redirects=True) as http:
+        assert http.get("/echo").status_code == 200
+        mine = auth.clearance
+        assert mine
+        assert http.get("/away").text == "elsewhere"
+        assert not _leaked(mine, other.heads)
+        assert http.get("/echo").status_code == 200  # still our own clearance, not foreign-token
+        assert http.get(other_url + "/land").status_code == 200
+    assert server.challenges == 1
+    assert "foreign-token" in str(other.heads[-1])  # kept for the origin that issued it
+    assert not _leaked(mine, other.heads)
+
+
+def test_httpx_async_never_sends_a_clearance_to_another_origin(
+    two_origins: tuple[Server, Elsewhere, str],
+) -> None:
+    server, other, _ = two_origins
+
+    async def main() -> str | None:
+        auth = PowAuth()
+        async with httpx.AsyncClient(auth=auth, base_url=server.url, follow_redirects=True) as h:
+            assert (await h.get("/echo")).status_code == 200
+            assert (await h.get("/away")).status_code == 200
+            assert (await h.get("/echo")).status_code == 200
+            return auth.clearance
+
+    mine = anyio.run(main)
+    assert mine
+    assert not _leaked(mine, other.heads)
+    assert server.challenges == 1
+
+
+def test_requests_never_sends_a_clearance_to_another_origin(
+    two_origins: tuple[Server, Elsewhere, str],
+) -> None:
+    server, other, other_url = two_origins
+    auth = PowRequestsAuth()
+    with requests.Session() as session:
+        session.auth = auth
+        assert session.get(server.url + "/echo").status_code == 200
+        mine = auth.clearance
+        assert mine
+        assert session.get(server.url + "/away").text == "elsewhere"
+        assert session.get(server.url + "/echo").status_code == 200
+        assert session.get(other_url + "/land").status_code == 200
+    assert not _leaked(mine, other.heads)
+    assert "foreign-token" in str(other.heads[-1])
+    assert server.challenges == 1
+
+
+def test_the_clearance_cookie_names_are_the_ones_the_server_reads() -> None:
+    from shieldware.client import COOKIE_NAMES
+    from shieldware.layers.challenge import COOKIE
+
+    assert COOKIE_NAMES == (COOKIE, "__Host-" + COOKIE)

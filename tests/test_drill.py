@@ -10,6 +10,7 @@ import pytest
 from shieldware import Action, ConfigurationError, Facts, IPList, Progress, Shield, Verdict
 from shieldware.demo import Reached, build_demo_app
 from shieldware.drill import DrillConfig, check_target, format_report, run_drill
+from tests.conftest import SECRET
 
 from .servers import run_asgi
 
@@ -148,7 +149,7 @@ def test_drill_with_proof_of_work_solvers() -> None:
         pytest.skip("needs shieldware.layers.ProofOfWork and shieldware.client.PowAuth")
     metrics = PrometheusReporter()
     shield = Shield(
-        [pow_layer("s" * 40, match=path("/login", "/api/hello"), count=1, bits=6)],
+        [pow_layer(SECRET, match=path("/login", "/api/hello"), count=1, bits=6)],
         trusted_proxies=["127.0.0.1"],
         reporters=[metrics],
     )

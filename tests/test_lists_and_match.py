@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shieldware import Action, ConfigurationError, Facts, IPList, Shield
+from shieldware import Action, ConfigurationError, Facts, IPList, Shield, TokenBucket
 from shieldware.clientip import Networks
 from shieldware.match import (
     all_of,
@@ -89,6 +89,17 @@ def test_matchers() -> None:
     assert any_of(path("/x"), method("POST"))(login)
     assert not_(path("/x"))(login)
     assert "path" in repr(all_of(path("/login"), method("POST")))
+
+
+def test_method_get_covers_head() -> None:
+    """Attack: a HEAD request reaches the GET view while a layer scoped to GET ignores it."""
+    assert method("GET")(facts(method="HEAD"))
+    assert method("get", "POST")(facts(method="HEAD"))
+    assert not method("POST")(facts(method="HEAD"))
+    assert repr(method("GET")) == "method('GET',)"
+    shield = Shield([TokenBucket("1/minute", burst=1, match=method("GET"))])
+    assert shield.decide(facts(method="GET")).action is Action.ALLOW
+    assert shield.decide(facts(method="HEAD")).action is Action.THROTTLE
 
 
 def test_matcher_configuration_errors() -> None:

@@ -22,9 +22,9 @@ from shieldware.pow import (
     solve_one,
 )
 from shieldware.secret import resolve_secrets
+from tests.conftest import NEW_SECRET, OLD_SECRET
 
-OLD = "o" * 32
-NEW = "n" * 32
+OLD, NEW = OLD_SECRET, NEW_SECRET
 NOW = 1_800_000_000.0
 
 
@@ -239,6 +239,21 @@ def test_safe_return_always_yields_a_local_path(text: str) -> None:
     assert out.startswith("/")
     assert not out.startswith(("//", "/\\"))
     assert "\\" not in out
+
+
+@settings(deadline=None)
+@given(st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=40))
+def test_safe_return_survives_lone_surrogates(text: str) -> None:
+    """Servers decode undecodable path bytes to lone surrogates: never raise, stay local."""
+    out = safe_return("/" + text)
+    assert out.isascii()
+    assert out.startswith("/")
+    assert not out.startswith(("//", "/\\"))
+
+
+def test_surrogate_escaped_bytes_go_back_out_as_the_same_bytes() -> None:
+    assert safe_return("/sign\udcffup") == "/sign%FFup"
+    assert safe_return("/a\ud800") == "/"
 
 
 @settings(max_examples=100, deadline=None)

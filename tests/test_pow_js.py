@@ -13,9 +13,10 @@ import pytest
 from shieldware import Action, Facts, MemoryStore, Shield
 from shieldware.layers import ProofOfWork
 from shieldware.layers.challenge import BASE_PATH
+from tests.conftest import SECRET
 
 NODE = shutil.which("node")
-pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
+pytestmark = pytest.mark.needs("node")
 WORKER = str(files("shieldware") / "assets" / "pow-worker.js")
 
 
@@ -68,7 +69,7 @@ def test_worker_finds_the_first_solution() -> None:
 def test_js_solution_is_accepted_by_the_layer() -> None:
     import ipaddress
 
-    shield = Shield([ProofOfWork("j" * 32, count=4, bits=10)], store=MemoryStore())
+    shield = Shield([ProofOfWork(SECRET, count=4, bits=10)], store=MemoryStore())
     ip = ipaddress.ip_address("10.0.0.1")
     page = shield.decide(
         Facts("GET", "/", headers=(("accept", "text/html"),), client_ip=ip)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import os
+import secrets
+import uuid
+from collections.abc import Callable
 
 import pytest
 
 from shieldware import Action, ConfigurationError, Decision, Facts, Reply, Verdict, render
 from shieldware.render import negotiate, retry_after_value
-from shieldware.secret import ENV_VAR, generate_secret, resolve_secrets
+from shieldware.secret import ENV_VAR, generate_secret, resolve_secrets, secret_weakness
 
 
 def facts(accept: str | None) -> Facts:
@@ -90,12 +95,65 @@ def test_secrets_are_required_strong_and_rotatable(monkeypatch: pytest.MonkeyPat
         resolve_secrets(None, purpose="ProofOfWork")
     with pytest.raises(ConfigurationError, match="shorter than 32"):
         resolve_secrets("short")
+    with pytest.raises(ConfigurationError, match="shieldware secret"):
+        resolve_secrets(None)
     old, new = generate_secret(), generate_secret()
     assert resolve_secrets([old, new]) == (old.encode(), new.encode())
     monkeypatch.setenv(ENV_VAR, f"{old},{new}")
     assert resolve_secrets(None) == (old.encode(), new.encode())
     with pytest.raises(ConfigurationError):
         resolve_secrets([])
+
+
+@pytest.mark.parametrize(
+    ("weak", "why"),
+    [
+        ("a" * 32, "distinct bytes"),
+        ("load-me-from-the-environment-32-bytes-or-more", "published"),  # the old README's
+        ("Load-Me-From-The-Environment-32-Bytes-Or-More", "published"),
+        ("k9Fq2Lm8Zx4Rp1Wc" * 2, "repeats a pattern of 16 bytes"),
+        ("abcdefgh" * 5, "repeats a pattern of 8 bytes"),
+        ("0123456789abcdefghijklmnopqrstuv", "bits of entropy"),
+        ("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", "bits of entropy"),
+        ("aaaaaaaabbbbbbbbccccccccddddddddeeeeeeeeffffffffgggggggghhhhhhhh", "bits of entropy"),
+        ("django-insecure-q8w3e5r7t9y2u4i6o8p0a1s3d5f7g9h", "placeholder"),
+        ("please-change-me-before-deploying-to-production", "placeholder"),
+    ],
+)
+def test_weak_secrets_are_refused_with_how_to_make_one(weak: str, why: str) -> None:
+    """Attack: the check was length-only, so ``"a" * 32`` and the README's placeholder signed."""
+    with pytest.raises(ConfigurationError, match=why) as caught:
+        resolve_secrets(weak, purpose="ProofOfWork")
+    message = str(caught.value)
+    assert message.startswith("ProofOfWork: the secret is weak")
+    assert "`shieldware secret`" in message
+    assert "SHIELDWARE_SECRET" in message
+    assert weak not in message  # the error never repeats the secret
+    with pytest.raises(ConfigurationError, match="at position 1"):
+        resolve_secrets([generate_secret(), weak])
+
+
+def test_weak_secrets_fail_when_the_shield_is_built() -> None:
+    from shieldware import Shield
+
+    with pytest.raises(ConfigurationError, match="weak"):
+        Shield.default("a" * 32)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        generate_secret,
+        lambda: secrets.token_hex(16),  # openssl rand -hex 16: 128 bits, the shortest we take
+        lambda: secrets.token_hex(32),
+        lambda: base64.b64encode(os.urandom(32)).decode(),
+        lambda: str(uuid.uuid4()) + str(uuid.uuid4()),
+    ],
+)
+def test_random_secrets_always_pass(make: Callable[[], str]) -> None:
+    for _ in range(2000):
+        key = make()
+        assert secret_weakness(key.encode()) is None, key
 
 
 def test_publicly_cacheable_replies_carry_no_per_client_headers() -> None:

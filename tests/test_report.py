@@ -112,6 +112,59 @@ def test_logging_reporter_record_is_safe_and_structured(caplog: pytest.LogCaptur
     assert rec.levelno == logging.INFO
 
 
+FORGED = "/x%0Aallow GET /admin by forged (no) score=0 client=-"
+
+
+def test_a_percent_encoded_newline_cannot_forge_a_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Attack: the readable line wrote the decoded path raw, so ``%0A`` wrote a second line."""
+    reporters = [LoggingReporter(), LoggingReporter(json=True)]
+    shield = Shield([IPList(deny=["127.0.0.1"])], reporters=reporters)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - denied
+        raise AssertionError("denied requests never reach the app")
+
+    with (
+        caplog.at_level(logging.DEBUG, logger="shieldware.decision"),
+        run_asgi(ShieldMiddleware(app, shield=shield)) as base,
+    ):
+        assert httpx.get(base + FORGED).status_code == 403
+    line, blob = (r.getMessage() for r in caplog.records)
+    assert "\n" not in line
+    assert "\n" not in blob
+    assert "/x\\x0aallow GET /admin" in line
+    assert json.loads(blob)["path"] == "/x\nallow GET /admin by forged (no) score=0 client=-"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/a\rb",
+        "/a\x85b",
+        "/a\u2028b",
+        "/a\u2029b",
+        "/a\x1b[31mred",
+        "/a\u202eb",
+        "/a\udcffb",
+        "/a\\x0ab",
+    ],
+)
+def test_every_text_reporter_writes_one_line(path: str, caplog: pytest.LogCaptureFixture) -> None:
+    reporters = [LoggingReporter(), LoggingReporter(json=True)]
+    with caplog.at_level(logging.DEBUG, logger="shieldware.decision"):
+        deny_shield(reporters=reporters).decide(facts().with_(path=path))
+    formatter = DecisionJSONFormatter()
+    for record in caplog.records:
+        for text in (record.getMessage(), formatter.format(record)):
+            assert len(text.splitlines()) == 1, text
+            assert text.isprintable(), text
+            text.encode("utf-8")  # a lone surrogate would not reach a UTF-8 log file
+    line = caplog.records[0].getMessage()
+    assert path not in line  # escaped, and the escape of a backslash cannot be forged
+    assert json.loads(caplog.records[1].getMessage())["path"] == path
+
+
 def test_logging_reporter_json_and_sampling(caplog: pytest.LogCaptureFixture) -> None:
     values = iter([0.5, 0.05, 0.9])
     reporter = LoggingReporter(json=True, allowed_sample=0.1, rng=lambda: next(values))

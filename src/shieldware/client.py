@@ -3,13 +3,20 @@
 Feed readers, CLIs and partner APIs need not be blocked by a proof-of-work wall: when a response is
 ``401`` with ``WWW-Authenticate: Shieldware-PoW challenge="...", count="8", bits="16", ...``, these
 helpers solve it, repeat the request once with ``Shieldware-PoW-Answer: <challenge>;<n0>,<n1>,...``
-and keep the ``Shieldware-Clearance`` token the server returns for the following requests::
+and keep the ``Shieldware-Clearance`` token the server returns for the following requests to that
+origin::
 
     auth = shieldware.client.PowAuth()
     with httpx.Client(auth=auth) as http:
         http.get("https://example.org/feed.xml")
 
 The request is repeated as sent (body included), so only use it with repeatable bodies.
+
+Clearances are kept per origin and sent back in the clearance *cookie*, never in a header of our
+own: httpx and requests drop the ``Cookie`` header on every redirect and rebuild it from their
+cookie jar, so a redirect cannot carry a clearance to another origin (a custom header would follow
+it). A challenge is answered to the origin that sent it, and a clearance is filed under the
+origin that issued it, redirects included.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ANSWER_HEADER",
     "CLEARANCE_HEADER",
+    "COOKIE_NAMES",
     "PowAuth",
     "PowChallenge",
     "PowRequestsAuth",
@@ -91,6 +99,30 @@ def solve_answer(challenge: PowChallenge, max_work: int = DEFAULT_MAX_WORK) -> s
     return challenge.token + ";" + ",".join(str(n) for n in nonces)
 
 
+#: The server reads the clearance cookie under this name over http and under the ``__Host-`` one
+#: over https; a client cannot know which scheme the server sees behind a proxy, so it sends both.
+COOKIE_NAMES = ("sw_pow", "__Host-sw_pow")
+
+
+def _with_clearance(cookie: str | None, token: str | None) -> str | None:
+    """A ``Cookie`` header value: `cookie` without our pairs, plus `token`'s (when given)."""
+    pairs = [
+        pair.strip()
+        for pair in (cookie or "").split(";")
+        if pair.strip() and pair.split("=", 1)[0].strip() not in COOKIE_NAMES
+    ]
+    if token:
+        pairs += [f"{name}={token}" for name in COOKIE_NAMES]
+    return "; ".join(pairs) or None
+
+
+def _set_clearance(headers: Any, token: str | None) -> None:
+    value = _with_clearance(headers.get("cookie"), token)
+    headers.pop("cookie", None)
+    if value is not None:
+        headers["Cookie"] = value
+
+
 class _Clearance:
     """Clearance tokens per origin, shared by every request made with one auth object.
 
@@ -103,9 +135,7 @@ class _Clearance:
         self.lock = threading.Lock()
 
     def apply(self, origin: str, headers: Any) -> None:
-        token = self.tokens.get(origin)
-        if token is not None:
-            headers[CLEARANCE_HEADER] = token
+        _set_clearance(headers, self.tokens.get(origin))
 
     def keep(self, origin: str, headers: Mapping[str, str]) -> None:
         token = headers.get(CLEARANCE_HEADER.lower()) or headers.get(CLEARANCE_HEADER)
@@ -117,6 +147,12 @@ class _Clearance:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _answering(request: Any, answer: str) -> None:
+    """Turn `request` into the answer to a challenge: the answer instead of a clearance."""
+    _set_clearance(request.headers, None)
+    request.headers[ANSWER_HEADER] = answer
 
 
 class PowAuth(httpx.Auth):
@@ -141,38 +177,37 @@ class PowAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        origin = _origin(str(request.url))
-        self._clearance.apply(origin, request.headers)
+        self._clearance.apply(_origin(str(request.url)), request.headers)
         response = yield request
         for _ in range(self.max_rounds):
-            self._clearance.keep(origin, response.headers)
+            # The hop that answered: after a redirect, not the request we were given.
+            request = response.request
+            self._clearance.keep(_origin(str(request.url)), response.headers)
             challenge = parse_challenge(response.headers) if response.status_code == 401 else None
             if challenge is None or challenge.work > self.max_work:
                 return
-            request.headers.pop(CLEARANCE_HEADER, None)
-            request.headers[ANSWER_HEADER] = solve_answer(challenge, self.max_work)
+            _answering(request, solve_answer(challenge, self.max_work))
             response = yield request
-        self._clearance.keep(origin, response.headers)
+        self._clearance.keep(_origin(str(response.request.url)), response.headers)
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         import anyio.to_thread
 
-        origin = _origin(str(request.url))
-        self._clearance.apply(origin, request.headers)
+        self._clearance.apply(_origin(str(request.url)), request.headers)
         response = yield request
         for _ in range(self.max_rounds):
-            self._clearance.keep(origin, response.headers)
+            request = response.request
+            self._clearance.keep(_origin(str(request.url)), response.headers)
             challenge = parse_challenge(response.headers) if response.status_code == 401 else None
             if challenge is None or challenge.work > self.max_work:
                 return
             # Solving is CPU work: keep the event loop free while it runs.
             answer = await anyio.to_thread.run_sync(solve_answer, challenge, self.max_work)
-            request.headers.pop(CLEARANCE_HEADER, None)
-            request.headers[ANSWER_HEADER] = answer
+            _answering(request, answer)
             response = yield request
-        self._clearance.keep(origin, response.headers)
+        self._clearance.keep(_origin(str(response.request.url)), response.headers)
 
 
 class PowRequestsAuth:
@@ -193,9 +228,9 @@ class PowRequestsAuth:
         return request
 
     def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:
-        origin = _origin(response.url)
+        # Runs for every hop, redirects included: each response is filed under its own origin.
         for _ in range(self.max_rounds):
-            self._clearance.keep(origin, response.headers)
+            self._clearance.keep(_origin(response.url), response.headers)
             challenge = parse_challenge(response.headers) if response.status_code == 401 else None
             if challenge is None or challenge.work > self.max_work:
                 return response
@@ -203,11 +238,10 @@ class PowRequestsAuth:
             response.content  # noqa: B018 - drain the body so the connection can be reused
             response.close()
             retry = response.request.copy()
-            retry.headers.pop(CLEARANCE_HEADER, None)
-            retry.headers[ANSWER_HEADER] = answer
+            _answering(retry, answer)
             follow = response.connection.send(retry, **kwargs)
             follow.history.append(response)
             follow.request = retry
             response = follow
-        self._clearance.keep(origin, response.headers)
+        self._clearance.keep(_origin(response.url), response.headers)
         return response

@@ -70,15 +70,20 @@ class path_regex(_Named):
 
 
 class method(_Named):
-    """Match request methods (``method("POST", "PUT")``)."""
+    """Match request methods (``method("POST", "PUT")``).
+
+    ``"GET"`` covers ``HEAD`` too: every framework answers HEAD with the GET view, so a layer
+    scoped to GET that let HEAD through would leave the same handler uncovered.
+    """
 
     __slots__ = ("_methods",)
 
     def __init__(self, *methods: str) -> None:
         if not methods:
             raise ConfigurationError("method() needs at least one method")
-        self._methods = frozenset(m.upper() for m in methods)
-        self._repr = f"method{tuple(sorted(self._methods))!r}"
+        named = frozenset(m.upper() for m in methods)
+        self._methods = named | {"HEAD"} if "GET" in named else named
+        self._repr = f"method{tuple(sorted(named))!r}"
 
     def __call__(self, facts: Facts) -> bool:
         return facts.method in self._methods

@@ -191,14 +191,34 @@ class LoggingReporter:
         else:
             mode = "" if decision.enforced else " (shadow)"
             message = (
-                f"{record['action']} {record['method']} {record['path']} by {record['rule']} "
-                f"({record['reason']}) score={record['score']:g} client={record['client']}{mode}"
+                f"{record['action']} {_line(record['method'])} {_line(record['path'])} "
+                f"by {_line(record['rule'])} ({_line(record['reason'])}) "
+                f"score={record['score']:g} client={record['client']}{mode}"
             )
         self.logger.log(level, "%s", message, extra={"shieldware": record})
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+    """One JSON line. ASCII only: json escapes just C0 controls, and a raw U+2028, NEL or lone
+    surrogate from a request path would still split (or crash) a line in some log pipelines."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=True, default=str)
+
+
+def _line(text: str) -> str:
+    """`text` fit for one log line: control, format and separator characters escaped (and the
+    backslash, so an escape cannot be forged), so a request path cannot write a second line."""
+    if text.isprintable() and "\\" not in text:
+        return text
+    return "".join(c if c.isprintable() and c != "\\" else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if char == "\\":
+        return "\\\\"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 class DecisionJSONFormatter(logging.Formatter):

@@ -1,13 +1,12 @@
 """End to end in headless Chromium: the interstitial's workers solve, the browser lands back.
 
-Driven by Playwright's Python package against Debian's chromium (``executable_path``); skipped only
-when /usr/bin/chromium is absent (CI installs it).
+Driven by Playwright's Python package against Debian's chromium (``executable_path``); skipped, with
+the command that installs it, when /usr/bin/chromium is absent (tests/conftest.py; CI fails).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 
 import pytest
@@ -18,6 +17,7 @@ from starlette.routing import Route
 
 from shieldware import Shield, ShieldMiddleware
 from shieldware.layers import ProofOfWork
+from tests.conftest import SECRET
 from tests.servers import run_asgi
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,7 +32,6 @@ ARGS = [
 ]
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed"),
 ]
 
 
@@ -44,7 +43,7 @@ async def protected(request: Request) -> Response:
 def server() -> Iterator[str]:
     """The default-difficulty ProofOfWork in front of a tiny app, on a real uvicorn server."""
     app = Starlette(routes=[Route("/protected", protected)])
-    shield = Shield([ProofOfWork("b" * 32)])  # default count and bits
+    shield = Shield([ProofOfWork(SECRET)])  # default count and bits
     with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
         yield url
 
@@ -138,7 +137,7 @@ def test_default_preset_in_chromium(browser: object) -> None:
     """`Shield.default`: headless Chromium scores in the fingerprint's challenge band, solves the
     proof of work once, then browses on its clearance."""
     app = Starlette(routes=[Route("/protected", protected)])
-    shield = Shield.default("d" * 32)
+    shield = Shield.default(SECRET)
     with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
         context = browser.new_context()  # type: ignore[attr-defined]
         try:

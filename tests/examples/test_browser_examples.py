@@ -12,13 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 from sw_servers import EXAMPLES_DIR, SRC, python, serve
+from tests.conftest import SECRET
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} is not installed"),
 ]
 
 
@@ -33,7 +33,7 @@ def chat() -> Iterator[str]:
         "{port}",
         "chat_app:app",
     )
-    env = {"CHAT_POW_BITS": "8", "CHAT_POW_COUNT": "4", "SHIELDWARE_SECRET": "s" * 40}
+    env = {"CHAT_POW_BITS": "8", "CHAT_POW_COUNT": "4", "SHIELDWARE_SECRET": SECRET}
     with serve(argv, env=env) as base:
         yield base
 
@@ -67,7 +67,7 @@ def signup_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "SIGNUP_DB": str(tmp_path_factory.mktemp("browser-signup") / "db.sqlite3"),
         "SIGNUP_POW_BITS": "8",
         "SIGNUP_POW_COUNT": "4",
-        "SHIELDWARE_SECRET": "d" * 40,
+        "SHIELDWARE_SECRET": SECRET,
         "DJANGO_SETTINGS_MODULE": "signup_site.settings",
         "PYTHONPATH": os.pathsep.join([str(SRC), str(site)]),
     }

@@ -17,6 +17,7 @@ pytest.importorskip("django")
 
 import httpx
 from sw_servers import EXAMPLES_DIR, SRC, python, serve
+from tests.conftest import SECRET
 
 from shieldware.client import PowAuth
 
@@ -62,7 +63,7 @@ def test_system_checks(database: dict[str, str]) -> None:
     crowded = manage("check", env={**database, "WEB_CONCURRENCY": "4"})
     assert "shieldware.W001" in crowded.stderr + crowded.stdout
     proxied = manage(
-        "check", "--deploy", env={**database, "SHIELDWARE_SECRET": "x" * 40, "DJANGO_DEBUG": "0"}
+        "check", "--deploy", env={**database, "SHIELDWARE_SECRET": SECRET, "DJANGO_DEBUG": "0"}
     )
     assert "shieldware.E" not in proxied.stderr + proxied.stdout
 

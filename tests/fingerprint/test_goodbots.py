@@ -5,10 +5,14 @@ from __future__ import annotations
 import ipaddress
 import threading
 
-from shieldware import Action
+import pytest
+
+from shieldware import Action, Shield
 from shieldware.fingerprint import BotVerifier, GoodBot, builtin_good_bots
 from shieldware.layer import Progress
 from shieldware.layers import Fingerprint
+from shieldware.layer import Progress
+from tests.conftest import SECRET
 
 from .helpers import FakeResolver, facts
 
@@ -157,3 +161,37 @@ def test_every_verifiable_bot_is_known_to_the_packs() -> None:
         for name in bot.ua.pattern.split("|"):
             sample = name.replace("[A-Za-z]*", "").replace("\\", "")
             assert classify(f"Mozilla/5.0 (compatible; {sample}/1.0)").hits, (bot.name, sample)
+
+
+def _inside(name: str) -> str:
+    """An address inside the first published range of bot `name`."""
+    bot = next(b for b in builtin_good_bots() if b.name == name)
+    return str(next(ipaddress.ip_network(bot.networks._text[0]).hosts()))
+
+
+@pytest.mark.parametrize(
+    ("token", "operator"),
+    [
+        ("Google-Agent", "google-fetchers"),
+        ("Google-GeminiNotebook", "google-fetchers"),
+        ("GoogleMessages", "google-fetchers"),
+        ("Google-Read-Aloud", "google-fetchers"),
+        ("FeedFetcher-Google", "google-fetchers"),
+        ("Google-InspectionTool", "google-inspectiontool"),
+    ],
+)
+def test_fetchers_acting_for_a_user_pay_like_anyone_else(token: str, operator: str) -> None:
+    """Attack: anyone can make these fetch /signup; verified, they were let through outright."""
+    shield = Shield.default(SECRET)
+    head = [("user-agent", f"Mozilla/5.0 (compatible; {token}/1.0)"), ("accept", "*/*")]
+    decision = shield.decide(facts(head, path="/signup", ip=_inside(operator)))
+    assert decision.action is Action.CHALLENGE, decision.explain()
+    fingerprint = next(v for v in decision.trail if v.rule.startswith("fingerprint"))
+    assert fingerprint.detail["good_bot"]["outcome"] == "verified"
+
+
+def test_verified_crawlers_are_still_allowed_outright() -> None:
+    shield = Shield.default(SECRET)
+    decision = shield.decide(facts(HEAD, path="/signup", ip=_inside("googlebot")))
+    assert decision.action is Action.ALLOW
+    assert decision.verdict.rule == "fingerprint/verified-bot"

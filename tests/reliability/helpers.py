@@ -23,8 +23,8 @@ import shieldware
 from shieldware import Action, Bucket, IPList, Shield, Take, Verdict
 from shieldware.facts import Facts
 from shieldware.layer import Flow, Progress
+from tests.conftest import SECRET
 
-SECRET = "reliability-secret-0123456789-abcdefghijklmnopq"
 HELLO = b"Hello, world!"
 
 

@@ -4,14 +4,13 @@ that delays traffic, so a slow Redis can be simulated on loopback."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
 
-import pytest
+from tests.conftest import require
 
 
 def free_port() -> int:
@@ -24,9 +23,7 @@ class RedisServer:
     """Our own redis-server on a free loopback port; stop and start again on the same port."""
 
     def __init__(self, workdir: Path) -> None:
-        self.binary = shutil.which("redis-server")
-        if self.binary is None:
-            pytest.skip("redis-server is not installed")
+        self.binary = require("redis-server")
         self.port = free_port()
         self.workdir = workdir
         self.proc: subprocess.Popen[bytes] | None = None

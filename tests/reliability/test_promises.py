@@ -20,6 +20,7 @@ from shieldware import (
 )
 from shieldware.facts import Facts
 from shieldware.secret import resolve_secrets
+from tests.conftest import NEW_SECRET, OLD_SECRET, SECRET
 
 from .helpers import Captured, TakeLayer, asgi_hello, wsgi_hello
 
@@ -47,12 +48,12 @@ def test_no_silent_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ConfigurationError):
         resolve_secrets("too-short")
     with pytest.raises(ConfigurationError):
-        resolve_secrets(["a" * 40, "short"])
+        resolve_secrets([SECRET, "short"])
 
 
 def test_rotation_list_order_newest_last(monkeypatch: pytest.MonkeyPatch) -> None:
     """deployment.md: "Several secrets separated by commas rotate keys: the newest signs"."""
-    old, new = "o" * 40, "n" * 40
+    old, new = OLD_SECRET, NEW_SECRET
     monkeypatch.setenv("SHIELDWARE_SECRET", f"{old}, {new}")
     assert resolve_secrets(None) == (old.encode(), new.encode())
 

@@ -22,11 +22,11 @@ from shieldware.facts import Facts
 from shieldware.layers import ProofOfWork
 from shieldware.layers.challenge import BASE_PATH
 from shieldware.pow import solve
+from tests.conftest import NEW_SECRET, OLD_SECRET
 
 from .helpers import Captured, asgi_hello, assert_clean_response
 
-OLD = "old-secret-0123456789-0123456789-abcdef"
-NEW = "new-secret-9876543210-9876543210-fedcba"
+OLD, NEW = OLD_SECRET, NEW_SECRET
 IP = ipaddress.ip_address("11.0.0.1")
 HEADERS = (("accept", "text/html"), ("user-agent", "reliability"))
 PAGE = Facts("GET", "/page", headers=HEADERS, client_ip=IP)

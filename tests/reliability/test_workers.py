@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import SECRET
+
 from .helpers import raw_request, status_of
 from .redis_server import RedisServer, free_port
 
@@ -170,7 +172,7 @@ def test_two_workers_never_double_spend_a_challenge(tmp_path: Path) -> None:
     redis = RedisServer(tmp_path)
     redis.start()
     port = free_port()
-    env = _env(redis.url, uuid.uuid4().hex[:12], RELIABILITY_SECRET="s" * 40)
+    env = _env(redis.url, uuid.uuid4().hex[:12], RELIABILITY_SECRET=SECRET)
     cmd = [
         sys.executable,
         "-m",

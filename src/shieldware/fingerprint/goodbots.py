@@ -88,7 +88,10 @@ class GoodBot:
     """A crawler that can prove who it is.
 
     :param name: short name (``"googlebot"``).
-    :param category: pack category (``search``, ``ai-crawler``, ``ai-user``).
+    :param category: ``search``, ``ai-crawler`` or ``crawler`` for crawlers that fetch on their
+        own schedule; ``ai-user`` or ``user-fetcher`` for fetchers acting for whoever asks them
+        (agents, feed readers, previews, testing tools). Anyone can drive the latter, so proving
+        who runs them says nothing about who sent them: only crawlers are allowed outright.
     :param ua: regex a user agent must match to claim this bot.
     :param networks: published ranges (may be empty).
     :param rdns: PTR name suffixes accepted by FCrDNS (may be empty).

