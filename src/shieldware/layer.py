@@ -59,6 +59,8 @@ class Ask(NamedTuple):
 
     op: Op[Any]
     then: Callable[[Any], Verdict]
+
+
 #: What happens when the store fails: let the request through, or refuse it with 503.
 FailurePolicy = Literal["open", "closed"]
 

@@ -11,7 +11,6 @@ from shieldware import Action, Shield
 from shieldware.fingerprint import BotVerifier, GoodBot, builtin_good_bots
 from shieldware.layer import Progress
 from shieldware.layers import Fingerprint
-from shieldware.layer import Progress
 from tests.conftest import SECRET
 
 from .helpers import FakeResolver, facts
