@@ -23,7 +23,7 @@ from ..facts import Facts
 from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..match import Matcher
-from ..ops import Hit, Op, Strategy, Window, WindowState
+from ..ops import Hit, LimitState, Op, Strategy, Window
 from ..policy import Progress
 from ..rate import Rate
 from ..verdict import Verdict
@@ -168,7 +168,7 @@ class Quota(Limiter[_Item]):
     def _policy(self, item: _Item) -> tuple[Policy, str, str]:
         return item.limit.policy, item.limit.header, item.limit.rule
 
-    def _next(self, item: _Item, state: WindowState) -> float | None:
+    def _next(self, item: _Item, state: LimitState) -> float | None:
         return state.reset_after or None
 
 

@@ -24,7 +24,7 @@ from ..facts import Facts
 from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..match import Matcher
-from ..ops import Bucket, BucketState, Op, Take
+from ..ops import Bucket, LimitState, Op, Take
 from ..policy import Progress
 from ..rate import Rate
 from ..verdict import Verdict
@@ -215,7 +215,7 @@ class RateLimit(Limiter[_Item]):
     def _policy(self, item: _Item) -> tuple[Policy, str, str]:
         return item.rule.policy, item.header, item.rule.rule
 
-    def _next(self, item: _Item, state: BucketState) -> float | None:
+    def _next(self, item: _Item, state: LimitState) -> float | None:
         """Seconds until one more unit is earned: the debt beyond the whole units left."""
         bucket = item.bucket
         if state.remaining >= bucket.capacity:
