@@ -30,9 +30,6 @@ R = TypeVar("R")
 
 DEFAULT_MAX_ENTRIES = 100_000
 
-#: Stale heap rows tolerated beyond one per live entry before the heap is rebuilt.
-_HEAP_SLACK = 256
-
 
 def _monotonic_us() -> int:
     return time.monotonic_ns() // 1000
@@ -49,6 +46,8 @@ class MemoryStore:
     #: Every op is a few dict and heap steps under a lock: async drivers may call `run` directly.
     runs_inline = True
     supports: frozenset[type[Op[Any]]] = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get})
+    #: Stale heap rows tolerated beyond one per entry before the heap is rebuilt.
+    _heap_slack = 256
 
     def __init__(
         self, max_entries: int = DEFAULT_MAX_ENTRIES, *, clock: Callable[[], int] = _monotonic_us
@@ -185,7 +184,7 @@ class MemoryStore:
         self._values[key] = (value, expires)
         heap = self._heap
         heapq.heappush(heap, (expires, key))
-        if len(heap) > 2 * len(self._values) + _HEAP_SLACK:
+        if len(heap) > 2 * len(self._values) + self._heap_slack:
             self._compact(now)
 
     def _compact(self, now: int) -> None:
