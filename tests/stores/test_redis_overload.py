@@ -88,8 +88,8 @@ def test_async_pool_exhaustion_is_overload_and_the_store_recovers(redis_server: 
     store.close()
 
 
-def test_sync_pool_exhaustion_is_overload_and_the_store_recovers(redis_server: Any) -> None:
-    store = small_pool_store(redis_server.url)
+def sync_burst(store: RedisStore | FallbackStore, url: str) -> list[Any]:
+    """CALLERS threads run one op each while the server holds the pool's two connections."""
 
     def one(i: int) -> Any:
         try:
@@ -98,10 +98,14 @@ def test_sync_pool_exhaustion_is_overload_and_the_store_recovers(redis_server: A
             return exc
 
     with ThreadPoolExecutor(CALLERS) as pool:
-        list(pool.map(one, [-1, -2]))
-        pause(redis_server.url)
-        outcomes = list(pool.map(one, range(CALLERS)))
-    assert_shed_not_failed(store, outcomes)
+        list(pool.map(one, [-1, -2]))  # both connections made before the pause
+        pause(url)
+        return list(pool.map(one, range(CALLERS)))
+
+
+def test_sync_pool_exhaustion_is_overload_and_the_store_recovers(redis_server: Any) -> None:
+    store = small_pool_store(redis_server.url)
+    assert_shed_not_failed(store, sync_burst(store, redis_server.url))
     time.sleep(PAUSE_MS / 1000)
     assert store.run(Add("{c}:after", 60)) is True
     store.close()
@@ -110,17 +114,7 @@ def test_sync_pool_exhaustion_is_overload_and_the_store_recovers(redis_server: A
 def test_a_fallback_store_answers_overload_locally(redis_server: Any) -> None:
     """With a local fallback configured, a busy primary is answered by it (still limited)."""
     store = FallbackStore(small_pool_store(redis_server.url), workers=2)
-
-    def one(i: int) -> Any:
-        try:
-            return store.run(take(i))
-        except StoreError as exc:
-            return exc
-
-    with ThreadPoolExecutor(CALLERS) as pool:
-        list(pool.map(one, [-1, -2]))
-        pause(redis_server.url)
-        outcomes = list(pool.map(one, range(CALLERS)))
+    outcomes = sync_burst(store, redis_server.url)
     assert all(isinstance(o, tuple) for o in outcomes)
     assert store.degraded > 0
     store.close()

@@ -157,8 +157,8 @@ class RedisStore:
         Pass ``False`` to have none.
     :param options: more keyword options for the redis-py client (``ssl_ca_certs``, ``password``,
         ``retry``, ``sentinel_kwargs``, ``max_connections`` ...). ``pool_timeout`` (seconds a
-        request waits for a free connection in a burst) defaults to ten times `timeout`, at least
-        half a second.
+        request waits for a free connection in a burst, then fails with `StoreOverloaded`)
+        defaults to ten times `timeout`, at least half a second.
     """
 
     shared = True
