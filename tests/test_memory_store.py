@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shieldware import Add, Bucket, ConfigurationError, MemoryStore, Take, store_from_url
+from shieldware.ops import Acquire, Get, Hit, Incr, Op, Release, Window
 from shieldware.rate import Rate
 
 
@@ -144,6 +145,93 @@ def test_gcra_never_admits_more_than_burst_plus_rate(
             admitted += cost
         assert 0 <= state.remaining <= capacity
     assert admitted <= capacity + (clock.now - start) // interval
+
+
+def test_hammered_keys_keep_the_heap_the_size_of_the_table() -> None:
+    """Every update pushes a heap row; stale rows must not pile up (they once reached 200,000)."""
+    clock = Clock()
+    store = MemoryStore(clock=clock)
+    buckets = [Bucket(f"hot-{i}", 1, 10**9) for i in range(64)]
+    longest = 0
+    for i in range(200_000):
+        store.run(Take((buckets[i % 64],)))
+        clock.now += 1
+        longest = max(longest, len(store._heap))
+    assert len(store) == 64
+    assert longest <= 2 * 64 + store._heap_slack + 1
+
+
+class Lazy(MemoryStore):
+    """The reference: never rebuilds its heap, so only stale-row skipping orders evictions."""
+
+    def _compact(self, now: int) -> None:
+        pass
+
+
+class Eager(MemoryStore):
+    """Rebuilds its heap as soon as it holds more than twice the entries."""
+
+    _heap_slack = 0
+
+
+def _live(store: MemoryStore, now: int) -> set[str]:
+    return {key for key, (_, expires) in store._values.items() if expires > now}
+
+
+def test_evictions_after_a_compaction_follow_expiry_order() -> None:
+    clock = Clock()
+    eager, lazy = Eager(40, clock=clock), Lazy(40, clock=clock)
+    stores = (eager, lazy)
+    for i in range(40):  # expiries 10 ms apart, in an order unrelated to the key names
+        for store in stores:
+            store.run(Add(f"k{(i * 7) % 40}", 0.01 * (i + 1)))
+    for _ in range(200):  # one hot key: every update leaves a stale row behind
+        for store in stores:
+            store.run(Incr("hot", 5.0))
+    assert len(eager._heap) < len(lazy._heap)  # the eager store did compact
+    assert _live(eager, clock.now) == _live(lazy, clock.now)
+    for i in range(40):  # a flood of new keys: evictions take the earliest expiries first
+        clock.now += 1000
+        for store in stores:
+            store.run(Add(f"new-{i}", 1.0))
+        assert _live(eager, clock.now) == _live(lazy, clock.now)
+    assert eager.evictions == lazy.evictions == 41
+    assert "hot" in _live(eager, clock.now)
+
+
+def _op(kind: int, key: int, amount: int) -> Op[object]:
+    """One of every op; keys are namespaced per kind of state, as layers namespace theirs."""
+    strategy = ("fixed", "sliding", "moving")[amount % 3]
+    ops: list[Op[object]] = [
+        Take((Bucket(f"t{key}", 250_000, 3, 1 + amount % 3),)),  # type: ignore[list-item]
+        Add(f"c{key}", amount / 4),
+        Incr(f"c{key}", amount / 2),
+        Hit((Window(f"h{strategy}{key}", 3, 1_000_000, strategy),)),  # type: ignore[list-item]
+        Acquire(f"l{key}", f"lease-{amount % 2}", 2, amount / 3),
+        Release(f"l{key}", f"lease-{amount % 2}"),
+        Get(f"c{key}"),
+    ]
+    return ops[kind]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 6), st.integers(0, 2), st.integers(1, 8), st.integers(0, 100_000)),
+        max_size=300,
+    )
+)
+def test_compaction_changes_no_result_and_no_eviction(
+    steps: list[tuple[int, int, int, int]],
+) -> None:
+    clock = Clock()
+    eager, lazy = Eager(8, clock=clock), Lazy(8, clock=clock)
+    for kind, key, amount, delta in steps:
+        clock.now += delta
+        op = _op(kind, key, amount)
+        assert eager.run(op) == lazy.run(op)
+        assert eager.evictions == lazy.evictions
+        assert _live(eager, clock.now) == _live(lazy, clock.now)
+    assert len(eager._heap) <= 2 * len(eager) + 1
 
 
 def test_bad_configuration() -> None:

@@ -12,10 +12,10 @@ import pytest
 from shieldware import (
     Action,
     Bucket,
-    BucketState,
     ConfigurationError,
     Decision,
     Facts,
+    LimitState,
     MemoryStore,
     Op,
     Progress,
@@ -64,7 +64,7 @@ class Bucketed:
     name = "bucketed"
 
     def check(self, facts: Facts, progress: Progress) -> Generator[Op[Any], Any, Verdict]:
-        states: tuple[BucketState, ...] = yield Take((Bucket("k", 60_000_000, 2),))
+        states: tuple[LimitState, ...] = yield Take((Bucket("k", 60_000_000, 2),))
         if states[0].allowed:
             return Verdict(Action.PASS, "test/bucket", "ok")
         return Verdict(Action.THROTTLE, "test/bucket", "over", retry_after=states[0].retry_after)

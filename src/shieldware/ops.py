@@ -7,32 +7,46 @@ is written once for sync and async callers alike.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Generic, Literal, NamedTuple, TypeVar
 
 __all__ = [
+    "US",
     "Acquire",
     "Add",
     "Bucket",
-    "BucketState",
     "Count",
     "Get",
     "Hit",
     "Incr",
     "LeaseState",
+    "LimitState",
     "Op",
     "Release",
     "Strategy",
     "Take",
     "Window",
-    "WindowState",
+    "ttl_us",
 ]
 
 R = TypeVar("R", covariant=True)
 
+#: Microseconds per second: stores keep every time as whole microseconds.
+US = 1_000_000
+
+
+def ttl_us(seconds: float) -> int:
+    """A TTL in whole microseconds, rounded up and never 0 (a 0 TTL would mean "no limit")."""
+    return max(1, math.ceil(seconds * US))
+
 
 class Op(Generic[R]):
-    """Base of every store operation; `R` is the type of its result."""
+    """Base of every store operation; `R` is the type of its result.
+
+    Stores dispatch on the op's exact type, so a subclass of an op is a new op (a store that does
+    not list it in its ``supports`` raises `TypeError`).
+    """
 
     __slots__ = ()
 
@@ -52,14 +66,17 @@ class Bucket(NamedTuple):
     cost: int = 1
 
 
-class BucketState(NamedTuple):
-    """A bucket after a decision.
+class LimitState(NamedTuple):
+    """A bucket or a window after a decision: the answer to `Take` and to `Hit`, one per limit.
 
-    :param allowed: the request conforms (and, in a `Take`, every bucket was charged).
-    :param limit: the bucket's capacity.
+    :param allowed: the request fits (and every bucket or window of the op was charged).
+    :param limit: the bucket's capacity, or the units a window allows.
     :param remaining: whole units left now.
-    :param retry_after: seconds until this request's cost would conform (0 when allowed).
-    :param reset_after: seconds until the bucket is full again.
+    :param retry_after: seconds until this request's cost would fit (0 when allowed; infinite when
+        the cost exceeds the limit).
+    :param reset_after: seconds until the count next goes down: a bucket is full again; a fixed
+        window ends; a sliding window reaches its next boundary; a moving window's oldest hit
+        leaves it. 0 when empty.
     """
 
     allowed: bool
@@ -70,10 +87,34 @@ class BucketState(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
-class Take(Op[tuple[BucketState, ...]]):
+class Take(Op[tuple[LimitState, ...]]):
     """Charge several buckets atomically: all of them, or none when any one rejects."""
 
     buckets: tuple[Bucket, ...]
+
+    def __post_init__(self) -> None:
+        if not self.buckets:
+            raise ValueError("a Take needs at least one bucket")
+
+    def shared_by(self, workers: int) -> Take:
+        """This take for one of `workers` processes deciding alone (a local fallback store).
+
+        Each earns units `workers` times slower and holds its share of the burst (never less
+        than the cost, so a request that fits the whole bucket still fits a share).
+        """
+        if workers == 1:
+            return self
+        return Take(
+            tuple(
+                Bucket(
+                    b.key,
+                    b.interval_us * workers,
+                    max(b.cost, math.ceil(b.capacity / workers)),
+                    b.cost,
+                )
+                for b in self.buckets
+            )
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,27 +166,7 @@ class Window:
 
 
 @dataclass(frozen=True, slots=True)
-class WindowState:
-    """A window after a decision.
-
-    :param allowed: the request fits (and, in a `Hit`, every window was charged).
-    :param limit: units allowed per window.
-    :param remaining: whole units left now.
-    :param retry_after: seconds until this request's cost would fit (0 when allowed; infinite when
-        the cost exceeds the limit).
-    :param reset_after: seconds until the count next goes down (fixed: the window's end; sliding:
-        the next window boundary; moving: the oldest hit leaving the window); 0 when empty.
-    """
-
-    allowed: bool
-    limit: int
-    remaining: int
-    retry_after: float
-    reset_after: float
-
-
-@dataclass(frozen=True, slots=True)
-class Hit(Op[tuple[WindowState, ...]]):
+class Hit(Op[tuple[LimitState, ...]]):
     """Charge several windows atomically: all of them, or none when any one is full.
 
     A rejected hit changes nothing (limits' fixed window counts rejected hits; we do not, so a
@@ -154,12 +175,29 @@ class Hit(Op[tuple[WindowState, ...]]):
 
     windows: tuple[Window, ...]
 
+    def __post_init__(self) -> None:
+        if not self.windows:
+            raise ValueError("a Hit needs at least one window")
+
+    def shared_by(self, workers: int) -> Hit:
+        """This hit for one of `workers` processes deciding alone (a local fallback store).
+
+        Each allows its share of every window's limit (never less than the cost).
+        """
+        if workers == 1:
+            return self
+        return Hit(
+            tuple(
+                Window(w.key, max(w.cost, w.limit // workers), w.window_us, w.strategy, w.cost)
+                for w in self.windows
+            )
+        )
+
 
 # -- concurrency leases ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class LeaseState:
+class LeaseState(NamedTuple):
     """The answer to an `Acquire`.
 
     :param acquired: the lease was granted.
@@ -197,8 +235,7 @@ class Release(Op[bool]):
 # -- counters (penalty box) -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Count:
+class Count(NamedTuple):
     """A counter's value and the seconds it has left to live."""
 
     value: int

@@ -42,7 +42,7 @@ from .layer import (
     store_failed,
     store_overloaded,
 )
-from .stores import MemoryStore, Store, store_from_url
+from .stores import MemoryStore, Store, require_ops, store_from_url
 from .verdict import ALLOWED, DEFAULT_ALLOW, Action, Decision, Reason, Verdict
 
 __all__ = ["Mode", "Shield", "Step"]
@@ -127,6 +127,9 @@ class Shield:
             else TrustedProxies(trusted_proxies)
         )
         self.reporters: tuple[Reporter, ...] = tuple(reporters)
+        for layer in self.layers:
+            inner = layer.layer if isinstance(layer, Shadowed) else layer
+            require_ops(self.store, getattr(inner, "ops", ()), f"layer {layer.name!r}")
         self._steps = tuple(self._step(layer) for layer in self.layers if not _inert(layer))
         self._challenge_step = (
             None

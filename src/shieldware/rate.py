@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from .errors import ConfigurationError
-from .ops import Bucket, BucketState, Window, WindowState
+from .ops import Bucket, LimitState, Window
 
 __all__ = [
     "FixedState",
@@ -68,7 +68,7 @@ class Rate:
         return f"{self.amount} per {self.period:g} s"
 
 
-def gcra(tat: int | None, now: int, bucket: Bucket) -> tuple[int | None, BucketState]:
+def gcra(tat: int | None, now: int, bucket: Bucket) -> tuple[int | None, LimitState]:
     """Decide one request against one bucket.
 
     :param tat: the stored TAT in microseconds, or None for a full bucket.
@@ -82,26 +82,26 @@ def gcra(tat: int | None, now: int, bucket: Bucket) -> tuple[int | None, BucketS
     if bucket.cost > capacity:
         # Can never conform: do not promise a retry that cannot succeed.
         debt = base - now
-        return None, BucketState(
+        return None, LimitState(
             False, capacity, _remaining(limit_us - debt, interval), math.inf, debt / _US
         )
     if new_tat - now <= limit_us:
         debt = new_tat - now
-        return new_tat, BucketState(
+        return new_tat, LimitState(
             True, capacity, _remaining(limit_us - debt, interval), 0.0, debt / _US
         )
     debt = base - now
     retry = (new_tat - limit_us - now) / _US
-    return None, BucketState(
+    return None, LimitState(
         False, capacity, _remaining(limit_us - debt, interval), retry, debt / _US
     )
 
 
-def peek(tat: int | None, now: int, bucket: Bucket) -> BucketState:
+def peek(tat: int | None, now: int, bucket: Bucket) -> LimitState:
     """A bucket's state without charging it (for buckets left untouched by a rejected `Take`)."""
     limit_us = bucket.capacity * bucket.interval_us
     debt = 0 if tat is None or tat < now else min(tat - now, limit_us)
-    return BucketState(
+    return LimitState(
         True, bucket.capacity, _remaining(limit_us - debt, bucket.interval_us), 0.0, debt / _US
     )
 
@@ -114,7 +114,7 @@ def _remaining(headroom_us: int, interval: int) -> int:
 # Pure functions a store runs under its lock (memory) or mirrors in a script (Redis). Each takes the
 # stored state (None when the key is absent or expired), the store's clock in microseconds and the
 # `Window`, and returns the state to store with its absolute expiry (None: store nothing) and the
-# window's `WindowState`. A rejected hit never changes state. Costs are whole units.
+# window's `LimitState`. A rejected hit never changes state. Costs are whole units.
 
 #: ``(count, end_us)``: hits in the window opened at the key's first hit, and when it ends.
 FixedState = tuple[int, int]
@@ -133,7 +133,7 @@ def _seconds(us: int) -> float:
 
 def fixed_window(
     state: FixedState | None, now: int, w: Window
-) -> tuple[tuple[FixedState, int] | None, WindowState]:
+) -> tuple[tuple[FixedState, int] | None, LimitState]:
     """A window that opens at the key's first hit; allowed iff ``count + cost <= limit``.
 
     Stored: ``(count + cost, end)`` expiring at ``end``. Retry: at ``end``.
@@ -142,17 +142,17 @@ def fixed_window(
     if count + w.cost <= w.limit:
         count += w.cost
         stored: tuple[FixedState, int] | None = ((count, end), end) if w.cost else None
-        return stored, WindowState(
+        return stored, LimitState(
             True, w.limit, w.limit - count, 0.0, _seconds(end - now) if count else 0.0
         )
     retry = math.inf if w.cost > w.limit else _seconds(end - now)
     reset = _seconds(end - now) if count else 0.0
-    return None, WindowState(False, w.limit, max(0, w.limit - count), retry, reset)
+    return None, LimitState(False, w.limit, max(0, w.limit - count), retry, reset)
 
 
 def sliding_window(
     state: SlidingState | None, now: int, w: Window
-) -> tuple[tuple[SlidingState, int] | None, WindowState]:
+) -> tuple[tuple[SlidingState, int] | None, LimitState]:
     """A sliding-window counter over windows aligned to multiples of ``window_us``.
 
     With ``e = now - start`` the weighted count is ``previous * (W - e) / W + current``; the hit
@@ -181,7 +181,7 @@ def sliding_window(
         stored: tuple[SlidingState, int] | None = (
             ((start, cur, prev), start + 2 * size) if w.cost else None
         )
-        return stored, WindowState(
+        return stored, LimitState(
             True, w.limit, max(0, headroom // size - cur), 0.0, _sliding_reset(cur, prev, e, size)
         )
     if w.cost > w.limit:
@@ -190,7 +190,7 @@ def sliding_window(
         retry = _seconds(size - ((w.limit - cur - w.cost) * size) // prev - e)
     else:  # cur > 0 here
         retry = _seconds(size - e + size - ((w.limit - w.cost) * size) // cur)
-    return None, WindowState(
+    return None, LimitState(
         False,
         w.limit,
         max(0, headroom // size - cur),
@@ -205,7 +205,7 @@ def _sliding_reset(cur: int, prev: int, e: int, size: int) -> float:
 
 def moving_window(
     state: MovingState | None, now: int, w: Window
-) -> tuple[tuple[MovingState, int] | None, WindowState]:
+) -> tuple[tuple[MovingState, int] | None, LimitState]:
     """An exact moving window: the hits of the last ``window_us``, one timestamp per unit.
 
     Hits at ``t`` count while ``t + W > now``. Allowed iff ``len(hits) + cost <= limit``.
@@ -220,16 +220,16 @@ def moving_window(
         hits = hits + (now,) * w.cost
         stored: tuple[MovingState, int] | None = (hits, now + w.window_us) if w.cost else None
         reset = _seconds(hits[0] + w.window_us - now) if hits else 0.0
-        return stored, WindowState(True, w.limit, w.limit - len(hits), 0.0, reset)
+        return stored, LimitState(True, w.limit, w.limit - len(hits), 0.0, reset)
     if w.cost > w.limit:
         retry = math.inf
     else:
         retry = _seconds(hits[count + w.cost - w.limit - 1] + w.window_us - now)
     reset = _seconds(hits[0] + w.window_us - now) if hits else 0.0
-    return None, WindowState(False, w.limit, max(0, w.limit - count), retry, reset)
+    return None, LimitState(False, w.limit, max(0, w.limit - count), retry, reset)
 
 
-def window(state: object, now: int, w: Window) -> tuple[_Stored, WindowState]:
+def window(state: object, now: int, w: Window) -> tuple[_Stored, LimitState]:
     """Dispatch on ``w.strategy``; `state` is whatever the same strategy stored before."""
     if w.strategy == "fixed":
         return fixed_window(state, now, w)  # type: ignore[arg-type]

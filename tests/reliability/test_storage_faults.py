@@ -23,6 +23,7 @@ from shieldware import (
     StoreError,
 )
 from shieldware.ops import Op
+from shieldware.verdict import Reason
 
 from .helpers import Captured, TakeLayer, asgi_hello, assert_clean_response, find, wsgi_hello
 
@@ -36,6 +37,7 @@ class FlakyStore:
 
     def __init__(self) -> None:
         self.inner = MemoryStore()
+        self.supports = self.inner.supports
         self.failing = False
         self.calls = 0
 
@@ -175,6 +177,38 @@ def test_local_fallback_policy_keeps_limiting_while_the_store_is_down() -> None:
     assert any(v.degraded for v in shield.decide(_facts("11.0.0.3")).trail)  # marked degraded
     store.failing = False
     assert _asgi(app, client="11.0.0.2").status == 200
+
+
+class Unheard(Op[bool]):
+    """An op no store runs."""
+
+    __slots__ = ()
+
+
+class UnknownOpLayer:
+    """A layer with a bug: it yields an op the store does not run, and would deny on False."""
+
+    name = "unknown-op"
+
+    def check(self, facts: Any, progress: Any) -> Any:
+        from shieldware import Action, Verdict
+
+        ok = yield Unheard()
+        return Verdict(Action.PASS if ok else Action.DENY, self.name, "checked")
+
+
+@pytest.mark.parametrize("store", [MemoryStore(), FlakyStore()], ids=["memory", "flaky"])
+def test_an_op_the_store_does_not_run_is_a_bug_never_an_outage(store: Any) -> None:
+    """It once read as a store failure and was answered "open" (a silent bypass). Now the store
+    raises TypeError: loud in tests, and never answered with the outage policy."""
+    with pytest.raises(TypeError):
+        store.run(Unheard())
+    shield = Shield([UnknownOpLayer()], store=store, on_store_error="open")
+    try:
+        decision = shield.decide(_facts())
+    except TypeError:
+        return  # the driver lets the bug surface
+    assert all(v.reason != Reason.STORE_FAILED_OPEN for v in decision.trail)
 
 
 def _facts(client: str = "11.0.0.1") -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis
 
-from shieldware import Add, Bucket, StoreError, Take
+from shieldware import Add, Bucket, Take
 from shieldware.stores import RedisStore, store_from_url
 from tests.conftest import REDIS_HOST, REDIS_SERVER, free_port
 
@@ -80,14 +80,15 @@ def test_sentinel_writes_go_to_the_primary(sentinel_url: str) -> None:
     exercise(store_from_url(sentinel_url.replace("redis+", "valkey+") + "?timeout=2&prefix=v:"))
 
 
-def test_cluster_keys_in_different_slots_are_a_store_error_not_an_outage(
+def test_cluster_keys_in_different_slots_are_a_bug_not_an_outage(
     redis_cluster_url: str,
 ) -> None:
-    """Layers hash-tag the keys of one request; untagged keys in two slots cannot be atomic."""
+    """Layers hash-tag the keys of one request; untagged keys in two slots cannot be atomic.
+    That is the layer's bug: a `ValueError`, never a `StoreError` a failure policy answers."""
     store = RedisStore(redis_cluster_url, timeout=2.0, prefix="swtest:slots:")
     apart = Take((Bucket("{a}:x", HOUR_US, 5), Bucket("{b}:x", HOUR_US, 5)))
     for _ in range(5):
-        with pytest.raises(StoreError):
+        with pytest.raises(ValueError, match="different cluster slots"):
             store.run(apart)
     assert store.breaker is not None
     assert store.breaker.state == "closed"  # the cluster answered: nothing to trip over

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from shieldware import Add, Bucket, StoreError, Take
+from shieldware import Add, Bucket, ConfigurationError, StoreError, Take
 from shieldware.ops import (
     Acquire,
     Count,
@@ -28,21 +28,32 @@ from shieldware.ops import (
     Strategy,
     Window,
 )
-from shieldware.stores import MemoryStore, RedisStore, Store, store_from_url
+from shieldware.stores import MemoryStore, RedisStore, Store, require_ops, store_from_url
 
 HOUR_US = 3_600_000_000
-Runner = Callable[[Op[Any]], Any]
+EVERY_OP = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get})
+
+
+class Runner:
+    """Runs an op on the store under test the way one adapter would; `store` is that store."""
+
+    def __init__(self, store: Store, call: Callable[[Op[Any]], Any]) -> None:
+        self.store = store
+        self._call = call
+
+    def __call__(self, op: Op[Any]) -> Any:
+        return self._call(op)
 
 
 def _sync(store: Store) -> Iterator[Runner]:
-    yield store.run
+    yield Runner(store, store.run)
     store.close()
 
 
 def _async(store: Store) -> Iterator[Runner]:
     loop = asyncio.new_event_loop()
     try:
-        yield lambda op: loop.run_until_complete(store.arun(op))
+        yield Runner(store, lambda op: loop.run_until_complete(store.arun(op)))
     finally:
         store.close()  # closes the asyncio client on its (idle) loop too
         loop.close()
@@ -160,12 +171,41 @@ def test_add_expires_after_its_ttl(run: Runner) -> None:
     assert run(Add(key("short"), 0.25)) is True
 
 
-def test_unknown_op_is_a_store_error(run: Runner) -> None:
-    class Nope(Op[int]):
-        __slots__ = ()
+class Nope(Op[int]):
+    """An op no store knows."""
 
-    with pytest.raises(StoreError):
-        run(Nope())
+    __slots__ = ()
+
+
+class TakeTwo(Take):
+    """A subclass of a known op is a new op: stores dispatch on the exact type."""
+
+    __slots__ = ()
+
+
+@pytest.mark.parametrize("op", [Nope(), TakeTwo((Bucket(key("sub"), HOUR_US, 1),))])
+def test_an_unknown_op_is_a_type_error_never_a_store_error(run: Runner, op: Op[Any]) -> None:
+    """A bug must not read as an outage (which a failure policy may answer "open")."""
+    for _ in range(5):  # often enough to trip a circuit breaker, were it counted as a failure
+        with pytest.raises(TypeError, match=type(op).__name__) as caught:
+            run(op)
+        assert not isinstance(caught.value, StoreError)
+    breaker = getattr(run.store, "breaker", None)
+    assert breaker is None or breaker.state == "closed"
+    assert run(Add(key("after-a-bug"), 60)) is True
+
+
+def test_supports_names_every_op_the_store_runs(run: Runner) -> None:
+    assert run.store.supports == EVERY_OP
+    require_ops(run.store, EVERY_OP, "every-op layer")  # no complaint
+    with pytest.raises(ConfigurationError) as caught:
+        require_ops(run.store, [Take, Nope, TakeTwo], "ratelimit/custom")
+    message = str(caught.value)
+    assert "Nope" in message
+    assert "TakeTwo" in message
+    assert "ratelimit/custom" in message
+    assert type(run.store).__name__ in message
+    assert "Take," not in message  # the op it does run is not listed as missing
 
 
 # -- window quotas -------------------------------------------------------------------------------

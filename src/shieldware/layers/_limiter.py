@@ -11,7 +11,7 @@ import functools
 import math
 import random
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ..errors import ConfigurationError
 from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, sf_string
@@ -21,25 +21,12 @@ from ..ops import Op
 from ..verdict import Action, Verdict
 from .blocks import LocalBlocks
 
-__all__ = ["LimitState", "Limiter"]
+__all__ = ["Limiter"]
 
 RATE_LIMITED = "rate-limited"
 LOCALLY_BLOCKED = "rate-limited-locally"
 COST_TOO_HIGH = "cost-exceeds-limit"
 WITHIN_LIMIT = "within-limit"
-
-
-class LimitState(Protocol):
-    """What `BucketState` and `WindowState` have in common."""
-
-    @property
-    def allowed(self) -> bool: ...
-    @property
-    def remaining(self) -> int: ...
-    @property
-    def retry_after(self) -> float: ...
-    @property
-    def reset_after(self) -> float: ...
 
 
 ItemT = TypeVar("ItemT")

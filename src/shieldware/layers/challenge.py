@@ -18,7 +18,7 @@ from ..facts import Facts
 from ..keys import tag_of
 from ..layer import Flow, Progress
 from ..match import Matcher
-from ..ops import Add, Bucket, BucketState, Take
+from ..ops import Add, Bucket, LimitState, Take
 from ..pow import puzzle, replies, tokens
 from ..pow.assets import asset_reply
 from ..pow.page import PageText
@@ -140,6 +140,8 @@ class ProofOfWork:
         if errors:
             raise ConfigurationError("invalid ProofOfWork: " + "; ".join(errors))
         self.name = name
+        #: The store ops this layer sends (checked against the store when the Shield is built).
+        self.ops = frozenset({Add, Take})
         self.kit = tokens.TokenKit(resolve_secrets(secret, purpose="ProofOfWork"), name)
         self.match = match
         self.min_score = min_score
@@ -240,7 +242,7 @@ class ProofOfWork:
                 return verdict
             extra = ()
             solved = {}
-        states: tuple[BucketState, ...] = yield Take(
+        states: tuple[LimitState, ...] = yield Take(
             (
                 self._bucket("meter", clearance.tid, self._meter_spec, slot=prefix),
                 self._bucket("traffic", prefix, self._prefix_spec, slot=prefix),
@@ -270,7 +272,7 @@ class ProofOfWork:
             detail={"clearance": clearance.tid[:8], "remaining": meter.remaining, **solved},
         )
 
-    def _difficulty(self, score: float, issue: BucketState, pressure: BucketState) -> int:
+    def _difficulty(self, score: float, issue: LimitState, pressure: LimitState) -> int:
         extra = next((bits for floor, bits in self.tiers if score >= floor), 0)
         if not pressure.allowed:
             extra += 3
@@ -292,7 +294,7 @@ class ProofOfWork:
         level: int,
         why: str | None,
     ) -> Flow:
-        states: tuple[BucketState, ...] = yield Take(
+        states: tuple[LimitState, ...] = yield Take(
             (self._bucket("issue", prefix, self._issue_spec),)
         )
         issue = states[0]
@@ -304,7 +306,7 @@ class ProofOfWork:
                 status=429,
                 retry_after=issue.retry_after,
             )
-        pressure: tuple[BucketState, ...] = yield Take((self._pressure,))
+        pressure: tuple[LimitState, ...] = yield Take((self._pressure,))
         extra = self._difficulty(progress.score, issue, pressure[0])
         bits = min(self.max_bits, self.bits + extra + level)
         challenge = self.kit.mint_challenge(
@@ -349,7 +351,7 @@ class ProofOfWork:
             return self._refused(tokens.MALFORMED)
         if challenge.bits < self.bits or challenge.puzzles < self.count:
             return self._refused(PowReason.TOO_EASY)
-        states: tuple[BucketState, ...] = yield Take(
+        states: tuple[LimitState, ...] = yield Take(
             (self._bucket("redeem", prefix, self._redeem_spec),)
         )
         if not states[0].allowed:

@@ -57,6 +57,8 @@ class Concurrency:
         if limit < 1 or lease_ttl <= 0:
             raise ConfigurationError("limit must be at least 1 and lease_ttl positive")
         self.limit = limit
+        #: The store ops this layer sends (checked against the store when the Shield is built).
+        self.ops = frozenset({Acquire, Release})
         self.key: Key = as_key(key)
         self.match = match
         self.lease_ttl = lease_ttl

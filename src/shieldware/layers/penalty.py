@@ -78,6 +78,8 @@ class PenaltyBox:
                 "shieldware: PenaltyBox(on_limit='challenge') has no challenger: throttling"
             )
         self.layer = layer
+        #: The store ops this layer and the one it wraps send.
+        self.ops = frozenset({Add, Get, Incr}) | frozenset(getattr(layer, "ops", ()))
         self.key: Key = as_key(key)
         self.strikes = strikes
         self.ban = ban

@@ -21,7 +21,7 @@ from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
-from ..ops import Hit, Strategy, Window, WindowState
+from ..ops import Hit, LimitState, Strategy, Window
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter
@@ -93,6 +93,8 @@ class Quota(Limiter[_Item]):
         if isinstance(cost, int) and any(cost > r.amount for r in rates):
             raise ConfigurationError(f"cost {cost} exceeds a quota: never admitted")
         self.strategy: Strategy = strategy
+        #: The store ops this layer sends (checked against the store when the Shield is built).
+        self.ops = frozenset({Hit})
         self.key: Key = as_key(key)
         self.cost = cost
         self.match = match
@@ -149,7 +151,7 @@ class Quota(Limiter[_Item]):
     def _policy(self, item: _Item) -> tuple[Policy, str, str]:
         return item.limit.policy, item.limit.header, item.limit.rule
 
-    def _next(self, item: _Item, state: WindowState) -> float | None:
+    def _next(self, item: _Item, state: LimitState) -> float | None:
         return state.reset_after or None
 
 

@@ -24,7 +24,7 @@ from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
-from ..ops import Bucket, BucketState, Take
+from ..ops import Bucket, LimitState, Take
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter
@@ -76,6 +76,7 @@ class TokenBucket:
         self.rule = "ratelimit" if name == "ratelimit" else f"ratelimit/{name}"
         self.policy = Policy(name, self.rate.amount, self.rate.period, self.burst)
         self._layer = RateLimit([self], name=name, **options)
+        self.ops = self._layer.ops
         #: Used alone, the bucket is its `RateLimit`'s check (no forwarding call per request).
         self.check = self._layer.check
 
@@ -135,6 +136,8 @@ class RateLimit(Limiter[_Item]):
             status=status,
         )
         self.rules = tuple(rules)
+        #: The store ops this layer sends (checked against the store when the Shield is built).
+        self.ops = frozenset({Take})
         if not self.rules or not all(isinstance(r, TokenBucket) for r in self.rules):
             raise ConfigurationError("RateLimit needs one or more TokenBucket rules")
         names = [r.name for r in self.rules]
@@ -201,7 +204,7 @@ class RateLimit(Limiter[_Item]):
     def _policy(self, item: _Item) -> tuple[Policy, str, str]:
         return item.rule.policy, item.header, item.rule.rule
 
-    def _next(self, item: _Item, state: BucketState) -> float | None:
+    def _next(self, item: _Item, state: LimitState) -> float | None:
         """Seconds until one more unit is earned: the debt beyond the whole units left."""
         bucket = item.bucket
         if state.remaining >= bucket.capacity:

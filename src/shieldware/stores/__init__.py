@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import ConfigurationError
-from .base import Store
+from .base import Store, require_ops
 from .memory import MemoryStore
 from .redis import SCHEMES as _REDIS_SCHEMES
 from .redis import RedisStore
@@ -19,6 +19,7 @@ __all__ = [
     "MemoryStore",
     "RedisStore",
     "Store",
+    "require_ops",
     "store_from_url",
 ]
 

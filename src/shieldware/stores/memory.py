@@ -4,32 +4,31 @@ Every entry carries an expiry; the entry that expires first is the one whose los
 GCRA it is the bucket closest to full, for a spent id the one nearest harmless), so when the store
 is full that entry is evicted. A flood of distinct keys therefore cannot grow memory past
 `max_entries`, and evictions cost the flood, not the clients that are in debt.
+
+The heap of expiries is lazy: an update pushes a new row and leaves the old one to be skipped.
+When stale rows outnumber live entries the heap is rebuilt from the live entries, so it stays
+within a constant factor of the table however hard a few keys are hammered (amortised O(1)).
 """
 
 from __future__ import annotations
 
 import heapq
-import math
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, TypeVar
 
-from ..errors import ConfigurationError, StoreError
-from ..ops import Acquire, Add, Count, Get, Hit, Incr, LeaseState, Op, Release, Take
+from ..errors import ConfigurationError
+from ..ops import US, Acquire, Add, Count, Get, Hit, Incr, LeaseState, Op, Release, Take, ttl_us
 from ..rate import gcra, peek, window
+from .base import unknown_op
 
 __all__ = ["MemoryStore"]
 
 R = TypeVar("R")
 
 DEFAULT_MAX_ENTRIES = 100_000
-
-
-def _ttl_us(seconds: float) -> int:
-    """A TTL in whole microseconds, rounded up and never 0 (a 0 TTL would mean "no limit")."""
-    return max(1, math.ceil(seconds * 1_000_000))
 
 
 def _monotonic_us() -> int:
@@ -46,6 +45,9 @@ class MemoryStore:
     shared = False
     #: Every op is a few dict and heap steps under a lock: async drivers may call `run` directly.
     runs_inline = True
+    supports: frozenset[type[Op[Any]]] = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get})
+    #: Stale heap rows tolerated beyond one per entry before the heap is rebuilt.
+    _heap_slack = 256
 
     def __init__(
         self, max_entries: int = DEFAULT_MAX_ENTRIES, *, clock: Callable[[], int] = _monotonic_us
@@ -58,6 +60,15 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._values: dict[str, tuple[Any, int]] = {}  # key -> (value, expires_at_us)
         self._heap: list[tuple[int, str]] = []  # (expires_at_us, key); stale rows are skipped
+        self._ops: dict[type[Op[Any]], Callable[[Any, int], Any]] = {
+            Take: self._take,
+            Add: self._add,
+            Hit: self._hit,
+            Acquire: self._acquire,
+            Release: self._release,
+            Incr: self._incr,
+            Get: self._read,
+        }
 
     def __len__(self) -> int:
         return len(self._values)
@@ -67,28 +78,12 @@ class MemoryStore:
 
     # -- the Store protocol ----------------------------------------------------------------
     def run(self, op: Op[R]) -> R:
-        if type(op) is Take:  # the hot path (every rate-limited request): skip the dispatch
-            with self._lock:
-                return self._take(op, self.clock())  # type: ignore[return-value]
+        try:
+            handler = self._ops[type(op)]
+        except KeyError:
+            raise unknown_op(self, op) from None
         with self._lock:
-            now = self.clock()
-            if isinstance(op, Take):
-                result: Any = self._take(op, now)
-            elif isinstance(op, Add):
-                result = self._add(op, now)
-            elif isinstance(op, Hit):
-                result = self._hit(op, now)
-            elif isinstance(op, Acquire):
-                result = self._acquire(op, now)
-            elif isinstance(op, Release):
-                result = self._release(op, now)
-            elif isinstance(op, Incr):
-                result = self._incr(op, now)
-            elif isinstance(op, Get):
-                result = self._read(op, now)
-            else:
-                raise StoreError(f"MemoryStore cannot run {type(op).__name__}")
-            return result  # type: ignore[no-any-return]
+            return handler(op, self.clock())  # type: ignore[no-any-return]
 
     async def arun(self, op: Op[R]) -> R:
         # Every operation is a few dict and heap steps under an uncontended lock: no I/O to await.
@@ -103,7 +98,8 @@ class MemoryStore:
     def _take(self, op: Take, now: int) -> tuple[Any, ...]:
         if len(op.buckets) == 1:  # the common case, without the all-or-none bookkeeping
             bucket = op.buckets[0]
-            new_tat, state = gcra(self._get(bucket.key, now), now, bucket)
+            entry = self._values.get(bucket.key)  # an expired entry reads as a full bucket
+            new_tat, state = gcra(entry[0] if entry and entry[1] > now else None, now, bucket)
             if new_tat is not None:
                 self._set(bucket.key, new_tat, new_tat, now)
             return (state,)
@@ -122,7 +118,7 @@ class MemoryStore:
     def _add(self, op: Add, now: int) -> bool:
         if self._get(op.key, now) is not None:
             return False
-        expires = now + _ttl_us(op.ttl)
+        expires = now + ttl_us(op.ttl)
         self._set(op.key, 1, expires, now)
         return True
 
@@ -147,7 +143,7 @@ class MemoryStore:
             if len(live) != len(held):
                 self._set(op.key, live, max(exp for _, exp in live), now)
             return LeaseState(False, op.limit, len(live))
-        live += ((op.lease, now + _ttl_us(op.ttl)),)
+        live += ((op.lease, now + ttl_us(op.ttl)),)
         self._set(op.key, live, max(exp for _, exp in live), now)
         return LeaseState(True, op.limit, len(live))
 
@@ -163,14 +159,14 @@ class MemoryStore:
 
     def _incr(self, op: Incr, now: int) -> int:
         value = int(self._get(op.key, now) or 0) + op.amount
-        self._set(op.key, value, now + _ttl_us(op.ttl), now)
+        self._set(op.key, value, now + ttl_us(op.ttl), now)
         return value
 
     def _read(self, op: Get, now: int) -> Count | None:
         entry = self._values.get(op.key)
         if entry is None or entry[1] <= now or not isinstance(entry[0], int):
             return None
-        return Count(entry[0], (entry[1] - now) / 1_000_000)
+        return Count(entry[0], (entry[1] - now) / US)
 
     # -- the table -------------------------------------------------------------------------
     def _get(self, key: str, now: int) -> Any:
@@ -186,10 +182,25 @@ class MemoryStore:
         if key not in self._values and len(self._values) >= self.max_entries:
             self._make_room(now)
         self._values[key] = (value, expires)
-        heapq.heappush(self._heap, (expires, key))
-        if len(self._heap) > 2 * self.max_entries + 1024:
-            self._heap = [(exp, k) for k, (_, exp) in self._values.items()]
-            heapq.heapify(self._heap)
+        heap = self._heap
+        heapq.heappush(heap, (expires, key))
+        if len(heap) > 2 * len(self._values) + self._heap_slack:
+            self._compact(now)
+
+    def _compact(self, now: int) -> None:
+        """Rebuild the heap from the live entries, dropping expired ones on the way.
+
+        It runs once the heap holds more than twice the entries (plus a slack), and leaves one
+        row per entry, so at least as many pushes as there are entries pass before the next
+        rebuild: O(1) amortised per write. Eviction order is unchanged: the heap still yields
+        the live entries by (expiry, key).
+        """
+        values = self._values
+        for key in [k for k, (_, exp) in values.items() if exp <= now]:
+            del values[key]
+        heap = [(exp, k) for k, (_, exp) in values.items()]
+        heapq.heapify(heap)
+        self._heap = heap
 
     def _make_room(self, now: int) -> None:
         heap, values = self._heap, self._values

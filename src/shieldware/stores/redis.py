@@ -12,6 +12,11 @@ Failures never hang and never escape as driver errors: sockets time out after `t
 retry on a broken connection (a pooled socket that died with a restarted server) and none on a
 timeout; every error becomes a `StoreError`; and a `CircuitBreaker` stops asking a dead server
 at all until a cool-down passes.
+
+Overload is not an outage. When every pooled connection is busy for longer than the short pool
+wait, the op fails with `StoreOverloaded`: the server is fine, so the breaker is not told, and the
+chain sheds the request instead of applying its failure policy (an attacker who can exhaust the
+pool must not be able to switch limits off).
 """
 
 from __future__ import annotations
@@ -21,28 +26,30 @@ import contextlib
 import math
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import ConfigurationError, StoreError
+from ..errors import ConfigurationError, StoreError, StoreOverloaded
 from ..ops import (
+    US,
     Acquire,
     Add,
-    BucketState,
     Count,
     Get,
     Hit,
     Incr,
     LeaseState,
+    LimitState,
     Op,
     Release,
     Take,
-    WindowState,
+    ttl_us,
 )
+from .base import unknown_op
 from .resilience import CircuitBreaker
 
 __all__ = ["DEFAULT_TIMEOUT", "RedisStore", "SCHEMES"]
@@ -70,8 +77,6 @@ SCHEMES: Mapping[str, str] = {
     "valkey+sentinel": "redis+sentinel",
 }
 
-_US = 1_000_000
-
 
 @cache
 def _lua(name: str) -> str:
@@ -83,13 +88,16 @@ def _lua(name: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class _Call:
-    """One op as one script call: what to send and how to read the answer."""
+class _Script:
+    """How one op type runs as one script call.
 
-    script: str
-    keys: list[str]
-    args: list[Any]
-    decode: Callable[[Any], Any]
+    `encode` turns the op into the script's keys (unprefixed) and its arguments after the clock
+    slot; `decode` reads the script's reply into the op's result.
+    """
+
+    name: str
+    encode: Callable[[Any], tuple[list[str], list[Any]]]
+    decode: Callable[[Any, Any], Any]
 
 
 class _Client:
@@ -98,7 +106,9 @@ class _Client:
     def __init__(self, storage: Any, client: Any) -> None:
         self.storage = storage  # the limits storage: keeps the client's owner alive
         self.client = client
-        self.scripts = {name: client.register_script(_lua(name)) for name in _SCRIPTS}
+        self.scripts = {
+            script.name: client.register_script(_lua(script.name)) for script in _TABLE.values()
+        }
         self.guard: asyncio.Task[None] | None = None  # asyncio clients: closes us at loop end
 
     async def shutdown(self) -> None:
@@ -147,8 +157,8 @@ class RedisStore:
         Pass ``False`` to have none.
     :param options: more keyword options for the redis-py client (``ssl_ca_certs``, ``password``,
         ``retry``, ``sentinel_kwargs``, ``max_connections`` ...). ``pool_timeout`` (seconds a
-        request waits for a free connection in a burst) defaults to ten times `timeout`, at least
-        half a second.
+        request waits for a free connection in a burst, then fails with `StoreOverloaded`)
+        defaults to ten times `timeout`, at least half a second.
     """
 
     shared = True
@@ -190,33 +200,38 @@ class RedisStore:
         return f"RedisStore({_redact(self.url)!r}, prefix={self.prefix!r})"
 
     # -- the Store protocol ------------------------------------------------------------------
+    @property
+    def supports(self) -> frozenset[type[Op[Any]]]:
+        """Every op shieldware defines: each has its script."""
+        return _SUPPORTS
+
     def run(self, op: Op[R]) -> R:
-        call = self._compile(op)
+        script, keys, args = self._compile(op)
         breaker = self.breaker
         if breaker is not None:
             breaker.check()
         try:
             client = self._sync or self._connect_sync()
-            raw = client.scripts[call.script](keys=call.keys, args=call.args)
+            raw = client.scripts[script.name](keys=keys, args=args)
         except Exception as exc:
             raise self._failed(op, exc) from exc
         if breaker is not None:
             breaker.success()
-        return _decode(call, op, raw)
+        return _decode(script, op, raw)
 
     async def arun(self, op: Op[R]) -> R:
-        call = self._compile(op)
+        script, keys, args = self._compile(op)
         breaker = self.breaker
         if breaker is not None:
             breaker.check()
         try:
             client = self._async.get(asyncio.get_running_loop()) or self._connect_async()
-            raw = await client.scripts[call.script](keys=call.keys, args=call.args)
+            raw = await client.scripts[script.name](keys=keys, args=args)
         except Exception as exc:
             raise self._failed(op, exc) from exc
         if breaker is not None:
             breaker.success()
-        return _decode(call, op, raw)
+        return _decode(script, op, raw)
 
     def close(self) -> None:
         """Drop the clients and close their connections. Idempotent.
@@ -253,49 +268,25 @@ class RedisStore:
             await client.shutdown()
 
     # -- ops -> script calls -------------------------------------------------------------------
-    def _compile(self, op: Op[Any]) -> _Call:
-        call = self._compile_op(op)
-        if self._cluster and len(call.keys) > 1:
-            _one_slot(op, call.keys)
-        return call
-
-    def _compile_op(self, op: Op[Any]) -> _Call:
+    def _compile(self, op: Op[Any]) -> tuple[_Script, list[str], list[Any]]:
+        """The op's script, its prefixed keys and its arguments (the clock slot first, empty)."""
+        try:
+            script = _TABLE[type(op)]
+        except KeyError:
+            raise unknown_op(self, op) from None
+        keys, args = script.encode(op)
         p = self.prefix
-        if isinstance(op, Take):
-            if not op.buckets:
-                raise StoreError("a Take needs at least one bucket")
-            args: list[Any] = [""]
-            for b in op.buckets:
-                args += [b.interval_us, b.capacity, b.cost]
-            keys = [p + b.key for b in op.buckets]
-            return _Call("take", keys, args, lambda raw: _decode_take(op, raw))
-        if isinstance(op, Add):
-            return _Call("add", [p + op.key], ["", _ttl_us(op.ttl)], _decode_bool)
-        if isinstance(op, Hit):
-            if not op.windows:
-                raise StoreError("a Hit needs at least one window")
-            args = [""]
-            for w in op.windows:
-                args += [w.strategy, w.limit, w.window_us, w.cost]
-            keys = [p + w.key for w in op.windows]
-            return _Call("hit", keys, args, lambda raw: _decode_hit(op, raw))
-        if isinstance(op, Acquire):
-            args = ["", op.lease, op.limit, _ttl_us(op.ttl)]
-            return _Call("acquire", [p + op.key], args, lambda raw: _decode_acquire(op, raw))
-        if isinstance(op, Release):
-            return _Call("release", [p + op.key], ["", op.lease], _decode_bool)
-        if isinstance(op, Incr):
-            return _Call("incr", [p + op.key], ["", _ttl_us(op.ttl), op.amount], int)
-        if isinstance(op, Get):
-            return _Call("get", [p + op.key], [""], _decode_count)
-        raise StoreError(f"RedisStore cannot run {type(op).__name__}")
+        keys = [p + key for key in keys]
+        if self._cluster and len(keys) > 1:
+            _one_slot(op, keys)
+        return script, keys, ["", *args]
 
     def _run_at(self, op: Op[R], now_us: int) -> R:
         """Run `op` on a clock the caller gives (tests compare the scripts with `rate`)."""
-        call = self._compile(op)
-        call.args[0] = now_us
+        script, keys, args = self._compile(op)
+        args[0] = now_us
         client = self._sync or self._connect_sync()
-        return call.decode(client.scripts[call.script](keys=call.keys, args=call.args))  # type: ignore[no-any-return]
+        return script.decode(op, client.scripts[script.name](keys=keys, args=args))  # type: ignore[no-any-return]
 
     # -- connections -----------------------------------------------------------------------------
     def _client_options(self, retry: Any) -> dict[str, Any]:
@@ -382,32 +373,32 @@ class RedisStore:
             raise
 
     def _failed(self, op: Op[Any], exc: Exception) -> StoreError:
+        name = type(op).__name__
+        if _is_overload(exc):  # the server is fine: nothing for the breaker to count
+            return StoreOverloaded(
+                f"Redis busy running {name}: no free connection in time ({exc})", original=exc
+            )
         if self.breaker is not None and _is_outage(exc):
             self.breaker.failure()
         if isinstance(exc, StoreError):
             return exc
-        return StoreError(
-            f"Redis failed running {type(op).__name__}: {type(exc).__name__}: {exc}", original=exc
-        )
+        return StoreError(f"Redis failed running {name}: {type(exc).__name__}: {exc}", original=exc)
 
 
-_SCRIPTS = ("take", "add", "hit", "acquire", "release", "incr", "get")
-
-
-def _decode(call: _Call, op: Op[R], raw: Any) -> R:
+def _decode(script: _Script, op: Op[R], raw: Any) -> R:
     try:
-        return call.decode(raw)  # type: ignore[no-any-return]
+        return script.decode(op, raw)  # type: ignore[no-any-return]
     except Exception as exc:  # a reply we cannot read: a script from another version, say
         raise StoreError(f"unexpected Redis reply to {type(op).__name__}: {raw!r:.100}") from exc
 
 
 def _one_slot(op: Op[Any], keys: list[str]) -> None:
-    """On a cluster, an op's keys must share a slot (the layers hash-tag them); say so before
-    sending, so a configuration slip reads as such and not as an outage."""
+    """On a cluster, an op's keys must share a slot (the layers hash-tag them). Keys that do not
+    are a bug in the layer, not an outage: raise `ValueError` before sending anything."""
     from redis.crc import key_slot
 
     if len({key_slot(key.encode()) for key in keys}) > 1:
-        raise StoreError(
+        raise ValueError(
             f"{type(op).__name__} keys are in different cluster slots; hash-tag them: {keys!r:.200}"
         )
 
@@ -419,51 +410,82 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _decode_take(op: Take, raw: Any) -> tuple[BucketState, ...]:
+# -- the op table: one script per op type, with its encoder and decoder ----------------------------
+def _limit_states(limits: Iterable[int], raw: Any) -> tuple[LimitState, ...]:
+    """The reply of ``take.lua`` and ``hit.lua``: ``{allowed, remaining, retry_us, reset_us}`` per
+    bucket or window (``retry_us = -1``: can never fit)."""
     return tuple(
-        BucketState(
+        LimitState(
             allowed=int(allowed) == 1,
-            limit=bucket.capacity,
+            limit=limit,
             remaining=int(remaining),
-            retry_after=math.inf if int(retry) < 0 else int(retry) / _US,
-            reset_after=int(reset) / _US,
+            retry_after=math.inf if int(retry) < 0 else int(retry) / US,
+            reset_after=int(reset) / US,
         )
-        for bucket, (allowed, remaining, retry, reset) in zip(op.buckets, raw, strict=True)
+        for limit, (allowed, remaining, retry, reset) in zip(limits, raw, strict=True)
     )
 
 
-def _decode_hit(op: Hit, raw: Any) -> tuple[WindowState, ...]:
-    return tuple(
-        WindowState(
-            allowed=int(allowed) == 1,
-            limit=window.limit,
-            remaining=int(remaining),
-            retry_after=math.inf if int(retry) < 0 else int(retry) / _US,
-            reset_after=int(reset) / _US,
-        )
-        for window, (allowed, remaining, retry, reset) in zip(op.windows, raw, strict=True)
-    )
+def _encode_take(op: Take) -> tuple[list[str], list[Any]]:
+    args: list[Any] = []
+    for b in op.buckets:
+        args += [b.interval_us, b.capacity, b.cost]
+    return [b.key for b in op.buckets], args
 
 
-def _decode_acquire(op: Acquire, raw: Any) -> LeaseState:
-    acquired, in_flight = raw
-    return LeaseState(int(acquired) == 1, op.limit, int(in_flight))
+def _encode_hit(op: Hit) -> tuple[list[str], list[Any]]:
+    args: list[Any] = []
+    for w in op.windows:
+        args += [w.strategy, w.limit, w.window_us, w.cost]
+    return [w.key for w in op.windows], args
 
 
-def _decode_count(raw: Any) -> Count | None:
+def _decode_count(_op: Get, raw: Any) -> Count | None:
     if raw is None:
         return None
     value, ttl = raw
-    return Count(int(value), math.inf if int(ttl) < 0 else int(ttl) / _US)
+    return Count(int(value), math.inf if int(ttl) < 0 else int(ttl) / US)
 
 
-def _decode_bool(raw: Any) -> bool:
+def _decode_bool(_op: Op[bool], raw: Any) -> bool:
     return int(raw) == 1
 
 
-def _ttl_us(seconds: float) -> int:
-    """A TTL in whole microseconds, rounded up and never 0 (as MemoryStore rounds it)."""
-    return max(1, math.ceil(seconds * _US))
+_TABLE: Mapping[type[Op[Any]], _Script] = {
+    Take: _Script(
+        "take", _encode_take, lambda op, raw: _limit_states((b.capacity for b in op.buckets), raw)
+    ),
+    Hit: _Script(
+        "hit", _encode_hit, lambda op, raw: _limit_states((w.limit for w in op.windows), raw)
+    ),
+    Add: _Script("add", lambda op: ([op.key], [ttl_us(op.ttl)]), _decode_bool),
+    Acquire: _Script(
+        "acquire",
+        lambda op: ([op.key], [op.lease, op.limit, ttl_us(op.ttl)]),
+        lambda op, raw: LeaseState(int(raw[0]) == 1, op.limit, int(raw[1])),
+    ),
+    Release: _Script("release", lambda op: ([op.key], [op.lease]), _decode_bool),
+    Incr: _Script(
+        "incr", lambda op: ([op.key], [ttl_us(op.ttl), op.amount]), lambda _op, raw: int(raw)
+    ),
+    Get: _Script("get", lambda op: ([op.key], []), _decode_count),
+}
+_SUPPORTS: frozenset[type[Op[Any]]] = frozenset(_TABLE)
+
+
+def _is_overload(exc: Exception) -> bool:
+    """True when the client had no free connection in time: the pool, not the server, is short.
+
+    redis-py's blocking pools raise ``ConnectionError("No connection available.")``; its other
+    pools (cluster nodes, sentinel) raise ``MaxConnectionsError`` ("Too many connections").
+    """
+    from redis import exceptions
+
+    if isinstance(exc, getattr(exceptions, "MaxConnectionsError", ())):
+        return True
+    return isinstance(exc, exceptions.ConnectionError) and str(exc).startswith(
+        ("No connection available", "Too many connections")
+    )
 
 
 def _is_outage(exc: Exception) -> bool:

@@ -25,11 +25,15 @@ from typing import Any, TypeVar
 from ..errors import ConfigurationError, StoreError
 from ..ops import Op
 from .base import Store
+from .memory import MemoryStore
 
 __all__ = ["CircuitBreaker", "CircuitOpen", "FallbackStore"]
 
 R = TypeVar("R")
 log = logging.getLogger("shieldware")
+
+#: Entries in the default local fallback: enough for the busy clients of one process.
+DEFAULT_FALLBACK_ENTRIES = 10_000
 
 
 class CircuitOpen(StoreError):
@@ -124,50 +128,77 @@ class CircuitBreaker:
 
 
 class FallbackStore:
-    """Runs ops on `primary`; while it fails, on `fallback` (a local `MemoryStore`, say).
+    """Runs ops on `primary`; while it fails, on `fallback`, a local store.
 
-    Limits then hold per process instead of cluster-wide, which beats failing open (no limit) or
-    closed (no service) for most apps. `degraded` counts the ops the fallback answered, and
-    `on_degraded` (if given) hears each primary failure, so a reporter can say so.
+    This is "fall back to local memory" as a store concern: layers only yield ops and never own a
+    store. Limits then hold per process instead of cluster-wide, which beats failing open (no
+    limit) or closed (no service) for most apps. With `workers` processes sharing the traffic,
+    each one decides an op that can be shared (`Take`, `Hit`: those with ``shared_by``) as its
+    share, so the fleet together stays near the configured limit.
+
+    `StoreOverloaded` falls back too: the local answer still enforces the worker's share of each
+    limit (nothing is let through unlimited), and it spares the busy primary.
+
+    `degraded` counts the ops the fallback answered, and `on_degraded` (if given) hears each
+    primary failure, so a reporter can say so.
 
     :param primary: the shared store (Redis).
-    :param fallback: the local store used while the primary fails.
+    :param fallback: the local store used while the primary fails; a bounded `MemoryStore` of
+        10,000 entries by default.
+    :param workers: how many processes share the traffic (each keeps its own fallback).
     :param on_degraded: called with the `StoreError` each time the fallback answers instead.
     """
 
     def __init__(
         self,
         primary: Store,
-        fallback: Store,
+        fallback: Store | None = None,
         *,
+        workers: int = 1,
         on_degraded: Callable[[StoreError], Any] | None = None,
     ) -> None:
+        if workers < 1:
+            raise ConfigurationError("FallbackStore needs workers >= 1")
+        if fallback is None:
+            fallback = MemoryStore(DEFAULT_FALLBACK_ENTRIES)
         self.primary = primary
         self.fallback = fallback
+        self.workers = workers
         self.on_degraded = on_degraded
         self.degraded = 0
         self.shared = primary.shared
+        #: Only ops both stores run: every op must have somewhere to go while the primary fails.
+        self.supports: frozenset[type[Op[Any]]] = primary.supports & fallback.supports
 
     def __repr__(self) -> str:
-        return f"FallbackStore({self.primary!r}, fallback={self.fallback!r})"
+        return (
+            f"FallbackStore({self.primary!r}, fallback={self.fallback!r}, workers={self.workers})"
+        )
 
     def run(self, op: Op[R]) -> R:
         try:
             return self.primary.run(op)
         except StoreError as exc:
             self._degraded(exc)
-        return self.fallback.run(op)
+        return self.fallback.run(self._local(op))
 
     async def arun(self, op: Op[R]) -> R:
         try:
             return await self.primary.arun(op)
         except StoreError as exc:
             self._degraded(exc)
-        return await self.fallback.arun(op)
+        return await self.fallback.arun(self._local(op))
 
     def close(self) -> None:
         self.primary.close()
         self.fallback.close()
+
+    def _local(self, op: Op[R]) -> Op[R]:
+        """`op` as one of `workers` processes decides it alone (unchanged when it has no share)."""
+        share = getattr(op, "shared_by", None)
+        if share is None or self.workers == 1:
+            return op
+        return share(self.workers)  # type: ignore[no-any-return]
 
     def _degraded(self, exc: StoreError) -> None:
         self.degraded += 1
