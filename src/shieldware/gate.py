@@ -18,7 +18,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, ParamSpec
 
 from .facts import Facts
 from .policy import Shield
@@ -34,6 +34,7 @@ __all__ = [
     "aread_principal",
     "decision_in",
     "merge_headers",
+    "read_facts",
     "read_principal",
 ]
 
@@ -46,6 +47,7 @@ VIEW_KEY = "shieldware_view"
 ENVIRON_KEY = "shieldware.decision"
 
 Header = tuple[str, str]
+P = ParamSpec("P")
 log = logging.getLogger("shieldware")
 
 _UNREADABLE_VERDICT = Verdict(Action.DENY, "shieldware/unreadable", Reason.BAD_REQUEST, status=400)
@@ -96,16 +98,24 @@ class Gate:
     def __repr__(self) -> str:
         return f"Gate({self.shield!r})"
 
-    def enter(self, facts: Facts) -> Entry:
-        """Decide synchronously. An answered request is finished here: the app never runs."""
+    def enter(self, facts: Facts | None) -> Entry:
+        """Decide synchronously. An answered request is finished here: the app never runs.
+
+        :param facts: the request's facts, or None when they could not be read (`read_facts`):
+            then the request is refused with a plain 400.
+        """
+        if facts is None:
+            return self.unreadable()
         decision = self.shield.decide(facts)
         if decision.answered:
             self.shield.finish(decision)
             return Entry(decision, self.render(decision, facts), (), ())
         return Entry(decision, None, decision.headers, decision.after)
 
-    async def aenter(self, facts: Facts) -> Entry:
+    async def aenter(self, facts: Facts | None) -> Entry:
         """`enter` for async adapters (the store is reached without blocking the loop)."""
+        if facts is None:
+            return self.unreadable()
         decision = await self.shield.adecide(facts)
         if decision.answered:
             if decision.after:  # most refusals hold no lease: no coroutine to make
@@ -143,13 +153,21 @@ def decision_in(
     if holder is None:
         return None
     for name in names:
-        if isinstance(holder, Mapping):
-            value = holder.get(name)
-        else:
-            value = getattr(holder, name, None)
+        value = holder.get(name) if isinstance(holder, Mapping) else getattr(holder, name, None)
         if isinstance(value, Decision):
             return value
     return None
+
+
+def read_facts(read: Callable[P, Facts], *args: P.args, **kwargs: P.kwargs) -> Facts | None:
+    """``read(...)``, or None when the request cannot be read (logged; the gate answers 400)."""
+    try:
+        return read(*args, **kwargs)
+    except Exception:
+        log.warning(
+            "shieldware: unreadable request refused (%s)", Reason.BAD_REQUEST, exc_info=True
+        )
+        return None
 
 
 def read_principal(lookup: Callable[[], object]) -> str | None:
@@ -158,7 +176,7 @@ def read_principal(lookup: Callable[[], object]) -> str | None:
     try:
         value = lookup()
     except Exception:
-        log.exception("shieldware: the principal callable failed; deciding without one")
+        log.exception("shieldware: the principal lookup failed; deciding without one")
         return None
     return None if value is None else str(value)
 
@@ -170,6 +188,6 @@ async def aread_principal(lookup: Callable[[], object | Awaitable[object]]) -> s
         if inspect.isawaitable(value):
             value = await value
     except Exception:
-        log.exception("shieldware: the principal callable failed; deciding without one")
+        log.exception("shieldware: the principal lookup failed; deciding without one")
         return None
     return None if value is None else str(value)
