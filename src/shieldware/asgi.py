@@ -37,19 +37,24 @@ class ShieldMiddleware:
     """Protect an ASGI app with a `Shield`.
 
     ``app.add_middleware(ShieldMiddleware, shield=shield)`` in Starlette/FastAPI, or
-    ``ShieldMiddleware(app, shield=shield)`` around any ASGI app. An inert shield (no layers,
-    thresholds or reporters) decides nothing: requests go straight to the app and no decision is
-    stored.
+    ``ShieldMiddleware(app, shield=shield)`` around any ASGI app.
+
+    An inert shield (no layers, thresholds or reporters) decides nothing, so the constructor hands
+    back `app` itself: the request costs nothing and no decision is stored.
     """
+
+    def __new__(cls, app: ASGIApp, *, shield: Shield) -> ShieldMiddleware:
+        if shield.inert:
+            return app  # type: ignore[return-value]  # a pass-through is no middleware at all
+        return super().__new__(cls)
 
     def __init__(self, app: ASGIApp, *, shield: Shield) -> None:
         self.app = app
         self.shield = shield
         self.gate = Gate(shield)
-        self._inert = shield.inert
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._inert or scope["type"] not in _DECIDED:
+        if scope["type"] not in _DECIDED:
             return await self.app(scope, receive, send)
         gate = self.gate
         try:

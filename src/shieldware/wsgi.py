@@ -29,18 +29,21 @@ class ShieldWSGIMiddleware:
 
     ``app.wsgi_app = ShieldWSGIMiddleware(app.wsgi_app, shield=shield)`` in Flask, or
     ``application = ShieldWSGIMiddleware(application, shield=shield)`` anywhere else. The decision
-    is at ``environ["shieldware.decision"]``.
+    is at ``environ["shieldware.decision"]``. An inert shield decides nothing, so the constructor
+    hands back `app` itself.
     """
+
+    def __new__(cls, app: WSGIApplication, *, shield: Shield) -> ShieldWSGIMiddleware:
+        if shield.inert:
+            return app  # type: ignore[return-value]  # a pass-through is no middleware at all
+        return super().__new__(cls)
 
     def __init__(self, app: WSGIApplication, *, shield: Shield) -> None:
         self.app = app
         self.shield = shield
         self.gate = Gate(shield)
-        self._inert = shield.inert
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if self._inert:
-            return self.app(environ, start_response)
         gate = self.gate
         try:
             facts = self.shield.facts_from_environ(environ)
