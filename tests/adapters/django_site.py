@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
 
 from shieldware import Shield
-from tests.adapters.kit import OK, STREAM, user_of
+from tests.adapters.kit import OK, PUBLIC, STREAM, user_of
 
 SHIELD = Shield()
 
@@ -60,6 +60,10 @@ def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse(OK, content_type="text/plain", headers={"x-app": "1"})
 
 
+def public(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(OK, content_type="text/plain", headers={"cache-control": PUBLIC})
+
+
 def fail(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("the app failed")
 
@@ -80,4 +84,5 @@ urlpatterns = [
     path("api", home),
     path("raise", fail),
     path("stream", stream),
+    path("public", public),
 ]

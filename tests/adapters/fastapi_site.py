@@ -8,7 +8,7 @@ from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from shieldware import Shield
 from shieldware.contrib.fastapi import Protect, install
-from tests.adapters.kit import OK, STREAM, user_of
+from tests.adapters.kit import OK, PUBLIC, STREAM, user_of
 
 
 def build(shield: Shield) -> FastAPI:
@@ -20,6 +20,11 @@ def build(shield: Shield) -> FastAPI:
     @app.get("/api", response_class=PlainTextResponse)
     async def home(response: Response) -> str:
         response.headers["x-app"] = "1"  # FastAPI builds the response: the decision's headers join
+        return OK.decode()
+
+    @app.get("/public", response_class=PlainTextResponse)
+    async def public(response: Response) -> str:
+        response.headers["cache-control"] = PUBLIC
         return OK.decode()
 
     @app.get("/raise")

@@ -25,6 +25,7 @@ from shieldware import Action, Facts, MemoryStore, Op, Progress, Release, Shield
 R = TypeVar("R")
 OK = b"ok"
 STREAM = (b"one\n", b"two\n")
+PUBLIC = "public, max-age=60"
 
 
 class ClientGone(OSError):
@@ -86,7 +87,8 @@ def user_of(headers: Any) -> str | None:
     """The principal hook every framework app uses: ``x-broken`` makes it raise."""
     if headers.get("x-broken"):
         raise RuntimeError("user store down")
-    return headers.get("x-user")
+    user = headers.get("x-user")
+    return None if user is None else str(user)
 
 
 def _seen(status: int, headers: Any, body: bytes) -> Seen:
@@ -100,6 +102,8 @@ async def asgi_hello(scope: Any, receive: Any, send: Any) -> None:
     if scope["path"] == "/raise":
         raise RuntimeError("the app failed")
     headers = [(b"content-type", b"text/plain"), (b"x-app", b"1")]
+    if scope["path"] == "/public":
+        headers.append((b"cache-control", b"public, max-age=60"))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
     if scope["path"] == "/stream":
         for chunk in STREAM:
@@ -192,12 +196,16 @@ def starlette(shield: Shield) -> Iterator[Client]:
     async def stream(request: Request) -> Response:
         return StreamingResponse(iter(STREAM), media_type="text/plain")
 
+    async def public(request: Request) -> Response:
+        return PlainTextResponse(OK.decode(), headers={"cache-control": PUBLIC})
+
     app = Starlette(
         routes=[
             Route("/", home),
             Route("/api", home),
             Route("/raise", fail),
             Route("/stream", stream),
+            Route("/public", public),
         ]
     )
     app.add_middleware(ShieldMiddleware, shield=shield)
@@ -229,7 +237,10 @@ def wsgi_hello(environ: Any, start_response: Any) -> Any:
     path = environ["PATH_INFO"]
     if path == "/raise":
         raise RuntimeError("the app failed")
-    start_response("200 OK", [("Content-Type", "text/plain"), ("X-App", "1")])
+    headers = [("Content-Type", "text/plain"), ("X-App", "1")]
+    if path == "/public":
+        headers.append(("Cache-Control", PUBLIC))
+    start_response("200 OK", headers)
     return iter(STREAM) if path == "/stream" else [OK]
 
 
@@ -323,6 +334,10 @@ def flask(shield: Shield) -> Iterator[Client]:
     @app.get("/stream")
     def stream() -> Response:
         return Response(iter(STREAM), mimetype="text/plain")
+
+    @app.get("/public")
+    def public() -> Response:
+        return Response(OK, mimetype="text/plain", headers={"cache-control": PUBLIC})
 
     yield _FlaskClient(app)
 
