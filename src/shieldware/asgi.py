@@ -31,6 +31,7 @@ STATE_KEY = DECISION_KEY
 
 log = logging.getLogger("shieldware")
 _DECIDED = frozenset({"http", "websocket"})
+_MAX_WIRE = 256
 
 
 class ShieldMiddleware:
@@ -52,6 +53,9 @@ class ShieldMiddleware:
         self.app = app
         self.shield = shield
         self.gate = Gate(shield)
+        #: Replies in wire form by identity: the gate's renderer hands a hammering client the
+        #: same `Reply` again and again, so it is encoded once. Bounded: starts over when full.
+        self._wire: dict[int, tuple[Reply, RawHeaders]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in _DECIDED:
@@ -71,7 +75,7 @@ class ShieldMiddleware:
             entry = await gate.aenter(facts)
         scope.setdefault("state", {})[DECISION_KEY] = entry.decision
         if entry.reply is not None:
-            return await _answer(scope, send, entry.reply)
+            return await _answer(scope, send, entry.reply, self._raw(entry.reply))
         if entry.headers and scope["type"] == "http":
             send = _adding(send, _encode(entry.headers))
         if not entry.after:
@@ -80,6 +84,18 @@ class ShieldMiddleware:
             await self.app(scope, receive, send)
         finally:
             await gate.afinish(entry)
+
+    def _raw(self, reply: Reply) -> RawHeaders:
+        """The reply's headers as ASGI wants them, content-length included (a fresh list: an
+        outer middleware may edit it in place)."""
+        hit = self._wire.get(id(reply))
+        if hit is None or hit[0] is not reply:
+            raw = _encode(reply.headers)
+            raw.append((b"content-length", str(len(reply.body)).encode()))
+            if len(self._wire) >= _MAX_WIRE:
+                self._wire.clear()
+            hit = self._wire[id(reply)] = (reply, raw)
+        return list(hit[1])
 
 
 def decision_of(scope: Scope) -> Decision | None:
@@ -101,16 +117,15 @@ def _adding(send: Send, extra: RawHeaders) -> Send:
     return send_adding
 
 
-async def _answer(scope: Scope, send: Send, reply: Reply) -> None:
-    headers = _encode(reply.headers)
+async def _answer(scope: Scope, send: Send, reply: Reply, headers: RawHeaders) -> None:
     if scope["type"] == "http":
-        headers.append((b"content-length", str(len(reply.body)).encode()))
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         body = b"" if scope.get("method") == "HEAD" else reply.body
         await send({"type": "http.response.body", "body": body})
         return
     # websocket: answer with an HTTP response when the server supports it, else close (=> 403).
     if "websocket.http.response" in (scope.get("extensions") or {}):
+        headers = [h for h in headers if h[0] != b"content-length"]
         await send(
             {"type": "websocket.http.response.start", "status": reply.status, "headers": headers}
         )

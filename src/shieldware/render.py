@@ -10,7 +10,7 @@ import html
 import json
 import math
 from collections.abc import Iterable
-from typing import AnyStr, NamedTuple
+from typing import AnyStr
 
 from .facts import Facts
 from .verdict import Action, Decision, Reply, Verdict
@@ -75,7 +75,8 @@ def render(decision: Decision, facts: Facts) -> Reply:
     verdict = decision.verdict
     if verdict.reply is not None:
         return _with_headers(verdict.reply, decision.headers)
-    return _reply(verdict, _Key.of(decision, facts))
+    retry = retry_after_value(verdict.retry_after)
+    return _reply(verdict, retry, negotiate(facts), tuple(decision.headers))
 
 
 class Renderer:
@@ -90,7 +91,9 @@ class Renderer:
 
     def __init__(self, maxsize: int = 1024) -> None:
         self._maxsize = maxsize
-        self._replies: dict[_Key, Reply] = {}
+        #: keyed by everything a reply is made of: action, rule, reason, status hint, Retry-After
+        #: text, the Accept header and the decision's headers
+        self._replies: dict[tuple[object, ...], Reply] = {}
 
     def __len__(self) -> int:
         return len(self._replies)
@@ -99,35 +102,17 @@ class Renderer:
         verdict = decision.verdict
         if verdict.reply is not None:  # a layer's own reply: a fresh challenge every time
             return _with_headers(verdict.reply, decision.headers)
-        key = _Key.of(decision, facts)
+        retry = retry_after_value(verdict.retry_after)
+        accept = facts.header("accept")
+        extra = tuple(decision.headers)
+        key = (verdict.action, verdict.rule, verdict.reason, verdict.status, retry, accept, extra)
         reply = self._replies.get(key)
         if reply is None:
-            reply = _reply(verdict, key)
+            reply = _reply(verdict, retry, negotiate(facts), extra)
             if len(self._replies) >= self._maxsize:
                 self._replies.clear()
             self._replies[key] = reply
         return reply
-
-
-class _Key(NamedTuple):
-    """Everything a rendered reply is made of."""
-
-    action: Action
-    rule: str
-    reason: str
-    status: int
-    retry: str | None
-    kind: str
-    headers: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(cls, decision: Decision, facts: Facts) -> _Key:
-        v = decision.verdict
-        status = v.status or _STATUS.get(v.action, 403)
-        retry = retry_after_value(v.retry_after)
-        return cls(
-            v.action, v.rule, v.reason, status, retry, negotiate(facts), tuple(decision.headers)
-        )
 
 
 def merge_headers(
@@ -167,13 +152,16 @@ _CONTENT_TYPES = {
 BAD_REQUEST = Reply(400, (_CONTENT_TYPES["text"], ("cache-control", "no-store")), b"Bad request\n")
 
 
-def _reply(verdict: Verdict, key: _Key) -> Reply:
-    headers = list(key.headers)
-    if key.retry is not None and key.status in (429, 503):
-        headers.append(("retry-after", key.retry))
+def _reply(
+    verdict: Verdict, retry: str | None, kind: str, extra: tuple[tuple[str, str], ...]
+) -> Reply:
+    status = verdict.status or _STATUS.get(verdict.action, 403)
+    headers = list(extra)
+    if retry is not None and status in (429, 503):
+        headers.append(("retry-after", retry))
     headers.append(("cache-control", "no-store"))
-    headers.append(_CONTENT_TYPES[key.kind])
-    return Reply(key.status, tuple(headers), _body(verdict, key.status, key.retry, key.kind))
+    headers.append(_CONTENT_TYPES[kind])
+    return Reply(status, tuple(headers), _body(verdict, status, retry, kind))
 
 
 def _body(verdict: Verdict, status: int, retry: str | None, kind: str) -> bytes:
