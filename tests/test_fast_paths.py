@@ -8,7 +8,7 @@ from typing import Any
 from shieldware import Action, Decision, Facts, Verdict, render
 from shieldware import facts as facts_module
 from shieldware.ops import Add, Release
-from shieldware.render import _MAX_REPLIES, _REPLIES
+from shieldware.render import Renderer
 
 
 def scope(headers: list[tuple[Any, Any]]) -> dict[str, Any]:
@@ -48,25 +48,31 @@ def test_header_name_cache_is_bounded() -> None:
 
 def test_rendered_bodies_are_reused_and_bounded() -> None:
     f = Facts("GET", "/", (("accept", "text/html"),))
+    renderer = Renderer(maxsize=8)
     verdict = Verdict(Action.THROTTLE, "ratelimit", "rate-limited", retry_after=3.2)
-    first = render(Decision(verdict, (verdict,)), f)
-    again = render(Decision(verdict, (verdict,)), f)
-    assert first == again
+    first = renderer(Decision(verdict, (verdict,)), f)
+    again = renderer(Decision(verdict, (verdict,)), f)
+    assert first is again
+    assert first == render(Decision(verdict, (verdict,)), f)  # the memo answers what render does
     assert b"try again in 4 seconds" in first.body
     other = verdict._replace(retry_after=9.0)
-    assert b"9 seconds" in render(Decision(other, (other,)), f).body
-    for i in range(_MAX_REPLIES + 10):
+    assert b"9 seconds" in renderer(Decision(other, (other,)), f).body
+    for i in range(20):
         v = Verdict(Action.DENY, f"rule-{i}", "listed")
-        assert f"rule-{i}".encode() in render(Decision(v, (v,)), f).body
-    assert len(_REPLIES) <= _MAX_REPLIES
+        assert f"rule-{i}".encode() in renderer(Decision(v, (v,)), f).body
+        assert len(renderer) <= 8
+    assert len(Renderer()) == 0  # each renderer owns its memo: nothing is shared
 
 
 def test_rendering_headers_given_as_a_list() -> None:
     f = Facts("GET", "/", (("accept", "application/json"),))
     verdict = Verdict(Action.DENY, "custom", "listed", headers=[("x-why", "listed")])  # type: ignore[arg-type]
-    reply = render(Decision(verdict, (verdict,)), f)
-    assert reply.headers[0] == ("x-why", "listed")
-    assert json.loads(reply.body)["rule"] == "custom"
+    for reply in (
+        render(Decision(verdict, (verdict,)), f),
+        Renderer()(Decision(verdict, (verdict,)), f),
+    ):
+        assert reply.headers[0] == ("x-why", "listed")
+        assert json.loads(reply.body)["rule"] == "custom"
 
 
 def test_after_ops_of_one_and_several_verdicts() -> None:

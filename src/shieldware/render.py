@@ -1,4 +1,4 @@
-"""Turn a blocking decision into a reply the client understands.
+"""Turn an answered decision into a reply the client understands, and merge reply headers.
 
 Browsers get a small HTML page, API clients (by Accept) RFC 9457 problem+json, everyone else plain
 text. Layers that know better (a proof-of-work challenge) attach their own `Reply` instead.
@@ -6,15 +6,23 @@ text. Layers that know better (a proof-of-work challenge) attach their own `Repl
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import math
+from collections.abc import Iterable
+from typing import AnyStr
 
 from .facts import Facts
 from .verdict import Action, Decision, Reply, Verdict
 
-__all__ = ["negotiate", "render", "retry_after_value"]
+__all__ = [
+    "BAD_REQUEST",
+    "Renderer",
+    "merge_headers",
+    "negotiate",
+    "render",
+    "retry_after_value",
+]
 
 _STATUS = {Action.THROTTLE: 429, Action.CHALLENGE: 403, Action.DENY: 403}
 _TITLES = {
@@ -63,27 +71,76 @@ def retry_after_value(seconds: float | None) -> str | None:
 
 
 def render(decision: Decision, facts: Facts) -> Reply:
-    """The reply for a blocking decision (its own reply if the verdict carries one)."""
+    """The reply for an answered decision (the layer's own reply if the verdict carries one)."""
     verdict = decision.verdict
     if verdict.reply is not None:
         return _with_headers(verdict.reply, decision.headers)
-    status = verdict.status or _STATUS.get(verdict.action, 403)
     retry = retry_after_value(verdict.retry_after)
-    kind = negotiate(facts)
-    extra = decision.headers
-    key = (verdict.action, verdict.rule, verdict.reason, status, retry, kind, extra)
-    try:
-        reply = _REPLIES.get(key)
-    except TypeError:  # a custom layer's headers in a list: render without the cache
-        return _reply(verdict, status, retry, kind, extra)
-    if reply is None:
-        reply = _reply(verdict, status, retry, kind, extra)
-        if len(_REPLIES) >= _MAX_REPLIES:
-            # another thread may have changed the dict meanwhile: then it made room already
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del _REPLIES[next(iter(_REPLIES))]
-        _REPLIES[key] = reply
-    return reply
+    return _reply(verdict, retry, negotiate(facts), tuple(decision.headers))
+
+
+class Renderer:
+    """`render` with a bounded memo of the replies it made.
+
+    A refused client hammering away gets the same reply again and again, so it is rendered once.
+    Replies are immutable; when the memo is full it starts over (a flood of distinct replies only
+    churns it). Owned by a `Gate`, never shared between shields.
+    """
+
+    __slots__ = ("_maxsize", "_replies")
+
+    def __init__(self, maxsize: int = 1024) -> None:
+        self._maxsize = maxsize
+        #: keyed by everything a reply is made of: action, rule, reason, status hint, Retry-After
+        #: text, the Accept header and the decision's headers
+        self._replies: dict[tuple[object, ...], Reply] = {}
+
+    def __len__(self) -> int:
+        return len(self._replies)
+
+    def __call__(self, decision: Decision, facts: Facts) -> Reply:
+        verdict = decision.verdict
+        if verdict.reply is not None:  # a layer's own reply: a fresh challenge every time
+            return _with_headers(verdict.reply, decision.headers)
+        retry = retry_after_value(verdict.retry_after)
+        accept = facts.header("accept")
+        extra = tuple(decision.headers)
+        key = (verdict.action, verdict.rule, verdict.reason, verdict.status, retry, accept, extra)
+        reply = self._replies.get(key)
+        if reply is None:
+            reply = _reply(verdict, retry, negotiate(facts), extra)
+            if len(self._replies) >= self._maxsize:
+                self._replies.clear()
+            self._replies[key] = reply
+        return reply
+
+
+def merge_headers(
+    present: Iterable[tuple[AnyStr, AnyStr]], extra: Iterable[tuple[AnyStr, AnyStr]]
+) -> list[tuple[AnyStr, AnyStr]]:
+    """The headers of `extra` to add to a response that already carries `present`.
+
+    The response's own headers win, except ``Set-Cookie``, which is appended. Nothing is added to
+    a ``Cache-Control: public`` response: a shared cache would hand one client's counters and
+    cookies to everyone. Works on ``str`` pairs and on ASGI's ``bytes`` pairs alike.
+    """
+    names: set[AnyStr] = set()
+    for name, value in present:
+        lower = name.lower()
+        if lower in _CACHE_CONTROL and _is_public(value):
+            return []
+        names.add(lower)
+    return [h for h in extra if h[0].lower() in _SET_COOKIE or h[0].lower() not in names]
+
+
+_CACHE_CONTROL: frozenset[str | bytes] = frozenset({"cache-control", b"cache-control"})
+_SET_COOKIE: frozenset[str | bytes] = frozenset({"set-cookie", b"set-cookie"})
+
+
+def _is_public(cache_control: str | bytes) -> bool:
+    if isinstance(cache_control, bytes):
+        return b"public" in cache_control.lower()
+    return "public" in cache_control.lower()
 
 
 _CONTENT_TYPES = {
@@ -91,17 +148,14 @@ _CONTENT_TYPES = {
     "html": ("content-type", "text/html; charset=utf-8"),
     "text": ("content-type", "text/plain; charset=utf-8"),
 }
-#: Replies by everything they are made of: a refused client hammering away gets the same reply
-#: again and again, so it is rendered once. Replies are immutable; the cache is bounded (FIFO).
-_REPLIES: dict[
-    tuple[Action, str, str, int, str | None, str, tuple[tuple[str, str], ...]], Reply
-] = {}
-_MAX_REPLIES = 1024
+#: The reply to a request whose facts cannot be read (a server handed over a broken scope).
+BAD_REQUEST = Reply(400, (_CONTENT_TYPES["text"], ("cache-control", "no-store")), b"Bad request\n")
 
 
 def _reply(
-    verdict: Verdict, status: int, retry: str | None, kind: str, extra: tuple[tuple[str, str], ...]
+    verdict: Verdict, retry: str | None, kind: str, extra: tuple[tuple[str, str], ...]
 ) -> Reply:
+    status = verdict.status or _STATUS.get(verdict.action, 403)
     headers = list(extra)
     if retry is not None and status in (429, 503):
         headers.append(("retry-after", retry))
@@ -120,12 +174,10 @@ def _body(verdict: Verdict, status: int, retry: str | None, kind: str) -> bytes:
 
 
 def _with_headers(reply: Reply, extra: tuple[tuple[str, str], ...]) -> Reply:
-    if not extra or "public" in (reply.header("cache-control") or ""):
-        # A shared cache would hand one client's counters and cookies to everyone.
+    if not extra:
         return reply
-    present = {name.lower() for name, _ in reply.headers}
-    added = tuple(h for h in extra if h[0] == "set-cookie" or h[0] not in present)
-    return Reply(reply.status, reply.headers + added, reply.body)
+    added = merge_headers(reply.headers, extra)
+    return Reply(reply.status, reply.headers + tuple(added), reply.body) if added else reply
 
 
 def _problem(verdict: Verdict, status: int, retry: str | None) -> bytes:

@@ -363,4 +363,4 @@ def test_a_failing_user_lookup_is_not_a_500(caplog: pytest.LogCaptureFixture) ->
     request = RequestFactory().get("/hello")
     request.user = Broken()
     assert sw_django.principal_of(request) is None
-    assert "request.user failed" in caplog.text
+    assert "principal lookup failed" in caplog.text

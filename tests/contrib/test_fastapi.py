@@ -197,4 +197,4 @@ async def test_a_failing_principal_callable_is_not_a_500(caplog: pytest.LogCaptu
 
     async with TestClient(local) as c:
         assert (await c.get("/x")).status_code == 200
-    assert "principal callable failed" in caplog.text
+    assert "principal lookup failed" in caplog.text

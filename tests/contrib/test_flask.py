@@ -172,4 +172,4 @@ def test_a_failing_principal_callable_is_not_a_500(caplog: pytest.LogCaptureFixt
     Shieldware(bare, shield=Shield([Quota(5, name="q")]), principal=broken)
     bare.get("/x")(lambda: "x")
     assert bare.test_client().get("/x").status_code == 200
-    assert "principal callable failed" in caplog.text
+    assert "principal lookup failed" in caplog.text

@@ -1,9 +1,9 @@
 """Framework integrations: Django, Flask and FastAPI/Starlette.
 
 Each integration only translates: a framework request becomes `Facts` through the core's
-constructors, the core's `Shield` decides, and a blocking decision becomes the framework's response
-from `render`. This module holds the little they share: building a per-view shield from layers, and
-merging a decision's headers into a response.
+constructors, and the `Gate`'s entry (a reply, or headers to add and after-ops to run) becomes the
+framework's response. This module holds the one thing they share on top of the gate: building a
+per-view shield from layers.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TypeAlias
 
+from ..gate import Gate
 from ..layer import Layer
 from ..policy import Mode, Shield
 
-__all__ = ["Protection", "ProtectTarget", "headers_to_add"]
+__all__ = ["ProtectTarget", "Protection"]
 
 #: What the per-view forms accept: a ready `Shield`, one layer, or several layers.
 ProtectTarget: TypeAlias = Shield | Layer | Iterable[Layer]
@@ -45,6 +46,7 @@ class Protection:
         self._base = base
         self._mode = mode
         self._shield: Shield | None = None
+        self._gate: Gate | None = None
         self._layers: tuple[Layer, ...] = ()
         if isinstance(target, Shield):
             self._shield = target
@@ -72,6 +74,14 @@ class Protection:
                 shield = self._shield
         return shield
 
+    @property
+    def gate(self) -> Gate:
+        """The gate running the lifecycle over `shield` (built on first access)."""
+        gate = self._gate
+        if gate is None:  # a race only builds a second gate over the same shield
+            gate = self._gate = Gate(self.shield)
+        return gate
+
     def _build(self) -> Shield:
         base = self._base() if self._base is not None else None
         if base is None:
@@ -84,14 +94,3 @@ class Protection:
             reporters=base.reporters,
             on_store_error=base.on_store_error,
         )
-
-
-def headers_to_add(
-    present: Iterable[str], extra: Iterable[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    """The decision headers to add to a response: never override the app's own, except cookies.
-
-    The same rule the ASGI and WSGI middleware apply.
-    """
-    names = {name.lower() for name in present}
-    return [(k, v) for k, v in extra if k.lower() == "set-cookie" or k.lower() not in names]

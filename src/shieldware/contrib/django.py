@@ -38,15 +38,23 @@ from django.utils.module_loading import import_string
 
 from ..errors import ConfigurationError
 from ..facts import Facts
+from ..gate import (
+    DECISION_KEY,
+    VIEW_KEY,
+    Entry,
+    Gate,
+    aread_principal,
+    decision_in,
+    read_facts,
+    read_principal,
+)
 from ..policy import Mode, Shield
-from ..render import render
+from ..render import merge_headers
 from ..verdict import Decision, Reply
-from . import Protection, ProtectTarget, headers_to_add
+from . import Protection, ProtectTarget
 
 __all__ = [
-    "REQUEST_ATTR",
     "SETTING",
-    "VIEW_ATTR",
     "ShieldwareConfig",
     "ShieldwareMiddleware",
     "decision_of",
@@ -59,9 +67,6 @@ __all__ = [
 SETTING = "SHIELDWARE_SHIELD"
 #: Optional: how many worker processes serve the site, when the environment does not tell.
 WORKERS_SETTING = "SHIELDWARE_WORKERS"
-#: ``request.shieldware`` holds the middleware's decision; ``request.shieldware_view`` the view's.
-REQUEST_ATTR = "shieldware"
-VIEW_ATTR = "shieldware_view"
 
 log = logging.getLogger("shieldware")
 
@@ -102,17 +107,22 @@ def _app_shield() -> Shield | None:
 
 
 def decision_of(request: HttpRequest) -> Decision | None:
-    """The decision for this request: the view's own if it has one, else the middleware's."""
-    value = getattr(request, VIEW_ATTR, None) or getattr(request, REQUEST_ATTR, None)
-    return value if isinstance(value, Decision) else None
+    """The decision for this request: the view's own (``request.shieldware_view``) if it has
+    one, else the middleware's (``request.shieldware``)."""
+    return decision_in(request)
 
 
 # -- request facts -----------------------------------------------------------------------------
-def _base_facts(request: HttpRequest, shield: Shield) -> Facts:
+def _facts(request: HttpRequest, shield: Shield, principal: str | None, route: bool) -> Facts:
     scope = getattr(request, "scope", None)  # ASGIRequest keeps the scope: header order known
     if isinstance(scope, dict) and scope.get("type") == "http":
-        return shield.facts_from_scope(scope)
-    return shield.facts_from_environ(request.META)
+        facts = shield.facts_from_scope(scope)
+    else:
+        facts = shield.facts_from_environ(request.META)
+    template = _route(request) if route else None
+    if principal is None and template is None:
+        return facts
+    return facts.with_(principal=principal, route=template)
 
 
 #: Paths longer than this are resolved every time rather than cached (the cache stays small).
@@ -162,11 +172,7 @@ def principal_of(request: HttpRequest) -> str | None:
     """
     if not hasattr(request, "user"):
         return None
-    try:
-        return _user_principal(request.user)
-    except Exception:
-        log.exception("shieldware: reading request.user failed; deciding without a principal")
-        return None
+    return read_principal(lambda: _user_principal(request.user))
 
 
 async def aprincipal_of(request: HttpRequest) -> str | None:
@@ -176,11 +182,11 @@ async def aprincipal_of(request: HttpRequest) -> str | None:
     auser = getattr(request, "auser", None)  # Django >= 5.0
     if auser is None:  # pragma: no cover - Django 4.2
         return await sync_to_async(principal_of)(request)
-    try:
+
+    async def lookup() -> str | None:
         return _user_principal(await auser())
-    except Exception:
-        log.exception("shieldware: reading request.auser() failed; deciding without a principal")
-        return None
+
+    return await aread_principal(lookup)
 
 
 # -- responses ---------------------------------------------------------------------------------
@@ -212,31 +218,56 @@ def _set_headers(response: HttpResponseBase, headers: Iterable[tuple[str, str]])
 
 
 def reply_response(reply: Reply) -> HttpResponse:
-    """The core's `Reply` (from `render`) as a Django `HttpResponse`."""
+    """The core's `Reply` as a Django `HttpResponse`."""
     response = HttpResponse(reply.body, status=reply.status)
     _set_headers(response, reply.headers)
     return response
 
 
-def _add_headers(response: HttpResponseBase, decision: Decision) -> None:
-    extra = decision.headers
-    if extra:
-        _set_headers(response, headers_to_add(response.headers.keys(), extra))
+def _attach(response: HttpResponseBase, gate: Gate, entry: Entry) -> HttpResponseBase:
+    """Add the entry's headers to the view's response and run its after-ops (lease releases) when
+    Django closes the response: streaming responses close once their last chunk is sent, so a
+    lease covers the whole stream."""
+    if entry.headers:
+        _set_headers(response, merge_headers(response.items(), entry.headers))
+    if entry.after:
+        closers = getattr(response, "_resource_closers", None)
+        if isinstance(closers, list):
+            closers.append(functools.partial(gate.finish, entry))
+        else:  # pragma: no cover - every Django we support has _resource_closers
+            gate.finish(entry)
+    return response
 
 
-def _finish_later(response: HttpResponseBase, shield: Shield, decision: Decision) -> None:
-    """Run after-response ops (lease releases) when Django closes the response.
+def _serve(
+    gate: Gate, entry: Entry, request: HttpRequest, call: Callable[[HttpRequest], Any]
+) -> HttpResponseBase:
+    """The lifecycle after the decision, sync: answer, or call the view and attach."""
+    if entry.reply is not None:
+        return reply_response(entry.reply)
+    try:
+        response = call(request)
+    except BaseException:
+        gate.finish(entry)
+        raise
+    return _attach(response, gate, entry)
 
-    Streaming responses close once their last chunk is sent, so a concurrency lease covers the
-    whole stream.
-    """
-    if not decision.after:
-        return
-    closers = getattr(response, "_resource_closers", None)
-    if isinstance(closers, list):
-        closers.append(functools.partial(shield.finish, decision))
-    else:  # pragma: no cover - every Django we support has _resource_closers
-        shield.finish(decision)
+
+async def _aserve(
+    gate: Gate,
+    entry: Entry,
+    request: HttpRequest,
+    call: Callable[[HttpRequest], Awaitable[HttpResponseBase]],
+) -> HttpResponseBase:
+    """`_serve` for the async stack."""
+    if entry.reply is not None:
+        return reply_response(entry.reply)
+    try:
+        response = await call(request)
+    except BaseException:
+        await gate.afinish(entry)
+        raise
+    return _attach(response, gate, entry)
 
 
 # -- the middleware ----------------------------------------------------------------------------
@@ -244,8 +275,9 @@ class ShieldwareMiddleware:
     """Decide every request with the shield named by ``SHIELDWARE_SHIELD``.
 
     Sync and async capable: Django hands it the flavour its stack runs in, so there is no thread
-    hop. The decision is at ``request.shieldware``; blocked requests get the core's rendered reply.
-    Subclass and override `principal` / `aprincipal` to key on something else than the user's pk.
+    hop. The decision is at ``request.shieldware``; answered requests get the core's rendered
+    reply. Subclass and override `principal` / `aprincipal` to key on something else than the
+    user's pk (a failing override is logged and the request decided without a principal).
     """
 
     sync_capable = True
@@ -256,6 +288,7 @@ class ShieldwareMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.shield = load_shield()
+        self.gate = Gate(self.shield)
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
@@ -266,48 +299,21 @@ class ShieldwareMiddleware:
     async def aprincipal(self, request: HttpRequest) -> str | None:
         return await aprincipal_of(request)
 
-    def _facts(self, request: HttpRequest, principal: str | None) -> Facts:
-        facts = _base_facts(request, self.shield)
-        route = _route(request) if self.resolve_route else None
-        if principal is None and route is None:
-            return facts
-        return facts.with_(principal=principal, route=route)
-
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:
             return self.__acall__(request)
-        shield = self.shield
-        facts = self._facts(request, self.principal(request))
-        decision = shield.decide(facts)
-        setattr(request, REQUEST_ATTR, decision)
-        if decision.answered:
-            shield.finish(decision)
-            return reply_response(render(decision, facts))
-        try:
-            response = self.get_response(request)
-        except BaseException:
-            shield.finish(decision)
-            raise
-        _add_headers(response, decision)
-        _finish_later(response, shield, decision)
-        return response
+        principal = read_principal(functools.partial(self.principal, request))
+        facts = read_facts(_facts, request, self.shield, principal, self.resolve_route)
+        entry = self.gate.enter(facts)
+        setattr(request, DECISION_KEY, entry.decision)
+        return _serve(self.gate, entry, request, self.get_response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
-        shield = self.shield
-        facts = self._facts(request, await self.aprincipal(request))
-        decision = await shield.adecide(facts)
-        setattr(request, REQUEST_ATTR, decision)
-        if decision.answered:
-            await shield.afinish(decision)
-            return reply_response(render(decision, facts))
-        try:
-            response = await self.get_response(request)
-        except BaseException:
-            await shield.afinish(decision)
-            raise
-        _add_headers(response, decision)
-        _finish_later(response, shield, decision)
-        return cast("HttpResponseBase", response)
+        principal = await aread_principal(functools.partial(self.aprincipal, request))
+        facts = read_facts(_facts, request, self.shield, principal, self.resolve_route)
+        entry = await self.gate.aenter(facts)
+        setattr(request, DECISION_KEY, entry.decision)
+        return await _aserve(self.gate, entry, request, self.get_response)
 
 
 # -- per-view protection -----------------------------------------------------------------------
@@ -320,9 +326,6 @@ def protect(target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V],
     """
     protection = Protection(target, base=_app_shield, mode=mode)
 
-    def facts_of(request: HttpRequest, shield: Shield, principal: str | None) -> Facts:
-        return _base_facts(request, shield).with_(principal=principal, route=_route(request))
-
     def decorate(view: V) -> V:
         if iscoroutinefunction(view):
             async_view = cast("Callable[..., Awaitable[HttpResponseBase]]", view)
@@ -331,42 +334,22 @@ def protect(target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V],
             async def async_wrapper(
                 request: HttpRequest, *args: Any, **kwargs: Any
             ) -> HttpResponseBase:
-                shield = protection.shield
-                facts = facts_of(request, shield, await aprincipal_of(request))
-                decision = await shield.adecide(facts)
-                setattr(request, VIEW_ATTR, decision)
-                if decision.answered:
-                    await shield.afinish(decision)
-                    return reply_response(render(decision, facts))
-                try:
-                    response = await async_view(request, *args, **kwargs)
-                except BaseException:
-                    await shield.afinish(decision)
-                    raise
-                _add_headers(response, decision)
-                _finish_later(response, shield, decision)
-                return response
+                gate = protection.gate
+                principal = await aprincipal_of(request)
+                entry = await gate.aenter(read_facts(_facts, request, gate.shield, principal, True))
+                setattr(request, VIEW_KEY, entry.decision)
+                return await _aserve(gate, entry, request, lambda r: async_view(r, *args, **kwargs))
 
             async_wrapper.shieldware = protection  # type: ignore[attr-defined]
             return cast("V", async_wrapper)
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            shield = protection.shield
-            facts = facts_of(request, shield, principal_of(request))
-            decision = shield.decide(facts)
-            setattr(request, VIEW_ATTR, decision)
-            if decision.answered:
-                shield.finish(decision)
-                return reply_response(render(decision, facts))
-            try:
-                response = view(request, *args, **kwargs)
-            except BaseException:
-                shield.finish(decision)
-                raise
-            _add_headers(response, decision)
-            _finish_later(response, shield, decision)
-            return cast("HttpResponseBase", response)
+            gate = protection.gate
+            principal = principal_of(request)
+            entry = gate.enter(read_facts(_facts, request, gate.shield, principal, True))
+            setattr(request, VIEW_KEY, entry.decision)
+            return _serve(gate, entry, request, lambda r: view(r, *args, **kwargs))
 
         wrapper.shieldware = protection  # type: ignore[attr-defined]
         return cast("V", wrapper)

@@ -22,8 +22,6 @@ answers with the same status and headers and a JSON ``detail``.
 
 from __future__ import annotations
 
-import inspect
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -31,15 +29,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from ..asgi import STATE_KEY, ShieldMiddleware
+from ..asgi import ShieldMiddleware
+from ..asgi import decision_of as _scope_decision
 from ..facts import Facts
+from ..gate import VIEW_KEY, aread_principal, read_facts
 from ..policy import Mode, Shield
-from ..render import render
+from ..render import merge_headers
 from ..verdict import Decision, Reply
 from . import Protection, ProtectTarget
 
 __all__ = [
-    "ROUTE_STATE_KEY",
     "Blocked",
     "Protect",
     "apply_headers",
@@ -49,14 +48,10 @@ __all__ = [
     "reply_response",
 ]
 
-#: ``request.state.shieldware_route`` holds the per-route decision.
-ROUTE_STATE_KEY = "shieldware_route"
-
-log = logging.getLogger("shieldware")
-
 Principal = Callable[[HTTPConnection], "str | Awaitable[str | None] | None"]
 ResponseT = TypeVar("ResponseT", bound=Response)
-_REPLY_ONLY = frozenset({"content-type", "content-length"})
+#: Left out of `Blocked.headers`: FastAPI's fallback handler writes its own JSON body.
+_BODY_HEADERS = frozenset({"content-type", "content-length"})
 
 
 class Blocked(HTTPException):
@@ -67,7 +62,7 @@ class Blocked(HTTPException):
         super().__init__(
             status_code=reply.status,
             detail=f"{verdict.action.value}: {verdict.reason} ({verdict.rule})",
-            headers={k: v for k, v in reply.headers if k.lower() not in _REPLY_ONLY},
+            headers={k: v for k, v in reply.headers if k.lower() not in _BODY_HEADERS},
         )
         self.reply = reply
         self.decision = decision
@@ -76,12 +71,11 @@ class Blocked(HTTPException):
 def apply_headers(response: ResponseT, decision: Decision) -> ResponseT:
     """Add a decision's headers to a `Response` the endpoint built itself (a stream, say).
 
-    Repeated fields (one ``RateLimit`` line per policy) are kept; the endpoint's own headers win.
+    Repeated fields (one ``RateLimit`` line per policy) are kept; the endpoint's own headers win,
+    and a ``Cache-Control: public`` response gets none.
     """
-    present = {name.lower() for name in response.headers}
-    for name, value in decision.headers:
-        if name.lower() == "set-cookie" or name.lower() not in present:
-            response.headers.append(name, value)
+    for name, value in merge_headers(response.headers.items(), decision.headers):
+        response.headers.append(name, value)
     return response
 
 
@@ -126,10 +120,10 @@ class Protect:
     :param principal: returns the API key / user identity of a request (may be async).
     :param mode: overrides the mode (``"shadow"`` to watch a route's limit before enforcing it).
 
-    The dependency returns the route's `Decision`; its headers are set on the response FastAPI
-    builds from the endpoint's return value (an endpoint returning its own `Response` passes it
-    through `apply_headers`). After-response ops (concurrency leases) run once the response,
-    streamed or not, has been sent.
+    The dependency returns the route's `Decision` (also at ``request.state.shieldware_view``);
+    its headers are set on the response FastAPI builds from the endpoint's return value (an
+    endpoint returning its own `Response` passes it through `apply_headers`). After-response ops
+    (concurrency leases) run once the response, streamed or not, has been sent.
     """
 
     def __init__(
@@ -149,45 +143,37 @@ class Protect:
     def _base(self) -> Shield | None:
         return _app_shield(self._app)
 
-    def _shield(self, connection: HTTPConnection) -> Shield:
-        if self._app is None:
-            self._app = connection.scope.get("app")  # read once, to find the app-wide shield
-        return self.protection.shield
-
-    async def facts(self, connection: HTTPConnection, shield: Shield) -> Facts:
-        """Facts of the request: the scope, plus the route template and the principal."""
-        facts = shield.facts_from_scope(connection.scope)
-        route = connection.scope.get("route")
-        template = getattr(route, "path", None)
-        principal: str | None = None
+    async def facts(self, connection: HTTPConnection, shield: Shield) -> Facts | None:
+        """Facts of the request: the scope, plus the route template and the principal (None
+        when the scope cannot be read)."""
+        facts = read_facts(shield.facts_from_scope, connection.scope)
+        if facts is None:
+            return None
+        template = getattr(connection.scope.get("route"), "path", None)
+        principal = None
         if self.principal is not None:
-            try:
-                value = self.principal(connection)
-                principal = await value if inspect.isawaitable(value) else value
-            except Exception:  # a broken lookup must not turn into a 500
-                log.exception("shieldware: the principal callable failed; deciding without one")
+            lookup = self.principal
+            principal = await aread_principal(lambda: lookup(connection))
         return facts.with_(
             route=template if isinstance(template, str) else None, principal=principal
         )
 
     async def __call__(self, request: Request, response: Response) -> AsyncIterator[Decision]:
-        shield = self._shield(request)
-        facts = await self.facts(request, shield)
-        decision = await shield.adecide(facts)
-        setattr(request.state, ROUTE_STATE_KEY, decision)
-        if decision.answered:
-            await shield.afinish(decision)
-            raise Blocked(render(decision, facts), decision)
-        apply_headers(response, decision)
+        if self._app is None:
+            self._app = request.scope.get("app")  # read once, to find the app-wide shield
+        gate = self.protection.gate
+        entry = await gate.aenter(await self.facts(request, gate.shield))
+        setattr(request.state, VIEW_KEY, entry.decision)
+        if entry.reply is not None:
+            raise Blocked(entry.reply, entry.decision)
+        for name, value in entry.headers:
+            response.headers.append(name, value)
         try:
-            yield decision
+            yield entry.decision
         finally:
-            if decision.after:
-                await shield.afinish(decision)
+            await gate.afinish(entry)
 
 
 def decision_of(connection: HTTPConnection) -> Decision | None:
     """The route's decision if a `Protect` ran, else the app-wide middleware's."""
-    state = connection.scope.get("state") or {}
-    value = state.get(ROUTE_STATE_KEY) or state.get(STATE_KEY)
-    return value if isinstance(value, Decision) else None
+    return _scope_decision(connection.scope)

@@ -10,16 +10,15 @@
     def login(): ...
 
 The extension decides in ``before_request`` (after routing, so the route template is known), keeps
-the decision in ``flask.g.shieldware``, adds its headers in ``after_request`` and runs
-after-response ops (lease releases) when the server closes the response. A plain
-``ShieldWSGIMiddleware`` around ``app.wsgi_app`` works too; the extension adds the principal, the
-route and per-view limits.
+the decision in ``flask.g.shieldware`` (a view's own in ``flask.g.shieldware_view``), adds its
+headers in ``after_request`` and runs after-response ops (lease releases) when the server closes
+the response, or at teardown when the view raised. A plain ``ShieldWSGIMiddleware`` around
+``app.wsgi_app`` works too; the extension adds the principal, the route and per-view limits.
 """
 
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -27,49 +26,43 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.datastructures import Headers
 
 from ..facts import Facts
+from ..gate import DECISION_KEY, VIEW_KEY, Entry, Gate, decision_in, read_facts, read_principal
 from ..policy import Mode, Shield
-from ..render import render
+from ..render import merge_headers
 from ..verdict import Decision, Reply
-from . import Protection, ProtectTarget, headers_to_add
+from . import Protection, ProtectTarget
 
-__all__ = ["EXTENSION_KEY", "G_ATTR", "Shieldware", "decision_of", "protect", "reply_response"]
+__all__ = ["EXTENSION_KEY", "Shieldware", "decision_of", "protect", "reply_response"]
 
 #: ``app.extensions["shieldware"]`` holds the extension.
 EXTENSION_KEY = "shieldware"
-#: ``flask.g.shieldware`` holds the app-wide decision, ``flask.g.shieldware_view`` the view's.
-G_ATTR = "shieldware"
-VIEW_ATTR = "shieldware_view"
+#: ``flask.g`` name of the app-wide entry whose after-ops still wait for the response.
+_PENDING = "_shieldware_pending"
 
 Principal = Callable[[], "str | None"]
-log = logging.getLogger("shieldware")
 V = TypeVar("V", bound=Callable[..., Any])
 
 
 def reply_response(reply: Reply) -> Response:
-    """The core's `Reply` (from `render`) as a Flask `Response`."""
+    """The core's `Reply` as a Flask `Response` (content-length is recomputed)."""
     headers = Headers([(k, v) for k, v in reply.headers if k.lower() != "content-length"])
     return Response(reply.body, status=reply.status, headers=headers)
 
 
 def decision_of() -> Decision | None:
     """The current request's decision: the view's own if it has one, else the app-wide one."""
-    value = g.get(VIEW_ATTR) or g.get(G_ATTR)
-    return value if isinstance(value, Decision) else None
+    return decision_in(g)
 
 
-def _call_principal(principal: Principal) -> str | None:
-    """The principal, or None when the callable fails: a broken lookup must not break requests."""
-    try:
-        value = principal()
-    except Exception:
-        log.exception("shieldware: the principal callable failed; deciding without one")
-        return None
-    return None if value is None else str(value)
-
-
-def _add_headers(response: Response, extra: tuple[tuple[str, str], ...]) -> None:
-    for name, value in headers_to_add(response.headers.keys(), extra):
-        response.headers.add(name, value)
+def _attach(response: Response, gate: Gate, entry: Entry) -> Response:
+    """Add the entry's headers to the view's response; finish when the server closes it, so a
+    lease covers a streamed body."""
+    if entry.headers:
+        for name, value in merge_headers(response.headers.items(), entry.headers):
+            response.headers.add(name, value)
+    if entry.after:
+        response.call_on_close(functools.partial(gate.finish, entry))
+    return response
 
 
 class Shieldware:
@@ -88,61 +81,48 @@ class Shieldware:
         principal: Principal | None = None,
     ) -> None:
         self.shield = shield
+        self.gate = Gate(shield) if shield is not None else None
         self.principal = principal
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION_KEY] = self
-        if self.shield is not None:
+        if self.gate is not None:
             app.before_request(self._before)
             app.after_request(self._after)
             app.teardown_request(self._teardown)
 
-    # -- facts -------------------------------------------------------------------------------
     def facts(self, shield: Shield) -> Facts:
         """Facts of the current request: the environ, plus principal and route template."""
         facts = shield.facts_from_environ(request.environ)
         rule = request.url_rule
-        principal = _call_principal(self.principal) if self.principal is not None else None
+        principal = read_principal(self.principal) if self.principal is not None else None
         route = rule.rule if rule is not None else None
         if principal is None and route is None:
             return facts
         return facts.with_(principal=principal, route=route)
 
-    # -- app-wide ----------------------------------------------------------------------------
+    # -- app-wide: the lifecycle spread over Flask's three hooks --------------------------------
     def _before(self) -> Response | None:
-        shield = self.shield
-        assert shield is not None
-        facts = self.facts(shield)
-        decision = shield.decide(facts)
-        setattr(g, G_ATTR, decision)
-        if decision.answered:
-            g.shieldware_finished = True
-            shield.finish(decision)
-            return reply_response(render(decision, facts))
+        gate = cast("Gate", self.gate)
+        entry = gate.enter(read_facts(self.facts, gate.shield))
+        setattr(g, DECISION_KEY, entry.decision)
+        if entry.reply is not None:
+            return reply_response(entry.reply)
+        setattr(g, _PENDING, entry)
         return None
 
     def _after(self, response: Response) -> Response:
-        decision = g.get(G_ATTR)
-        if not isinstance(decision, Decision) or decision.answered or self.shield is None:
-            return response
-        if decision.headers:
-            _add_headers(response, decision.headers)
-        if decision.after:  # release leases when the server closes the (maybe streamed) body
-            g.shieldware_finished = True
-            response.call_on_close(functools.partial(self.shield.finish, decision))
+        entry = g.pop(_PENDING, None)
+        if isinstance(entry, Entry) and self.gate is not None:
+            _attach(response, self.gate, entry)
         return response
 
     def _teardown(self, exc: BaseException | None) -> None:
-        decision = g.get(G_ATTR)
-        if (
-            isinstance(decision, Decision)
-            and decision.after
-            and self.shield is not None
-            and not g.get("shieldware_finished")
-        ):
-            self.shield.finish(decision)
+        entry = g.pop(_PENDING, None)  # still here: no response was made (the view raised)
+        if isinstance(entry, Entry) and self.gate is not None:
+            self.gate.finish(entry)
 
     # -- per-view ----------------------------------------------------------------------------
     def protect(self, target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V], V]:
@@ -165,6 +145,14 @@ def _current_shield() -> Shield | None:
     return ext.shield if ext is not None else None
 
 
+def _view_facts(shield: Shield, extension: Shieldware | None) -> Facts:
+    if extension is not None:
+        return extension.facts(shield)
+    facts = shield.facts_from_environ(request.environ)
+    rule = request.url_rule
+    return facts if rule is None else facts.with_(route=rule.rule)
+
+
 def _protect(
     target: ProtectTarget,
     *,
@@ -174,37 +162,20 @@ def _protect(
 ) -> Callable[[V], V]:
     protection = Protection(target, base=base, mode=mode)
 
-    def decide() -> tuple[Shield, Decision, Facts]:
-        shield = protection.shield
-        extension = ext()
-        if extension is not None:
-            facts = extension.facts(shield)
-        else:
-            facts = shield.facts_from_environ(request.environ)
-            if request.url_rule is not None:
-                facts = facts.with_(route=request.url_rule.rule)
-        decision = shield.decide(facts)
-        setattr(g, VIEW_ATTR, decision)
-        return shield, decision, facts
-
     def decorate(view: V) -> V:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            shield, decision, facts = decide()
-            if decision.answered:
-                shield.finish(decision)
-                return reply_response(render(decision, facts))
+            gate = protection.gate
+            entry = gate.enter(read_facts(_view_facts, gate.shield, ext()))
+            setattr(g, VIEW_KEY, entry.decision)
+            if entry.reply is not None:
+                return reply_response(entry.reply)
             try:
-                result = current_app.ensure_sync(view)(*args, **kwargs)
-                response = current_app.make_response(result)
+                response = current_app.make_response(current_app.ensure_sync(view)(*args, **kwargs))
             except BaseException:
-                shield.finish(decision)
+                gate.finish(entry)
                 raise
-            if decision.headers:
-                _add_headers(response, decision.headers)
-            if decision.after:
-                response.call_on_close(functools.partial(shield.finish, decision))
-            return response
+            return _attach(response, gate, entry)
 
         wrapper.shieldware = protection  # type: ignore[attr-defined]
         return cast("V", wrapper)

@@ -1,0 +1,165 @@
+"""One table of scenarios, run over every adapter: raw ASGI, Starlette, WSGI (validated), Django
+sync and async, Flask and FastAPI. A case is written once; an adapter only has to translate."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+
+import pytest
+
+from shieldware import Concurrency, IPList, ProofOfWork, Shield, TokenBucket
+from shieldware.match import path
+from tests.adapters import kit
+from tests.adapters.kit import OK, Client, CountingStore, Principal
+
+pytest.importorskip("django")
+pytest.importorskip("flask")
+pytest.importorskip("fastapi")
+
+ADAPTERS = {
+    "asgi": kit.raw_asgi,
+    "starlette": kit.starlette,
+    "wsgi": kit.wsgi,
+    "django-sync": kit.django_sync,
+    "django-async": kit.django_async,
+    "flask": kit.flask,
+    "fastapi": kit.fastapi,
+}
+#: Adapters that take a principal hook (raw ASGI and WSGI have no notion of a user).
+WITH_PRINCIPAL = {"django-sync", "django-async", "flask", "fastapi"}
+SECRET = "contract-tests-only-" + "x" * 32
+
+
+Serve = Callable[[Shield], Client]
+
+
+@pytest.fixture(params=sorted(ADAPTERS))
+def adapter(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def serve(adapter: str) -> Iterator[Serve]:
+    """Serves the contract app behind a shield through `adapter`; torn down after the test."""
+    with ExitStack() as stack:
+        yield lambda shield: stack.enter_context(ADAPTERS[adapter](shield))
+
+
+def test_allowed_gets_the_decision_headers(serve: Serve) -> None:
+    client = serve(Shield([TokenBucket("5/minute", burst=5)]))
+    seen = client.get("/")
+    assert seen.status == 200
+    assert seen.body == OK
+    assert seen.header("x-app") == "1"  # the app's own headers survive
+    assert seen.header("ratelimit") == '"ratelimit";r=4;t=12'
+    assert seen.header("ratelimit-policy") is not None
+
+
+def test_a_publicly_cacheable_response_gets_no_per_client_headers(
+    serve: Serve, adapter: str
+) -> None:
+    if adapter == "fastapi":
+        pytest.xfail(
+            "FastAPI appends a dependency's headers after the endpoint ran, past any merge rule"
+        )
+    client = serve(Shield([TokenBucket("5/minute", burst=5)]))
+    seen = client.get("/public")
+    assert seen.status == 200
+    assert seen.header("cache-control") == kit.PUBLIC
+    assert seen.header("ratelimit") is None
+    assert seen.header("ratelimit-policy") is None
+
+
+def test_throttled_gets_429_retry_after_and_ratelimit(serve: Serve) -> None:
+    client = serve(Shield([TokenBucket("1/hour", burst=1)]))
+    assert client.get("/").status == 200
+    seen = client.get("/", {"accept": "application/json"})
+    assert seen.status == 429
+    assert seen.header("content-type") == "application/problem+json"
+    assert int(seen.header("retry-after") or 0) >= 1
+    assert seen.header("ratelimit") is not None
+    assert seen.header("ratelimit-policy") is not None
+    assert seen.header("x-app") is None  # the app never ran
+
+
+@pytest.mark.parametrize(
+    ("where", "accept", "status", "marker"),
+    [("/", "text/html", 403, b"<html"), ("/api", "application/json", 401, b'"status":401')],
+)
+def test_challenged_by_proof_of_work(
+    serve: Serve, where: str, accept: str, status: int, marker: bytes
+) -> None:
+    client = serve(Shield([ProofOfWork(SECRET, api=path("/api"))]))
+    seen = client.get(where, {"accept": accept})
+    assert seen.status == status
+    assert marker in seen.body
+    assert seen.header("cache-control") == "no-store"
+    assert (seen.header("www-authenticate") is not None) == (status == 401)
+
+
+def test_denied_by_ip_list(serve: Serve) -> None:
+    client = serve(Shield([IPList(deny=["127.0.0.0/8"])]))
+    seen = client.get("/")
+    assert seen.status == 403
+    assert b"ip-deny-listed" in seen.body
+
+
+def test_shadow_mode_passes_without_headers(serve: Serve) -> None:
+    shadow = Shield([IPList(deny=["127.0.0.0/8"]), TokenBucket("1/hour", burst=1)], mode="shadow")
+    client = serve(shadow)
+    for _ in range(3):
+        seen = client.get("/")
+        assert seen.status == 200
+        assert seen.body == OK
+        assert seen.header("ratelimit") is None
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["/%00", "/a%00b?x=%00", "/%ED%A0%80", "/\udcff", "/" + "a" * 8000, "/?" + "q=" * 4000],
+    ids=["nul", "nul-query", "surrogate-utf8", "lone-surrogate", "long-path", "long-query"],
+)
+def test_hostile_paths_never_500(serve: Serve, adapter: str, where: str) -> None:
+    client = serve(Shield([TokenBucket("100/minute"), IPList(deny=["192.0.2.0/24"])]))
+    if where == "/\udcff" and adapter not in ("asgi", "wsgi"):
+        pytest.skip("the framework's test client cannot send a lone surrogate")
+    seen = client.get(where, {"cookie": "=;;=", "x-forwarded-for": "\x01, ::zz"})
+    assert seen.status < 500
+
+
+def test_app_raising_still_releases_the_lease_once(serve: Serve) -> None:
+    store = CountingStore()
+    client = serve(Shield([Concurrency(1)], store=store))
+    try:
+        seen = client.get("/raise")
+    except RuntimeError:
+        pass  # the test client re-raised the app's error, as it should
+    else:
+        assert seen.status == 500
+    assert store.releases == 1
+    assert client.get("/").status == 200  # the one slot is free again
+    assert store.releases == 2
+
+
+def test_client_disconnect_releases_the_lease_once(serve: Serve) -> None:
+    store = CountingStore()
+    client = serve(Shield([Concurrency(1)], store=store))
+    client.drop("/stream")
+    assert store.releases == 1
+    assert client.get("/").status == 200
+
+
+def test_failing_principal_is_logged_not_a_500(
+    serve: Serve, adapter: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    if adapter not in WITH_PRINCIPAL:
+        pytest.skip(f"{adapter} takes no principal hook")
+    client = serve(Shield([Principal()]))
+    assert client.get("/", {"x-user": "u1"}).header("x-principal") == "u1"
+    with caplog.at_level(logging.ERROR, logger="shieldware"):
+        seen = client.get("/", {"x-broken": "1"})
+    assert seen.status == 200
+    assert seen.header("x-principal") == "-"
+    assert "principal lookup failed" in caplog.text
