@@ -104,13 +104,14 @@ class OriginList:
         name: str = "origin",
     ) -> None:
         errors: list[str] = []
-        self.allow = _Rules(allow, "allow", errors)
-        self.challenge = _Rules(challenge, "challenge", errors)
-        self.deny = _Rules(deny, "deny", errors)
+        self.allowed = _Rules(allow, "allow", errors)
+        self.challenged = _Rules(challenge, "challenge", errors)
+        self.denied = _Rules(deny, "deny", errors)
         if challenge_weight <= 0:
             errors.append(f"challenge_weight must be positive, not {challenge_weight}")
         if errors:
             raise ConfigurationError(f"invalid OriginList {name!r}: " + "; ".join(errors))
+        # not ``self.challenge``: that name would make this layer look like a `Challenger`
         self.name = name
         self.origins = origins
         self.challenger = challenger
@@ -120,19 +121,19 @@ class OriginList:
 
     def __repr__(self) -> str:
         return (
-            f"OriginList(allow={self.allow!r}, challenge={self.challenge!r}, "
-            f"deny={self.deny!r}, match={self.match!r})"
+            f"OriginList(allow={self.allowed!r}, challenge={self.challenged!r}, "
+            f"deny={self.denied!r}, match={self.match!r})"
         )
 
     def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         if self.match is not None and not self.match(facts):
             return self._pass
         origin = self.origins.origin_of(facts.client_ip)
-        if origin in self.allow:
+        if origin in self.allowed:
             return self._verdict(Action.ALLOW, "allow", OriginReason.ALLOWED, origin)
-        if origin in self.deny:
+        if origin in self.denied:
             return self._verdict(Action.DENY, "deny", OriginReason.DENIED, origin)
-        if origin in self.challenge:
+        if origin in self.challenged:
             if self.challenger is not None:
                 return self.challenger.challenge(facts, progress)
             return self._verdict(
