@@ -7,8 +7,7 @@ from collections.abc import Iterable
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..match import Matcher
-from ..origin.networks import parse_asn
-from ..origin.value import Category, Origin, OriginLookup
+from ..origin.value import Category, Origin, OriginLookup, parse_asn
 from ..policy import Challenger, Flow, Progress
 from ..verdict import Action, Verdict
 

@@ -247,10 +247,15 @@ class CompactSource:
     def record(self, address: IPAddress) -> Record | None:
         t = self._t
         number = int(address)
+        cc = 0
         if address.version == 4:
-            index, cc = t.asn4.find4(number), t.country4.find4(number)
+            index = t.asn4.find4(number) if t.asn4.values else 0
+            if t.country4.values:
+                cc = t.country4.find4(number)
         else:
-            index, cc = t.asn6.find6(number), t.country6.find6(number)
+            index = t.asn6.find6(number) if t.asn6.values else 0
+            if t.country6.values:
+                cc = t.country6.find6(number)
         if not index and not cc:
             return None
         country = t.countries[2 * cc - 2 : 2 * cc] if cc else None

@@ -152,6 +152,12 @@ class OriginDB:
             mapped = address.ipv4_mapped  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
             if mapped is not None:
                 address = mapped
+        if len(sources) == 1:  # the common case: one file knows everything it knows
+            record = sources[0].record(address)
+            if record is None:
+                return UNKNOWN
+            category = self.lists.category(record.asn, record.category)
+            return Origin(record.asn, record.org, category, record.country)
         asn = org = country = stated = None
         for source in sources:
             record = source.record(address)

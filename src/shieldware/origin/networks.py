@@ -16,24 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigurationError
-from .value import Category
+from .value import Category, parse_asn
 
 __all__ = ["ASNLists", "load_asn_file", "load_bot_asns", "parse_asn"]
-
-
-def parse_asn(value: object) -> int:
-    """An AS number from ``16509``, ``"16509"`` or ``"AS16509"``; ValueError otherwise."""
-    if isinstance(value, bool):
-        raise ValueError(f"not an AS number: {value!r}")
-    if isinstance(value, int):
-        number = value
-    elif isinstance(value, str) and value.strip().upper().removeprefix("AS").isdigit():
-        number = int(value.strip().upper().removeprefix("AS"))
-    else:
-        raise ValueError(f"not an AS number: {value!r}")
-    if not 0 < number < 1 << 32:
-        raise ValueError(f"AS number out of range: {value!r}")
-    return number
 
 
 def _read_json(base: str | Path | None, name: str) -> Mapping[str, Any]:

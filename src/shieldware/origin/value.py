@@ -6,7 +6,7 @@ from typing import NamedTuple, Protocol
 
 from ..clientip import IPAddress
 
-__all__ = ["UNKNOWN", "Category", "IPAddress", "Origin", "OriginLookup", "Record"]
+__all__ = ["UNKNOWN", "Category", "IPAddress", "Origin", "OriginLookup", "Record", "parse_asn"]
 
 
 class Category:
@@ -66,3 +66,18 @@ class OriginLookup(Protocol):
     """Anything that maps a client address to its `Origin` without leaving the process."""
 
     def origin_of(self, address: IPAddress | None) -> Origin: ...
+
+
+def parse_asn(value: object) -> int:
+    """An AS number from ``16509``, ``"16509"`` or ``"AS16509"``; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"not an AS number: {value!r}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().upper().removeprefix("AS").isdigit():
+        number = int(value.strip().upper().removeprefix("AS"))
+    else:
+        raise ValueError(f"not an AS number: {value!r}")
+    if not 0 < number < 1 << 32:
+        raise ValueError(f"AS number out of range: {value!r}")
+    return number
