@@ -172,10 +172,16 @@ def test_boundaries(
         if a > b:
             continue
         for inside in (a, b, (a + b) // 2):
-            assert db.origin_of(cls(inside)).asn == 64512 + i
+            if not _mapped(version, inside):
+                assert db.origin_of(cls(inside)).asn == 64512 + i
         for outside in (a - 1, b + 1):
             if 0 <= outside <= top and not any(x <= outside <= y for x, y in ranges):
                 assert db.origin_of(cls(outside)).asn is None
+
+
+def _mapped(version: int, number: int) -> bool:
+    """::ffff:a.b.c.d is looked up as the IPv4 address a.b.c.d, never in the IPv6 table."""
+    return version == 6 and number >> 32 == 0xFFFF
 
 
 @settings(max_examples=40)
