@@ -284,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     secret = sub.add_parser("secret", help="print a fresh secret for SHIELDWARE_SECRET")
     secret.set_defaults(func=_cmd_secret)
+
+    from .origin.cli import add_parser as add_origin
+
+    add_origin(sub)
     return parser
 
 

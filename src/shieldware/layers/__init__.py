@@ -6,6 +6,7 @@ from .challenge import ProofOfWork
 from .concurrency import Concurrency
 from .fingerprint import Band, Fingerprint
 from .lists import IPList
+from .origin import OriginList
 from .penalty import PenaltyBox
 from .quota import Quota
 from .ratelimit import RateLimit, TokenBucket
@@ -15,6 +16,7 @@ __all__ = [
     "Concurrency",
     "Fingerprint",
     "IPList",
+    "OriginList",
     "PenaltyBox",
     "ProofOfWork",
     "Quota",

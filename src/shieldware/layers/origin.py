@@ -1,0 +1,149 @@
+"""Allow, challenge or deny by network origin: AS number, network category or country."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..errors import ConfigurationError
+from ..facts import Facts
+from ..match import Matcher
+from ..origin.value import Category, Origin, OriginLookup, parse_asn
+from ..policy import Challenger, Flow, Progress
+from ..verdict import Action, Verdict
+
+__all__ = ["OriginList", "OriginReason"]
+
+Entry = int | str
+
+
+class OriginReason:
+    """Reasons of `OriginList` verdicts."""
+
+    ALLOWED = "origin-allow-listed"
+    CHALLENGED = "origin-challenge-listed"
+    DENIED = "origin-deny-listed"
+
+
+class _Rules:
+    """One list compiled: ASNs, categories and countries as sets."""
+
+    __slots__ = ("asns", "categories", "countries")
+
+    def __init__(self, entries: Iterable[Entry], what: str, errors: list[str]) -> None:
+        self.asns: set[int] = set()
+        self.categories: set[str] = set()
+        self.countries: set[str] = set()
+        if isinstance(entries, str):
+            entries = [entries]
+        for entry in entries:
+            text = entry.strip() if isinstance(entry, str) else entry
+            if isinstance(text, str) and text.lower() in Category.ALL:
+                self.categories.add(text.lower())
+            elif isinstance(text, str) and text.lower().startswith("country:"):
+                self._country(text[8:], what, errors)
+            elif isinstance(text, str) and len(text) == 2 and text.isalpha():
+                self._country(text, what, errors)
+            else:
+                try:
+                    self.asns.add(parse_asn(text))
+                except ValueError:
+                    errors.append(
+                        f"{what}: {entry!r} is not an AS number ('AS16509'), a category "
+                        f"({', '.join(sorted(Category.ALL))}) or a country ('country:FR')"
+                    )
+
+    def _country(self, code: str, what: str, errors: list[str]) -> None:
+        code = code.strip().upper()
+        if len(code) == 2 and code.isascii() and code.isalpha():
+            self.countries.add(code)
+        else:
+            errors.append(f"{what}: {code!r} is not a two-letter country code")
+
+    def __bool__(self) -> bool:
+        return bool(self.asns or self.categories or self.countries)
+
+    def __contains__(self, origin: Origin) -> bool:
+        return (
+            origin.asn in self.asns
+            or origin.category in self.categories
+            or origin.country in self.countries
+        )
+
+    def __repr__(self) -> str:
+        items = [f"AS{a}" for a in sorted(self.asns)] + sorted(self.categories)
+        return repr(items + [f"country:{c}" for c in sorted(self.countries)])
+
+
+class OriginList:
+    """Allow, challenge or deny clients by where they come from.
+
+    Entries are AS numbers (``16509`` or ``"AS16509"``), categories (``"hosting"``, ``"isp"``,
+    ``"unknown"``) or countries (``"country:FR"``, or just ``"FR"``). Allow wins over deny, and
+    deny over challenge. An allow-listed client skips every later layer; a deny-listed one gets 403.
+
+    A challenge-listed client is handed to `challenger` (a `ProofOfWork` layer) when one is given;
+    otherwise the verdict adds `challenge_weight` to the score, so the chain's CHALLENGE threshold
+    sends the client to the Shield's own challenger.
+
+    :param origins: where origins come from (an `OriginDB`).
+    :param match: only consider requests this matcher accepts (all requests by default).
+    :param name: the layer's name, used in rule names (``"origin/deny"``).
+    """
+
+    def __init__(
+        self,
+        origins: OriginLookup,
+        *,
+        allow: Iterable[Entry] = (),
+        challenge: Iterable[Entry] = (),
+        deny: Iterable[Entry] = (),
+        challenger: Challenger | None = None,
+        challenge_weight: float = 10.0,
+        match: Matcher | None = None,
+        name: str = "origin",
+    ) -> None:
+        errors: list[str] = []
+        self.allowed = _Rules(allow, "allow", errors)
+        self.challenged = _Rules(challenge, "challenge", errors)
+        self.denied = _Rules(deny, "deny", errors)
+        if challenge_weight <= 0:
+            errors.append(f"challenge_weight must be positive, not {challenge_weight}")
+        if errors:
+            raise ConfigurationError(f"invalid OriginList {name!r}: " + "; ".join(errors))
+        # not ``self.challenge``: that name would make this layer look like a `Challenger`
+        self.name = name
+        self.origins = origins
+        self.challenger = challenger
+        self.challenge_weight = challenge_weight
+        self.match = match
+        self._pass = Verdict(Action.PASS, name, "not-listed")
+
+    def __repr__(self) -> str:
+        return (
+            f"OriginList(allow={self.allowed!r}, challenge={self.challenged!r}, "
+            f"deny={self.denied!r}, match={self.match!r})"
+        )
+
+    def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
+        if self.match is not None and not self.match(facts):
+            return self._pass
+        origin = self.origins.origin_of(facts.client_ip)
+        if origin in self.allowed:
+            return self._verdict(Action.ALLOW, "allow", OriginReason.ALLOWED, origin)
+        if origin in self.denied:
+            return self._verdict(Action.DENY, "deny", OriginReason.DENIED, origin)
+        if origin in self.challenged:
+            if self.challenger is not None:
+                return self.challenger.challenge(facts, progress)
+            return self._verdict(
+                Action.PASS, "challenge", OriginReason.CHALLENGED, origin, self.challenge_weight
+            )
+        return self._pass
+
+    def _verdict(
+        self, action: Action, rule: str, reason: str, origin: Origin, weight: float = 0.0
+    ) -> Verdict:
+        detail = {"asn": origin.asn, "org": origin.org, "category": origin.category}
+        if origin.country is not None:
+            detail["country"] = origin.country
+        return Verdict(action, f"{self.name}/{rule}", reason, weight, detail=detail)

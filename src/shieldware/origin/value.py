@@ -1,0 +1,83 @@
+"""The `Origin` of a request: who owns the address it came from, and what kind of network it is."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+from ..clientip import IPAddress
+
+__all__ = ["UNKNOWN", "Category", "IPAddress", "Origin", "OriginLookup", "Record", "parse_asn"]
+
+
+class Category:
+    """Network categories: plain strings, so they compare, print and serialise as themselves."""
+
+    HOSTING = "hosting"  # cloud, hosting and datacenter networks
+    ISP = "isp"  # access networks: home broadband, mobile carriers
+    UNKNOWN = "unknown"  # not known to be either (most networks, with the shipped data)
+    ALL = frozenset({HOSTING, ISP, UNKNOWN})
+
+
+class Record(NamedTuple):
+    """What one data source knows about an address; any field may be missing.
+
+    :param category: a category the source itself states (a commercial database's "user type");
+        the ASN lists decide otherwise.
+    """
+
+    asn: int | None = None
+    org: str | None = None
+    country: str | None = None
+    category: str | None = None
+
+
+class Origin(NamedTuple):
+    """Where a request comes from.
+
+    :param asn: the autonomous system number announcing the address, or None.
+    :param org: the organisation owning that AS, as the database names it.
+    :param category: a `Category` value.
+    :param country: an ISO 3166 alpha-2 code, when a country source is configured.
+    """
+
+    asn: int | None = None
+    org: str | None = None
+    category: str = Category.UNKNOWN
+    country: str | None = None
+
+    @property
+    def hosting(self) -> bool:
+        return self.category == Category.HOSTING
+
+    def __str__(self) -> str:
+        if self.asn is None and self.country is None:
+            return f"unknown network ({self.category})"
+        name = "AS?" if self.asn is None else f"AS{self.asn}"
+        org = f" {self.org}" if self.org else ""
+        country = f", {self.country}" if self.country else ""
+        return f"{name}{org} ({self.category}{country})"
+
+
+#: The origin of an address no source knows (and of a request without a client address).
+UNKNOWN = Origin()
+
+
+class OriginLookup(Protocol):
+    """Anything that maps a client address to its `Origin` without leaving the process."""
+
+    def origin_of(self, address: IPAddress | None) -> Origin: ...
+
+
+def parse_asn(value: object) -> int:
+    """An AS number from ``16509``, ``"16509"`` or ``"AS16509"``; ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"not an AS number: {value!r}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().upper().removeprefix("AS").isdigit():
+        number = int(value.strip().upper().removeprefix("AS"))
+    else:
+        raise ValueError(f"not an AS number: {value!r}")
+    if not 0 < number < 1 << 32:
+        raise ValueError(f"AS number out of range: {value!r}")
+    return number
