@@ -6,9 +6,9 @@ from collections.abc import Iterable
 
 from ..errors import ConfigurationError
 from ..facts import Facts
+from ..layer import Challenger, Flow, Progress
 from ..match import Matcher
 from ..origin.value import Category, Origin, OriginLookup, parse_asn
-from ..policy import Challenger, Flow, Progress
 from ..verdict import Action, Verdict
 
 __all__ = ["OriginList", "OriginReason"]
@@ -127,7 +127,7 @@ class OriginList:
     def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         if self.match is not None and not self.match(facts):
             return self._pass
-        origin = self.origins.origin_of(facts.client_ip)
+        origin = self.origins.origin_of(facts.client.ip)
         if origin in self.allowed:
             return self._verdict(Action.ALLOW, "allow", OriginReason.ALLOWED, origin)
         if origin in self.denied:

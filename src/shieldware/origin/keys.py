@@ -41,7 +41,7 @@ def by_asn(origins: OriginLookup, *, categories: Iterable[str] | None = None) ->
     chosen = _categories(categories)
 
     def asn(facts: Facts) -> str | None:
-        origin = origins.origin_of(facts.client_ip)
+        origin = origins.origin_of(facts.client.ip)
         if origin.asn is None or (chosen is not None and origin.category not in chosen):
             return None
         return f"AS{origin.asn}"
@@ -54,7 +54,7 @@ def by_org(origins: OriginLookup, *, categories: Iterable[str] | None = None) ->
     chosen = _categories(categories)
 
     def org(facts: Facts) -> str | None:
-        origin = origins.origin_of(facts.client_ip)
+        origin = origins.origin_of(facts.client.ip)
         if origin.org is None or (chosen is not None and origin.category not in chosen):
             return None
         return " ".join(origin.org.casefold().split())
