@@ -4,13 +4,14 @@
      +-- ConfigurationError   bad configuration, raised at construction, never per request
      +-- StoreError           the store failed (timeout, connection, script); carries the cause
           +-- StoreOverloaded  the store is healthy but busy (no free connection in time)
+     +-- BadRequest           the server handed over a request head that cannot be read
 
 Attacker input never raises: malformed headers, cookies and tokens become verdicts.
 """
 
 from __future__ import annotations
 
-__all__ = ["ConfigurationError", "ShieldwareError", "StoreError", "StoreOverloaded"]
+__all__ = ["BadRequest", "ConfigurationError", "ShieldwareError", "StoreError", "StoreOverloaded"]
 
 
 class ShieldwareError(Exception):
@@ -43,4 +44,11 @@ class StoreOverloaded(StoreError):
     Overload is not an outage: an attacker can cause it at will with enough concurrent requests,
     so it is never answered like ``on_store_error="open"``. The chain sheds the request instead
     (503 with Retry-After), whatever the failure policy.
+    """
+
+
+class BadRequest(ShieldwareError, ValueError):
+    """The request's head could not be read (a server broke the ASGI or WSGI contract).
+
+    Raised lazily, when a layer first reads the broken part; the chain answers it with 400.
     """

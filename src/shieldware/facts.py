@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from .clientip import NO_CLIENT, Client, IPAddress, TrustedProxies
+from .errors import BadRequest
 
 __all__ = ["Facts"]
 
@@ -209,7 +210,10 @@ class Facts:
         """The client behind trusted proxies: its address and networks (see `Client`)."""
         client = self._client
         if client is None:
-            client = self._client = self._proxies.client(self._peer_text, self._lines)
+            try:
+                client = self._client = self._proxies.client(self._peer_text, self._lines)
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise BadRequest(f"unreadable forwarding headers: {exc}") from exc
         return client
 
     @property
@@ -282,7 +286,10 @@ class Facts:
         """Lower-case ``(name, value)`` pairs in arrival order (200 at most, cut at 8 KiB each)."""
         headers = self._headers
         if headers is None:
-            headers = self._headers = _decode_all(self._raw, self._environ)
+            try:
+                headers = self._headers = _decode_all(self._raw, self._environ)
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise BadRequest(f"unreadable request headers: {exc}") from exc
         return headers
 
     def header(self, name: str, default: str | None = None) -> str | None:
@@ -326,6 +333,12 @@ class Facts:
     # -- internals -------------------------------------------------------------------------
     def _index(self) -> dict[str, str]:
         """Name -> the app's view of it: first line (all ``cookie`` lines joined)."""
+        try:
+            return self._read_index()
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise BadRequest(f"unreadable request headers: {exc}") from exc
+
+    def _read_index(self) -> dict[str, str]:
         environ = self._environ
         if environ is not None:
             return dict(_environ_pairs(environ))

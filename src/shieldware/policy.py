@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
 from .clientip import TrustedProxies
-from .errors import ConfigurationError, StoreError, StoreOverloaded
+from .errors import BadRequest, ConfigurationError, StoreError, StoreOverloaded
 from .facts import Facts
 from .layer import (
     Ask,
@@ -277,6 +277,9 @@ class Shield:
         return Step(threshold.rule, lambda _f, _p: verdict, False, self.on_store_error)
 
     def _failed(self, step: Step, exc: Exception) -> Verdict:
+        if isinstance(exc, BadRequest):
+            log.warning("shieldware: %s; refused with 400", exc)
+            return Verdict(Action.DENY, step.name, Reason.BAD_REQUEST, status=400)
         if isinstance(exc, StoreOverloaded):
             log.warning("shieldware: store overloaded in %s; shedding: %s", step.name, exc)
             return store_overloaded(step.name)
