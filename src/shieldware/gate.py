@@ -108,7 +108,8 @@ class Gate:
             return self.unreadable()
         decision = self.shield.decide(facts)
         if decision.answered:
-            self.shield.finish(decision)
+            if decision.after:
+                self.shield.finish(decision)
             return Entry(decision, self.render(decision, facts), (), ())
         return Entry(decision, None, decision.headers, decision.after)
 

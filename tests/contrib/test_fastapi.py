@@ -162,12 +162,6 @@ def test_uvicorn() -> None:
         assert c.get("/stream").text == "one\ntwo\n"
 
 
-@pytest.mark.parametrize("path", ["/%ff%fe", "/items/%00", "/" + "a" * 5000, "/items/1e400"])
-async def test_hostile_paths_never_500(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.get(path, headers={"x-client": uid(), "cookie": "=;;="})
-    assert response.status_code in (200, 400, 404, 422)
-
-
 async def test_protect_in_shadow_mode_never_blocks() -> None:
     local = FastAPI()
     watch = Protect(Quota(1, name="watch"), mode="shadow")
@@ -182,19 +176,3 @@ async def test_protect_in_shadow_mode_never_blocks() -> None:
         assert [(await c.get("/w")).status_code for _ in range(3)] == [200, 200, 200]
     assert seen[-1].action.value == "throttle"
     assert not seen[-1].enforced
-
-
-async def test_a_failing_principal_callable_is_not_a_500(caplog: pytest.LogCaptureFixture) -> None:
-    def broken(connection: object) -> str:
-        raise RuntimeError("key store down")
-
-    local = FastAPI()
-    guard = Protect(Quota(5, name="q"), principal=broken)
-
-    @local.get("/x", dependencies=[Depends(guard)])
-    async def x() -> dict[str, str]:
-        return {}
-
-    async with TestClient(local) as c:
-        assert (await c.get("/x")).status_code == 200
-    assert "principal lookup failed" in caplog.text

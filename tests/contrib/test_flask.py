@@ -137,12 +137,6 @@ def test_threaded_werkzeug_server() -> None:
         assert finished(shield, marker)
 
 
-@pytest.mark.parametrize("path", ["/%ff%fe", "/items/%00", "/" + "a" * 5000])
-def test_hostile_paths_never_500(path: str) -> None:
-    response = app.test_client().get(path, headers={"x-client": uid(), "cookie": "=;;="})
-    assert response.status_code in (200, 400, 404)
-
-
 def test_protect_in_shadow_mode_never_blocks() -> None:
     bare = Flask("shadow")
     decisions: list[object] = []
@@ -161,15 +155,3 @@ def test_protect_in_shadow_mode_never_blocks() -> None:
     assert isinstance(last, Decision)
     assert last.action.value == "throttle"
     assert not last.enforced
-
-
-def test_a_failing_principal_callable_is_not_a_500(caplog: pytest.LogCaptureFixture) -> None:
-    bare = Flask("broken")
-
-    def broken() -> str:
-        raise RuntimeError("user store down")
-
-    Shieldware(bare, shield=Shield([Quota(5, name="q")]), principal=broken)
-    bare.get("/x")(lambda: "x")
-    assert bare.test_client().get("/x").status_code == 200
-    assert "principal lookup failed" in caplog.text
