@@ -1,8 +1,9 @@
 """Throughput and latency under uvicorn on loopback, driven by ``wrk``, paired against bare.
 
 Every variant gets its own uvicorn process (one worker, uvloop and httptools). Rounds are
-interleaved: each round runs wrk once against every server in a shuffled order; a variant's ratio is
-the median over rounds of its requests/s divided by bare's requests/s *in the same round*. Beside
+interleaved: each round runs wrk once against every server in a shuffled order, each right beside
+a run of bare; a variant's ratio is the median over rounds of its requests/s divided by the
+requests/s of the bare run beside it. Beside
 requests/s: the server process's own CPU time per request (psutil, user + system, over the wrk run),
 which is what the middleware costs a server whatever wrk and the machine's noise do.
 """
@@ -148,15 +149,22 @@ def run(
             return {"skipped": "the bare server did not start", "variants": skipped}
         for port, _ in servers.values():
             _wrk(port, 1, connections)  # warm up
+        # Each variant's run sits right beside a bare run (before or after, alternating), and its
+        # ratio is taken against that neighbour: the machine's load drifts over seconds.
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+        beside: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
         rng = random.Random(2)
+        others = [name for name in servers if name != "bare"]
         for index in range(rounds):
-            order = list(servers)
-            rng.shuffle(order)
-            for name in order:
-                port, proc = servers[name]
-                samples[name].append(_wrk(port, seconds, connections, proc))
+            rng.shuffle(others)
+            for turn, name in enumerate(others):
+                pair = ("bare", name) if (turn + index) % 2 == 0 else (name, "bare")
+                got = {n: _wrk(servers[n][0], seconds, connections, servers[n][1]) for n in pair}
+                samples[name].append(got[name])
+                samples["bare"].append(got["bare"])
+                beside[name].append(got["bare"])
             log(f"  wrk round {index + 1}/{rounds}")
+        beside["bare"] = samples["bare"]
     finally:
         for _, proc in servers.values():
             proc.terminate()
@@ -165,9 +173,9 @@ def run(
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    base = samples["bare"]
     results: dict[str, Any] = {}
     for name, rows in samples.items():
+        base = beside[name]
         results[name] = {
             "label": BY_NAME[name].label,
             "rps_median": statistics.median(r["rps"] for r in rows),

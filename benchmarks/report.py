@@ -350,7 +350,8 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
         "",
         f"Run: {env.get('when', '?')}, Python {env.get('python', '?')}, {env.get('cpus', '?')} "
         f"CPUs ({env.get('note', '')}), shieldware {env.get('shieldware', '?')} on branch "
-        f"`{env.get('branch', '?')}` at `{env.get('commit', '?')}`"
+        f"`{env.get('branch', '?')}` at `{env.get('commit', '?')}` (code under test: "
+        f"`{env.get('code_commit', '?')}`)"
         f"{' (quick mode)' if data.get('quick') else ''}.",
         f"Default chain on this branch: {', '.join(env.get('default_layers', [])) or '?'}.",
         "",

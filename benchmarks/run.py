@@ -59,6 +59,8 @@ def _environment() -> dict[str, Any]:
         "shieldware": shieldware.__version__,
         "branch": _git("rev-parse", "--abbrev-ref", "HEAD"),
         "commit": _git("rev-parse", "--short", "HEAD"),
+        # the last commit that changed the code under test (the baseline's label)
+        "code_commit": _git("log", "-1", "--format=%h", "--", "src", "pyproject.toml"),
         "default_layers": names,
     }
 
@@ -140,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if "loopback" not in args.skip:
             log("uvicorn + wrk on loopback ...")
             data["loopback"] = loopback.run(
-                redis_url, rounds=3 if quick else 9, seconds=2 if quick else 4, log=log
+                redis_url, rounds=3 if quick else 7, seconds=2 if quick else 3, log=log
             )
     finally:
         server.stop()
@@ -163,7 +165,7 @@ def _render(
     if save is not None:
         env = data.get("environment", {})
         baseline = {
-            "commit": env.get("commit", "?"),
+            "commit": env.get("code_commit") or env.get("commit", "?"),
             "when": env.get("when", "?"),
             "targets": {r["id"]: r["measured"] for r in data["targets"]},
         }
