@@ -232,9 +232,9 @@ def _asgi_ratelimit(**rule: int) -> Any:
         from ratelimit.backends.simple import MemoryBackend
     except ImportError as exc:
         raise L.Unavailable(f"asgi-ratelimit: not installed ({exc})") from exc
-    return RateLimitMiddleware(
-        starlette_hello(), _peer_ip, MemoryBackend(), {r"^/": [Rule(**rule)]}
-    )
+    backend: Any = MemoryBackend  # untyped upstream
+    make_rule: Any = Rule
+    return RateLimitMiddleware(starlette_hello(), _peer_ip, backend(), {r"^/": [make_rule(**rule)]})
 
 
 async def _asgi_ratelimit_memory(_: str) -> Any:
