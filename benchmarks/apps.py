@@ -3,6 +3,7 @@
 Every app answers ``GET /`` with ``Hello, world!``. A *pass* variant lets every request through (the
 limits are generous), a *reject* variant refuses every request after the first (the limit is one),
 so the two costs are measured apart. Builders are async because some peers need a running loop.
+Only the public API is used, so the harness keeps measuring while the core changes underneath.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import layers as L
+from .requests import REJECTED_CLIENT
 
 ASGIApp = Callable[..., Awaitable[None]]
 HELLO = b"Hello, world!"
@@ -28,6 +30,10 @@ class Variant:
     :param expect: the status every timed request must get (checked before timing).
     :param baseline: the variant this one is compared against.
     :param redis: needs the Redis server.
+    :param clients: who sends the requests (see `benchmarks.requests`): ``"seen"`` (4,096
+        rotating addresses), ``"fresh"`` (a never-seen address every request, IPv4 and IPv6 /64
+        alternating), ``"fresh-ua"`` (seen addresses, a never-seen User-Agent every request);
+        reject variants always use `REJECTED_CLIENT`.
     """
 
     name: str
@@ -38,6 +44,7 @@ class Variant:
     baseline: str = "bare"
     redis: bool = False
     layer: str = ""
+    clients: str = "seen"
 
 
 # -- bare apps ---------------------------------------------------------------------------------
@@ -87,10 +94,6 @@ def _wsgi_shielded(layer_list: list[Any]) -> Any:
     return shieldware.ShieldWSGIMiddleware(wsgi_hello, shield=shieldware.Shield(layer_list))
 
 
-#: The client every reject variant uses; deny lists name it.
-REJECTED_CLIENT = "11.9.9.9"
-
-
 async def _bare(_: str) -> Any:
     return starlette_hello()
 
@@ -105,6 +108,10 @@ async def _empty(_: str) -> Any:
 
 async def _iplist(_: str) -> Any:
     return _shielded([L.iplist(1000)])
+
+
+async def _pure(_: str) -> Any:
+    return _shielded([L.iplist(1000), L.fingerprint()])
 
 
 async def _iplist_reject(_: str) -> Any:
@@ -225,9 +232,9 @@ def _asgi_ratelimit(**rule: int) -> Any:
         from ratelimit.backends.simple import MemoryBackend
     except ImportError as exc:
         raise L.Unavailable(f"asgi-ratelimit: not installed ({exc})") from exc
-    return RateLimitMiddleware(
-        starlette_hello(), _peer_ip, MemoryBackend(), {r"^/": [Rule(**rule)]}
-    )
+    backend: Any = MemoryBackend  # untyped upstream
+    make_rule: Any = Rule
+    return RateLimitMiddleware(starlette_hello(), _peer_ip, backend(), {r"^/": [make_rule(**rule)]})
 
 
 async def _asgi_ratelimit_memory(_: str) -> Any:
@@ -278,7 +285,24 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("bare", "bare Starlette hello world", "asgi", PASS, _bare, baseline=""),
     Variant("empty", "shieldware, empty chain", "asgi", PASS, _empty),
     Variant("iplist", "shieldware, IPList (1,000 CIDRs)", "asgi", PASS, _iplist, layer="iplist"),
+    Variant("pure", "shieldware, IPList (1,000 CIDRs) + Fingerprint", "asgi", PASS, _pure),
     Variant("default", "shieldware, default chain", "asgi", PASS, _default),
+    Variant(
+        "default-fresh",
+        "shieldware, default chain: never-seen addresses",
+        "asgi",
+        PASS,
+        _default,
+        clients="fresh",
+    ),
+    Variant(
+        "default-fresh-ua",
+        "shieldware, default chain: never-seen User-Agents",
+        "asgi",
+        PASS,
+        _default,
+        clients="fresh-ua",
+    ),
     Variant(
         "tokenbucket",
         "shieldware, TokenBucket (memory)",
@@ -286,6 +310,14 @@ VARIANTS: tuple[Variant, ...] = (
         PASS,
         _tokenbucket,
         layer="tokenbucket",
+    ),
+    Variant(
+        "tokenbucket-fresh",
+        "shieldware, TokenBucket (memory): never-seen addresses",
+        "asgi",
+        PASS,
+        _tokenbucket,
+        clients="fresh",
     ),
     Variant(
         "tokenbucket-redis",
@@ -303,13 +335,21 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("slowapi", "slowapi (memory)", "asgi", PASS, _slowapi_memory),
     Variant("slowapi-redis", "slowapi (Redis)", "asgi", PASS, _slowapi_redis, redis=True),
     Variant("fastapi-bare", "bare FastAPI hello world", "asgi", PASS, _fastapi_bare),
-    Variant("fastapi-limiter", "fastapi-limiter (memory)", "asgi", PASS, _fastapi_limiter_memory),
+    Variant(
+        "fastapi-limiter",
+        "fastapi-limiter (memory)",
+        "asgi",
+        PASS,
+        _fastapi_limiter_memory,
+        baseline="fastapi-bare",
+    ),
     Variant(
         "fastapi-limiter-redis",
         "fastapi-limiter (Redis)",
         "asgi",
         PASS,
         _fastapi_limiter_redis,
+        baseline="fastapi-bare",
         redis=True,
     ),
     # ASGI, rejected requests
@@ -351,6 +391,7 @@ VARIANTS: tuple[Variant, ...] = (
         "asgi",
         REJECT,
         _fastapi_limiter_redis_reject,
+        baseline="fastapi-bare",
         redis=True,
     ),
     # WSGI, called directly

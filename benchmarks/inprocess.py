@@ -1,8 +1,10 @@
 """In-process cost per request: ASGI apps awaited directly, WSGI apps called directly.
 
-No server, no sockets: what is left is the framework plus the middleware. Rounds are interleaved
-(every app once per round, in a shuffled order) and each app's figure is the median of its rounds,
-so the noise of a shared machine falls on every app alike.
+No server, no sockets: what is left is the framework plus the middleware. Requests are built before
+each timed run (`benchmarks.requests`), so the timer sees only the app. Rounds are interleaved
+(every app once per round, in a shuffled order) and each app's figure is the median of its rounds;
+added µs and ratios are medians of per-round pairs, so the noise of a shared machine falls on every
+app alike.
 """
 
 from __future__ import annotations
@@ -15,91 +17,31 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .apps import REJECTED_CLIENT, VARIANTS, Variant
+from .apps import VARIANTS, Variant
 from .layers import Unavailable
+from .requests import Requests
 
-#: Clients passing variants rotate through: enough that no client meets the default chain's
-#: per-IP limit (burst 60) in a run; global addresses, since asgi-ratelimit refuses others.
-CLIENTS = [f"11.0.{i >> 8}.{i & 255}" for i in range(4096)]
 ROUND_SECONDS = 0.04
 
 
-def _scope(client: str) -> dict[str, Any]:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/",
-        "raw_path": b"/",
-        "root_path": "",
-        "query_string": b"",
-        "headers": [
-            (b"host", b"bench.local"),
-            (
-                b"user-agent",
-                b"Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-            ),
-            (b"accept", b"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
-            (b"accept-language", b"en-GB,en;q=0.5"),
-            (b"accept-encoding", b"gzip, deflate, br"),
-        ],
-        "client": (client, 40000),
-        "server": ("127.0.0.1", 8000),
-    }
-
-
-def _environ(client: str) -> dict[str, Any]:
-    import io
-    import sys
-
-    return {
-        "REQUEST_METHOD": "GET",
-        "SCRIPT_NAME": "",
-        "PATH_INFO": "/",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "bench.local",
-        "SERVER_PORT": "8000",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": client,
-        "HTTP_HOST": "bench.local",
-        "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
-        "HTTP_ACCEPT": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
-        "HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.5",
-        "HTTP_ACCEPT_ENCODING": "gzip, deflate, br",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-
-
 class _Runner:
-    """Calls one app `n` times and returns the seconds spent; remembers the last status."""
+    """Sends one app `n` prebuilt requests, returns the seconds spent, keeps the last status."""
 
     def __init__(self, variant: Variant, app: Any) -> None:
         self.variant = variant
         self.app = app
         self.status = 0
-        rejecting = variant.expect != 200
-        clients = [REJECTED_CLIENT] if rejecting else CLIENTS
-        self.templates = (
-            [_scope(c) for c in clients]
-            if variant.kind == "asgi"
-            else [_environ(c) for c in clients]
-        )
+        self.requests = Requests(variant.kind, variant.clients, variant.expect != 200)
 
     async def run(self, n: int) -> float:
+        batch = self.requests.make(n)
+        gc.collect()
         if self.variant.kind == "asgi":
-            return await self._asgi(n)
-        return self._wsgi(n)
+            return await self._asgi(batch)
+        return self._wsgi(batch)
 
-    async def _asgi(self, n: int) -> float:
-        app, templates, count = self.app, self.templates, len(self.templates)
+    async def _asgi(self, batch: list[dict[str, Any]]) -> float:
+        app = self.app
         status = 0
 
         async def receive() -> dict[str, Any]:
@@ -111,14 +53,14 @@ class _Runner:
                 status = message["status"]
 
         start = time.perf_counter()
-        for i in range(n):
-            await app(dict(templates[i % count]), receive, send)
+        for scope in batch:
+            await app(scope, receive, send)
         elapsed = time.perf_counter() - start
         self.status = status
         return elapsed
 
-    def _wsgi(self, n: int) -> float:
-        app, templates, count = self.app, self.templates, len(self.templates)
+    def _wsgi(self, batch: list[dict[str, Any]]) -> float:
+        app = self.app
         status = ""
 
         def start_response(s: str, headers: Any, exc_info: Any = None) -> Callable[..., Any]:
@@ -127,8 +69,8 @@ class _Runner:
             return lambda data: None
 
         start = time.perf_counter()
-        for i in range(n):
-            body = app(dict(templates[i % count]), start_response)
+        for environ in batch:
+            body = app(environ, start_response)
             for _ in body:
                 pass
             close = getattr(body, "close", None)
@@ -185,7 +127,6 @@ async def measure(
         rng.shuffle(order)
         for runner in order:
             n = sizes[runner.variant.name]
-            gc.collect()
             took = await runner.run(n)
             samples[runner.variant.name].append(took / n * 1e6)
         log(f"  in-process round {index + 1}/{rounds}")
@@ -208,18 +149,26 @@ async def measure(
             "final_ok": _ok(v, runner.status),
             "samples_us": values,
         }
-    for v_name, row in results.items():
+    for row in results.values():
         base = results.get(row["baseline"]) if row["baseline"] else None
         if base:
-            row["added_us"] = row["median_us"] - base["median_us"]
-            row["ratio"] = row["median_us"] / base["median_us"]
-            # Paired per-round ratios are steadier than a ratio of medians on a noisy machine.
-            row["paired_ratio"] = statistics.median(
-                a / b for a, b in zip(row["samples_us"], base["samples_us"], strict=False)
-            )
-        del v_name
+            row.update(paired(row["samples_us"], base["samples_us"]))
     return {"results": results, "skipped": skipped}
 
 
-def run(redis_url: str | None, rounds: int = 15, only: set[str] | None = None) -> dict[str, Any]:
-    return asyncio.run(measure(redis_url, rounds, only))
+def paired(samples: list[float], base: list[float]) -> dict[str, float]:
+    """Added µs and ratio to `base`, each the median of per-round figures (paired rounds).
+
+    Per-round pairs are steadier than a difference or ratio of medians on a noisy machine.
+    """
+    pairs = list(zip(samples, base, strict=True))
+    return {
+        "added_us": statistics.median(a - b for a, b in pairs),
+        "paired_ratio": statistics.median(a / b for a, b in pairs),
+    }
+
+
+def run(
+    redis_url: str | None, rounds: int = 15, only: set[str] | None = None, log: Any = print
+) -> dict[str, Any]:
+    return asyncio.run(measure(redis_url, rounds, only, log))

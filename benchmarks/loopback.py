@@ -1,8 +1,11 @@
 """Throughput and latency under uvicorn on loopback, driven by ``wrk``, paired against bare.
 
-Every variant gets its own uvicorn process (one worker). Rounds are interleaved: each round runs wrk
-once against every server in a shuffled order; a variant's ratio is the median over rounds of its
-requests/s divided by bare's requests/s *in the same round*.
+Every variant gets its own uvicorn process (one worker, uvloop and httptools). Rounds are
+interleaved: each round runs wrk once against every server in a shuffled order, each right beside
+a run of bare; a variant's ratio is the median over rounds of its requests/s divided by the
+requests/s of the bare run beside it. Beside
+requests/s: the server process's own CPU time per request (psutil, user + system, over the wrk run),
+which is what the middleware costs a server whatever wrk and the machine's noise do.
 """
 
 from __future__ import annotations
@@ -21,20 +24,9 @@ from typing import Any
 
 from .apps import BY_NAME
 from .redisserver import free_port
+from .requests import CHROME_HEADERS, wrk_script
 
-WRK_VARIANTS = (
-    "bare",
-    "empty",
-    "iplist",
-    "default",
-    "tokenbucket",
-    "tokenbucket-redis",
-    "fingerprint",
-    "asgi-ratelimit",
-    "slowapi",
-    "slowapi-redis",
-    "fastapi-limiter-redis",
-)
+WRK_VARIANTS = ("bare", "empty", "pure", "tokenbucket", "default", "asgi-ratelimit")
 
 
 def _wait(port: int, proc: subprocess.Popen[bytes], seconds: float = 20) -> bool:
@@ -44,7 +36,10 @@ def _wait(port: int, proc: subprocess.Popen[bytes], seconds: float = 20) -> bool
             return False
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2) as s:
-                s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                head_lines = "".join(
+                    f"{k}: {v}\r\n" for k, v in CHROME_HEADERS if k != "connection"
+                )
+                s.sendall(f"GET / HTTP/1.1\r\n{head_lines}Connection: close\r\n\r\n".encode())
                 head = s.recv(64)
                 return head.startswith(b"HTTP/1.1 200")
         except OSError:
@@ -60,21 +55,22 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
 
 
-#: Every wrk request carries an X-Forwarded-For from 4,096 client addresses; only apps that trust
-#: loopback as a proxy (the default chain) read it, the others see one client, 127.0.0.1.
-WRK_SCRIPT = """
-request = function()
-  wrk.headers["X-Forwarded-For"] = "11.0." .. math.random(0, 15) .. "." .. math.random(0, 255)
-  return wrk.format()
-end
-"""
+def _cpu(proc: subprocess.Popen[bytes]) -> float:
+    """The server's CPU seconds so far (user + system)."""
+    import psutil  # type: ignore[import-untyped]
+
+    times = psutil.Process(proc.pid).cpu_times()
+    return float(times.user + times.system)
 
 
-def _wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
+def _wrk(
+    port: int, seconds: int, connections: int, proc: subprocess.Popen[bytes] | None = None
+) -> dict[str, float]:
     import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(WRK_SCRIPT)
+        script.write(wrk_script())
+    cpu_before = _cpu(proc) if proc is not None else 0.0
     try:
         out = subprocess.run(
             [
@@ -94,6 +90,9 @@ def _wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
         ).stdout
     finally:
         os.unlink(script.name)
+    cpu = _cpu(proc) - cpu_before if proc is not None else float("nan")
+    done = re.search(r"(\d+) requests in", out)
+    requests = float(done.group(1)) if done else 0.0
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     p50 = re.search(r"\s50%\s+(\S+)", out)
     p99 = re.search(r"\s99%\s+(\S+)", out)
@@ -105,12 +104,15 @@ def _wrk(port: int, seconds: int, connections: int) -> dict[str, float]:
         "p99_ms": _ms(p99.group(1)) if p99 else float("nan"),
         "non2xx": float(non2xx.group(1)) if non2xx else 0.0,
         "socket_errors": 1.0 if errors else 0.0,
+        "requests": requests,
+        "cpu_us": cpu / requests * 1e6 if requests else float("nan"),
     }
 
 
 def run(
     redis_url: str | None,
     rounds: int = 5,
+    names: tuple[str, ...] = WRK_VARIANTS,
     seconds: int = 3,
     connections: int = 16,
     log: Callable[[str], None] = print,
@@ -122,7 +124,7 @@ def run(
     servers: dict[str, tuple[int, subprocess.Popen[bytes]]] = {}
     skipped: dict[str, str] = {}
     try:
-        for name in WRK_VARIANTS:
+        for name in names:
             if BY_NAME[name].redis and not redis_url:
                 skipped[name] = "no Redis server"
                 continue
@@ -147,14 +149,22 @@ def run(
             return {"skipped": "the bare server did not start", "variants": skipped}
         for port, _ in servers.values():
             _wrk(port, 1, connections)  # warm up
+        # Each variant's run sits right beside a bare run (before or after, alternating), and its
+        # ratio is taken against that neighbour: the machine's load drifts over seconds.
         samples: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+        beside: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
         rng = random.Random(2)
+        others = [name for name in servers if name != "bare"]
         for index in range(rounds):
-            order = list(servers)
-            rng.shuffle(order)
-            for name in order:
-                samples[name].append(_wrk(servers[name][0], seconds, connections))
+            rng.shuffle(others)
+            for turn, name in enumerate(others):
+                pair = ("bare", name) if (turn + index) % 2 == 0 else (name, "bare")
+                got = {n: _wrk(servers[n][0], seconds, connections, servers[n][1]) for n in pair}
+                samples[name].append(got[name])
+                samples["bare"].append(got["bare"])
+                beside[name].append(got["bare"])
             log(f"  wrk round {index + 1}/{rounds}")
+        beside["bare"] = samples["bare"]
     finally:
         for _, proc in servers.values():
             proc.terminate()
@@ -163,9 +173,9 @@ def run(
                 proc.wait(5)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    base = samples["bare"]
     results: dict[str, Any] = {}
     for name, rows in samples.items():
+        base = beside[name]
         results[name] = {
             "label": BY_NAME[name].label,
             "rps_median": statistics.median(r["rps"] for r in rows),
@@ -175,6 +185,10 @@ def run(
                 r["rps"] / b["rps"] for r, b in zip(rows, base, strict=True) if b["rps"]
             ),
             "non2xx": sum(r["non2xx"] for r in rows),
+            "cpu_us_median": statistics.median(r["cpu_us"] for r in rows),
+            "cpu_ratio": statistics.median(
+                r["cpu_us"] / b["cpu_us"] for r, b in zip(rows, base, strict=True) if b["cpu_us"]
+            ),
             "rounds": rows,
         }
     return {
@@ -185,6 +199,6 @@ def run(
             "seconds": seconds,
             "connections": connections,
             "threads": 1,
-            "server": "uvicorn, 1 worker, default loop/http",
+            "server": "uvicorn, 1 worker, uvloop + httptools",
         },
     }

@@ -17,7 +17,7 @@ from .layers import Unavailable
 REQUESTS = 5000
 
 
-async def _profile(name: str) -> dict[str, Any]:
+async def _profile(name: str, requests: int) -> dict[str, Any]:
     variant = BY_NAME[name]
     try:
         app = await variant.build("")
@@ -27,7 +27,7 @@ async def _profile(name: str) -> dict[str, Any]:
     await runner.run(100)
     prof = cProfile.Profile()
     prof.enable()
-    await runner.run(REQUESTS)
+    await runner.run(requests)
     prof.disable()
     stats = pstats.Stats(prof)
     raw: Any = stats.stats  # type: ignore[attr-defined]
@@ -49,11 +49,11 @@ async def _profile(name: str) -> dict[str, Any]:
     return {"shieldware_own_share": own, "top": rows[:10]}
 
 
-PROFILED = ("empty", "default", "tokenbucket", "fingerprint", "iplist")
+PROFILED = ("empty", "pure", "tokenbucket", "default")
 
 
-def run(names: tuple[str, ...] = PROFILED) -> dict[str, Any]:
+def run(names: tuple[str, ...] = PROFILED, requests: int = REQUESTS) -> dict[str, Any]:
     async def each() -> dict[str, Any]:
-        return {name: await _profile(name) for name in names}
+        return {name: await _profile(name, requests) for name in names}
 
     return asyncio.run(each())

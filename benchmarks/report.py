@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import math
+import statistics
 from pathlib import Path
 from typing import Any
 
-#: The targets of issue 8 (and the figures issue 2 asks for), in the words a reader checks.
-TARGET_RATIO_DEFAULT = 2.5
-TARGET_SLOWAPI_FRACTION = 0.1
-TARGET_WRK_RATIO = 0.85
+#: Issue 11's targets ("The fast path"), each judged on figures paired within this one run.
+EMPTY_RATIO = 1.05
+PURE_ADDED_US = 1.5
+DEFAULT_RATIO = 2.0
+REFUSAL_RATIO = 0.8
+WRK_RATIOS = {"empty": 0.95, "tokenbucket": 0.85, "default": 0.8}
+FRESH_RATIO = 1.5
+FRESH_UA_US = 20.0
+REDIS_PEER_FRACTION = 0.5
+IMPORT_MS = 80.0
+TARGET_WRK_RATIO = min(WRK_RATIOS.values())
 
 
 def _fmt(value: float | None, digits: int = 1) -> str:
@@ -19,176 +27,199 @@ def _fmt(value: float | None, digits: int = 1) -> str:
 
 
 def judge(data: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target: what it asks, what was measured, met or missed (by how much)."""
+    """Each target: an id, what it asks, what this run measured, met or missed (by how much).
+
+    A target whose figures are missing from the run is listed as not measured (met None), so a
+    part that failed to build shows up instead of silently dropping a row.
+    """
     ip = data.get("inprocess", {}).get("results", {})
     wrk = data.get("loopback", {}).get("results", {})
-    mem = data.get("memory", {})
+    rt = data.get("roundtrips", {})
+    imp = data.get("importtime", {})
     rows: list[dict[str, Any]] = []
 
-    def row(target: str, measured: str, met: bool | None, miss: str = "") -> None:
-        rows.append({"target": target, "measured": measured, "met": met, "miss": miss})
-
-    bare = ip.get("bare", {}).get("median_us")
-    default = ip.get("default")
-    if default and bare:
-        ratio = default["paired_ratio"]
-        row(
-            f"default chain ≤ {TARGET_RATIO_DEFAULT}x bare hello world (in process)",
-            f"{ratio:.2f}x ({default['median_us']:.1f} µs vs {bare:.1f} µs)",
-            ratio <= TARGET_RATIO_DEFAULT,
-            f"over by {ratio - TARGET_RATIO_DEFAULT:.2f}x" if ratio > TARGET_RATIO_DEFAULT else "",
+    def row(key: str, target: str, measured: str | None, met: bool | None, miss: str = "") -> None:
+        rows.append(
+            {
+                "id": key,
+                "target": target,
+                "measured": measured if measured is not None else "not measured",
+                "met": met if measured is not None else None,
+                "miss": miss if measured is not None else "",
+            }
         )
-        slow = ip.get("slowapi")
-        if slow:
-            limit = slow["added_us"] * TARGET_SLOWAPI_FRACTION
-            row(
-                "default chain adds under a tenth of slowapi's added cost",
-                f"+{default['added_us']:.1f} µs vs slowapi +{slow['added_us']:.1f} µs "
-                f"(limit {limit:.1f} µs)",
-                default["added_us"] < limit,
-                f"over by {default['added_us'] - limit:.1f} µs"
-                if default["added_us"] >= limit
-                else "",
-            )
-    peer = ip.get("asgi-ratelimit")
-    if peer:
-        for name in ("iplist", "tokenbucket", "fingerprint"):
-            layer = ip.get(name)
-            if not layer:
-                continue
-            row(
-                f"{layer['label']} adds no more than asgi-ratelimit (the fastest peer, which "
-                "does less)",
-                f"+{layer['added_us']:.1f} µs vs +{peer['added_us']:.1f} µs",
-                layer["added_us"] <= peer["added_us"],
-                f"over by {layer['added_us'] - peer['added_us']:.1f} µs"
-                if layer["added_us"] > peer["added_us"]
-                else "",
-            )
-    if bare:
-        for r in ip.values():
-            if r["rejects"] and r["kind"] == "asgi" and "shieldware" in r["label"]:
-                row(
-                    f"a rejection costs less than the bare hello world: {r['label']}",
-                    f"{r['median_us']:.1f} µs vs {bare:.1f} µs",
-                    r["median_us"] < bare,
-                    f"over by {r['median_us'] - bare:.1f} µs" if r["median_us"] >= bare else "",
-                )
-    for name in ("default", "empty", "iplist", "tokenbucket"):
-        r = wrk.get(name)
-        if r:
-            row(
-                f"loopback throughput ≥ {TARGET_WRK_RATIO:.0%} of bare: {r['label']}",
-                f"{r['ratio']:.0%} of bare ({r['rps_median']:,.0f} req/s)",
-                r["ratio"] >= TARGET_WRK_RATIO,
-                f"short by {TARGET_WRK_RATIO - r['ratio']:.0%} points"
-                if r["ratio"] < TARGET_WRK_RATIO
-                else "",
-            )
-    for name in ("shieldware", "shieldware-chain"):
-        m = mem.get(name, {}).get("rss")
-        if m:
-            growth = _flat_growth(m)
-            at_bound = m.get("size") == m.get("bound")
-            row(
-                f"memory flat at the bound after {m['target']:,} distinct clients: "
-                f"{mem[name]['label']}",
-                f"size {m['size']:,} / bound {m['bound']:,}; RSS +{m['rss_growth_mib']:.1f} MiB in "
-                f"all, +{growth:.1f} MiB after the bound was reached; {m['keys']:,} keys",
-                at_bound and growth < 16 and m["keys"] == m["target"],
-                "" if at_bound and growth < 16 else "size or RSS kept growing",
-            )
+
+    def at_most(value: float, limit: float, unit: str) -> tuple[bool, str]:
+        return value <= limit, "" if value <= limit else f"over by {value - limit:.2f}{unit}"
+
+    def at_least(value: float, floor: float, unit: str) -> tuple[bool, str]:
+        return value >= floor, "" if value >= floor else f"short by {floor - value:.2f}{unit}"
+
+    bare = ip.get("bare")
+    row(
+        "bare",
+        "bare Starlette hello world, in process (the reference every ratio divides by)",
+        f"{bare['median_us']:.1f} µs/request" if bare else None,
+        None,
+    )
+    r = ip.get("empty")
+    ok, miss = at_most(r["paired_ratio"], EMPTY_RATIO, "x") if r else (False, "")
+    row(
+        "empty",
+        f"empty chain (`Shield([])`) ≤ {EMPTY_RATIO}x bare",
+        f"{r['paired_ratio']:.2f}x (+{r['added_us']:.1f} µs)" if r else None,
+        ok,
+        miss,
+    )
+    r = ip.get("pure")
+    ok, miss = at_most(r["added_us"], PURE_ADDED_US, " µs") if r else (False, "")
+    row(
+        "pure",
+        f"pure layers (IPList of 1,000 CIDRs + Fingerprint) ≤ +{PURE_ADDED_US} µs over bare",
+        f"+{r['added_us']:.1f} µs ({r['paired_ratio']:.2f}x)" if r else None,
+        ok,
+        miss,
+    )
+    r, peer = ip.get("tokenbucket"), ip.get("asgi-ratelimit")
+    ok, miss = at_most(r["added_us"], peer["added_us"], " µs") if r and peer else (False, "")
+    row(
+        "tokenbucket",
+        "`TokenBucket` (memory, RateLimit headers on) adds ≤ asgi-ratelimit's µs",
+        f"+{r['added_us']:.1f} µs vs asgi-ratelimit +{peer['added_us']:.1f} µs"
+        if r and peer
+        else None,
+        ok,
+        miss,
+    )
+    r = ip.get("default")
+    ok, miss = at_most(r["paired_ratio"], DEFAULT_RATIO, "x") if r else (False, "")
+    row(
+        "default",
+        f"default chain, a Chrome request to a route no challenge covers, ≤ {DEFAULT_RATIO}x bare",
+        f"{r['paired_ratio']:.2f}x (+{r['added_us']:.1f} µs)" if r else None,
+        ok,
+        miss,
+    )
+    for key, name, what in (
+        ("refusal-iplist", "iplist-reject", "IPList deny"),
+        ("refusal-429", "tokenbucket-reject", "TokenBucket 429"),
+        ("refusal-challenge", "pow", "ProofOfWork challenge"),
+    ):
+        r = ip.get(name)
+        ok, miss = at_most(r["paired_ratio"], REFUSAL_RATIO, "x") if r and bare else (False, "")
+        row(
+            key,
+            f"a refusal ({what}) ≤ {REFUSAL_RATIO}x bare's serve",
+            f"{r['paired_ratio']:.2f}x ({r['median_us']:.1f} µs vs {bare['median_us']:.1f} µs)"
+            if r and bare
+            else None,
+            ok,
+            miss,
+        )
+    for name, floor in WRK_RATIOS.items():
+        r, b = wrk.get(name), wrk.get("bare")
+        ok, miss = at_least(r["ratio"], floor, "x") if r and b else (False, "")
+        row(
+            f"wrk-{name}",
+            f"uvicorn + wrk, {'TokenBucket' if name == 'tokenbucket' else name + ' chain'} "
+            f"≥ {floor}x bare's requests/s",
+            f"{r['ratio']:.2f}x ({r['rps_median']:,.0f} vs {b['rps_median']:,.0f} req/s; server "
+            f"CPU {r['cpu_us_median']:.0f} vs {b['cpu_us_median']:.0f} µs/request)"
+            if r and b
+            else None,
+            ok,
+            miss,
+        )
+    for name, seen in (("tokenbucket-fresh", "tokenbucket"), ("default-fresh", "default")):
+        r, s = ip.get(name), ip.get(seen)
+        ratio = r["added_us"] / s["added_us"] if r and s and s["added_us"] > 0 else float("nan")
+        ok, miss = at_most(ratio, FRESH_RATIO, "x") if r and s else (False, "")
+        row(
+            name,
+            f"never-seen addresses (IPv4 and IPv6 /64 flood) ≤ {FRESH_RATIO}x the added cost of "
+            f"seen ones: {'TokenBucket' if seen == 'tokenbucket' else 'default chain'}",
+            f"{ratio:.2f}x (+{r['added_us']:.1f} µs vs +{s['added_us']:.1f} µs)"
+            if r and s
+            else None,
+            ok and not math.isnan(ratio),
+            miss,
+        )
+    r, s = ip.get("default-fresh-ua"), ip.get("default")
+    if r and s:
+        ua_added = statistics.median(
+            a - b for a, b in zip(r["samples_us"], s["samples_us"], strict=True)
+        )
+        ok, miss = at_most(ua_added, FRESH_UA_US, " µs")
+    row(
+        "fresh-ua",
+        f"a never-seen User-Agent adds ≤ {FRESH_UA_US:.0f} µs (default chain)",
+        f"+{ua_added:.1f} µs over a seen one" if r and s else None,
+        ok if r and s else False,
+        miss if r and s else "",
+    )
+    tb = rt.get("tokenbucket-redis", {})
+    if "per_decision" in tb:
+        ok, miss = at_most(tb["per_decision"], 1.0, " round trips")
+    row(
+        "redis-roundtrips",
+        "Redis `TokenBucket`: one round trip per decision",
+        f"{tb['per_decision']:g} round trips" if "per_decision" in tb else None,
+        ok if "per_decision" in tb else False,
+        miss if "per_decision" in tb else "",
+    )
+    r, fl, fb = ip.get("tokenbucket-redis"), ip.get("fastapi-limiter-redis"), ip.get("fastapi-bare")
+    if r and fl and fb:
+        limit = fl["added_us"] * REDIS_PEER_FRACTION
+        ok, miss = at_most(r["added_us"], limit, " µs")
+    row(
+        "redis-vs-peer",
+        "Redis `TokenBucket` adds ≤ half of fastapi-limiter's (Redis, over bare FastAPI)",
+        f"+{r['added_us']:.1f} µs vs fastapi-limiter +{fl['added_us']:.1f} µs"
+        if r and fl and fb
+        else None,
+        ok if r and fl and fb else False,
+        miss if r and fl and fb else "",
+    )
+    tb = rt.get("tokenbucket-redis-reject", {})
+    row(
+        "redis-refused",
+        "Redis `TokenBucket`: a refused client costs no round trip",
+        f"{tb['per_decision']:g} round trips" if "per_decision" in tb else None,
+        tb.get("per_decision") == 0,
+        f"{tb.get('per_decision', 0):g} round trips" if tb.get("per_decision") else "",
+    )
+    if imp:
+        ok, miss = at_most(imp["added_ms"], IMPORT_MS, " ms")
+    row(
+        "import",
+        f"`import shieldware` ≤ {IMPORT_MS:.0f} ms (fresh process, minus `python -c pass`)",
+        f"{imp['added_ms']:.0f} ms" if imp else None,
+        ok if imp else False,
+        miss if imp else "",
+    )
     return rows
 
 
-def headline(data: dict[str, Any]) -> list[str]:
-    """The figures a reader wants first (and the foundation issue asks for), as bullets."""
-    ip = data.get("inprocess", {}).get("results", {})
-    wrk = data.get("loopback", {}).get("results", {})
-    mem = data.get("memory", {})
-    out = ["## Headline figures", ""]
-    bare = ip.get("bare")
-    if bare:
-        out.append(
-            f"- bare Starlette hello world: {bare['median_us']:.1f} µs per request in process"
-        )
-    for name in ("empty", "iplist", "default", "tokenbucket", "fingerprint"):
-        r = ip.get(name)
-        if r:
-            out.append(
-                f"- {r['label']}: {r['median_us']:.1f} µs, **{r['paired_ratio']:.2f}x** bare "
-                f"(+{r['added_us']:.1f} µs)"
-            )
-    for name in ("asgi-ratelimit", "slowapi"):
-        r = ip.get(name)
-        if r:
-            out.append(f"- peer {r['label']}: +{r['added_us']:.1f} µs ({r['paired_ratio']:.2f}x)")
-    m = mem.get("shieldware", {}).get("rss")
-    if m:
-        t = mem["shieldware"].get("trace", {})
-        traced = f", {t['traced_mib']:.1f} MiB traced by tracemalloc" if t else ""
-        out.append(
-            f"- memory store after {m['keys']:,} distinct keys: **{m['size']:,} entries** (bound "
-            f"{m['bound']:,}), RSS +{m['rss_growth_mib']:.1f} MiB{traced}"
-        )
-    for name in ("default", "empty", "iplist"):
-        r = wrk.get(name)
-        if r:
-            out.append(
-                f"- uvicorn + wrk, {r['label']}: **{r['ratio']:.0%}** of bare's throughput "
-                f"(p99 {r['p99_ms_median']:.1f} ms vs bare {wrk['bare']['p99_ms_median']:.1f} ms)"
-            )
-    out += [
-        "",
-        "Measured here before shieldware existed (research note): bare Starlette about 9 µs, "
-        "asgi-ratelimit +4 µs, slowapi +134 µs. This machine is shared by several engineers "
-        "at once; compare the ratios, not the absolute figures.",
-        "",
-    ]
-    return out
+def targets_table(data: dict[str, Any], baseline: dict[str, Any] | None) -> list[str]:
+    """The targets as a markdown table, with the baseline run's figures as the *before* column."""
+    commit = (baseline or {}).get("commit", "")
+    before = (baseline or {}).get("targets", {})
+    head = "| target | " + (f"before (`{commit}`) | " if baseline else "") + "now | verdict |"
+    lines = [head, "|---|" + ("---|" if baseline else "") + "---|---|"]
+    for r in data.get("targets", []):
+        verdict = "met" if r["met"] else f"**missed**: {r['miss']}" if r["met"] is False else "—"
+        if r["measured"] == "not measured":
+            verdict = "not measured"
+        old = f"{before.get(r['id'], '—')} | " if baseline else ""
+        lines.append(f"| {r['target']} | {old}{r['measured']} | {verdict} |")
+    return lines
 
 
 def explain(data: dict[str, Any]) -> list[str]:
-    """Why the missed targets are missed, from this run's own profile and figures."""
+    """Where the time goes, from this run's own profile (to read beside a missed target)."""
     out: list[str] = []
-    missed = [r for r in data.get("targets", []) if r["met"] is False]
-    ip = data.get("inprocess", {}).get("results", {})
-    parts = [
-        (ip[n]["label"], ip[n]["added_us"])
-        for n in ("empty", "iplist", "fingerprint", "tokenbucket", "default")
-        if n in ip and "added_us" in ip[n]
-    ]
-    if parts and any(
-        "default chain" in r["target"] or "adds no more" in r["target"] for r in missed
-    ):
-        listed = "; ".join(f"{label} +{added:.1f} µs" for label, added in parts)
-        out.append(
-            "Where the default chain's cost comes from (each measured alone, added to bare): "
-            f"{listed}. The empty chain is the fixed price of the middleware (facts built from "
-            "every header, the chain driven as a generator, the decision attached, headers "
-            "added on the way out); each layer adds its own on top, and the default chain pays "
-            "the fixed price once."
-        )
-    if all(n in ip for n in ("empty", "default")):
-        base = ip["empty"]["median_us"]
-        steps = [
-            (ip[n]["label"].split(", ", 1)[-1], ip[n]["median_us"] - base)
-            for n in ("iplist", "fingerprint", "tokenbucket")
-            if n in ip
-        ]
-        predicted = ip["empty"]["added_us"] + sum(step for _, step in steps)
-        listed = ", ".join(f"{label} +{step:.1f} µs" for label, step in steps)
-        out.append(
-            f"Over the empty chain, each layer alone costs: {listed}. The empty chain's "
-            f"+{ip['empty']['added_us']:.1f} µs plus these is +{predicted:.1f} µs, against "
-            f"+{ip['default']['added_us']:.1f} µs measured for the default chain (the rest is "
-            "the proof-of-work layer's coverage check and noise): the cost is additive, and "
-            "the token bucket (key encoding, GCRA, RateLimit headers on every response) is the "
-            "largest single piece."
-        )
     prof = data.get("profile", {})
-    for name in ("empty", "default", "tokenbucket", "fingerprint", "iplist"):
-        p = prof.get(name, {})
+    for name, p in prof.items():
         if "top" not in p:
             continue
         top = ", ".join(
@@ -200,31 +231,11 @@ def explain(data: dict[str, Any]) -> list[str]:
             f"app): shieldware's own code takes {p['shieldware_own_share']:.0%}; heaviest "
             f"(cumulative): {top}."
         )
-    if any("rejection" in r["target"] for r in missed):
-        out.append(
-            "A shieldware rejection builds the full request facts (every header decoded, "
-            "cleaned and indexed) and renders a reply with a body chosen by Accept; the bare "
-            "app serves a 13-byte constant. asgi-ratelimit answers 429 with an empty body "
-            "and reads nothing but the peer address."
-        )
-    rt = data.get("roundtrips", {}).get("tokenbucket-redis-reject", {})
-    if rt.get("per_decision") == 0:
-        out.append(
-            "A refused client costs shieldware's Redis-backed TokenBucket no round trip at all: "
-            "each process remembers over-limit keys until their wait is over (the layer's "
-            "`local_cache`), so a client hammering past its limit never reaches Redis."
-        )
-    wsgi = [r for r in ip.values() if r["kind"] == "wsgi" and r.get("added_us") is not None]
-    if wsgi:
+    ip = data.get("inprocess", {}).get("results", {})
+    if any(r["kind"] == "wsgi" and r.get("added_us") is not None for r in ip.values()):
         out.append(
             "WSGI ratios look large because the bare WSGI app is a bare function (a few µs, no "
             "framework); the added µs are the figure to compare with the ASGI rows."
-        )
-    if any("loopback" in r["target"] for r in missed):
-        out.append(
-            "Under uvicorn the server's own work (parsing, the event loop, the socket) is "
-            "shared by every app, so a ratio below target means the middleware's in-process "
-            "cost is a sizeable part of a request that a bare hello world makes very cheap."
         )
     return out
 
@@ -325,42 +336,58 @@ def plots(data: dict[str, Any], out_dir: Path) -> list[str]:
 def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/") -> str:
     env = data.get("environment", {})
     ip = data.get("inprocess", {})
+    baseline = data.get("baseline")
+    imp = data.get("importtime", {})
     lines = [
         "# Benchmarks",
         "",
-        "What shieldware costs on the happy path, what a rejection costs, and what a flood of",
-        "distinct clients does to memory, measured side by side with the Python peers",
-        "**in one run**.",
+        "What shieldware costs a request when nothing applies, what a refusal costs, what a",
+        "flood of never-seen clients costs, and what Redis costs, measured side by side with a",
+        "bare app and the Python peers **in one run**.",
         "Generated by `python -m benchmarks` (see `benchmarks/`); the raw figures are in",
         "`docs/benchmarks.json`. Rerun it on your machine: absolute numbers depend on the machine,",
         "the ratios much less.",
         "",
         f"Run: {env.get('when', '?')}, Python {env.get('python', '?')}, {env.get('cpus', '?')} "
         f"CPUs ({env.get('note', '')}), shieldware {env.get('shieldware', '?')} on branch "
-        f"`{env.get('branch', '?')}` at `{env.get('commit', '?')}`.",
+        f"`{env.get('branch', '?')}` at `{env.get('commit', '?')}` (code under test: "
+        f"`{env.get('code_commit', '?')}`)"
+        f"{' (quick mode)' if data.get('quick') else ''}.",
         f"Default chain on this branch: {', '.join(env.get('default_layers', [])) or '?'}.",
         "",
-        "**Method.** In process, every app is awaited (ASGI) or called (WSGI) directly with a",
-        "prebuilt request from 4,096 rotating client addresses (one address for rejections); each",
-        "round runs every app once in a shuffled order for about 40 ms; the figure is the median",
-        f"over {ip.get('rounds', '?')} rounds and the ratio is the median of per-round ratios to",
-        "the bare app (paired, so the noise of a shared machine falls on both). Passing variants",
-        "get limits no request reaches; rejecting variants a limit of one (after a warm-up",
-        "request).",
-        "Every timed request's status is checked before timing.",
+        "**Method.** Every request is a desktop Chrome 124 navigation to `GET /` (its full header",
+        "set, `benchmarks/requests.py`), a route no challenge of the default chain covers. In",
+        "process, every app is awaited (ASGI) or called (WSGI) directly with requests built",
+        "before the timed run, from 4,096 rotating client addresses (one address for refusals;",
+        "a never-seen address or User-Agent per request where the row says so); each round runs",
+        "every app once in a shuffled order for about 40 ms; a figure is the median over",
+        f"{ip.get('rounds', '?')} rounds, and added µs and ratios are medians of per-round",
+        "pairs with the bare app (so the noise of a shared machine falls on both). Passing",
+        "variants get limits no request reaches; refusing ones a limit of one (after a warm-up",
+        "request). Every app's status is checked before timing and after the last round.",
         "",
-        *headline(data),
-        "## Targets",
+        "## Targets (issue 11, the fast path)",
         "",
-        "| target | measured | verdict |",
-        "|---|---|---|",
     ]
-    for r in data.get("targets", []):
-        verdict = "met" if r["met"] else f"**missed**: {r['miss']}" if r["met"] is False else "—"
-        lines.append(f"| {r['target']} | {r['measured']} | {verdict} |")
+    if baseline:
+        lines += [
+            f"*before*: the same harness on `{baseline.get('commit', '?')}` "
+            f"({baseline.get('when', '?')}), kept in `benchmarks/baseline.json`; *now*: this run.",
+            "",
+        ]
+    lines += targets_table(data, baseline)
     why = data.get("why", [])
     if why:
-        lines += ["", "### Why the misses", ""] + [f"- {w}" for w in why]
+        lines += ["", "### Where the time goes", ""] + [f"- {w}" for w in why]
+    if imp:
+        lines += [
+            "",
+            "## Import time",
+            "",
+            f"`python -c 'import shieldware'` {imp['import_ms']:.0f} ms against `python -c pass` "
+            f"{imp['pass_ms']:.0f} ms: **+{imp['added_ms']:.0f} ms** (median of "
+            f"{imp['rounds']} paired fresh processes).",
+        ]
     lines += [
         "",
         "## In process",
@@ -411,16 +438,19 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
             "",
             f"wrk -t{s.get('threads')} -c{s.get('connections')} -d{s.get('seconds')}s, "
             f"{s.get('rounds')} interleaved rounds, {s.get('server')}; every request carries "
-            "an X-Forwarded-For from 4,096 addresses, read only by the default chain (which "
-            "trusts loopback as its proxy; the others see one client, 127.0.0.1); limits are "
-            "generous, so every answer must be a 200 (see non-2xx).",
+            "Chrome's headers and an X-Forwarded-For from 4,096 addresses, read only by the "
+            "default chain (which trusts loopback as its proxy; the others see one client, "
+            "127.0.0.1); limits are generous, so every answer must be a 200 (see non-2xx). "
+            "Server CPU is the uvicorn process's user + system time over the run, per request.",
             "",
-            "| app | req/s (median) | x bare (paired) | p50 ms | p99 ms | non-2xx |",
-            "|---|---|---|---|---|---|",
+            "| app | req/s (median) | x bare (paired) | server CPU µs/request | CPU x bare | "
+            "p50 ms | p99 ms | non-2xx |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for r in sorted(lb["results"].values(), key=lambda r: -r["ratio"]):
             lines.append(
                 f"| {r['label']} | {r['rps_median']:,.0f} | {r['ratio']:.2f} | "
+                f"{_fmt(r.get('cpu_us_median'), 0)} | {_fmt(r.get('cpu_ratio'), 2)} | "
                 f"{_fmt(r['p50_ms_median'], 2)} | {_fmt(r['p99_ms_median'], 2)} | "
                 f"{r['non2xx']:.0f} |"
             )
@@ -475,12 +505,11 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
         "## Reproduce",
         "",
         "```sh",
-        "pip install -e '.[bench]'   # slowapi, asgi-"
-        "ratelimit, fastapi-limiter, matplotlib, psutil",
+        "pip install -e '.[bench]' 'uvicorn[standard]'  # the peers, matplotlib, psutil",
         "apt-get install wrk redis-server",
-        "python -m benchmarks            # full run, writes docs/benchmarks.{md,json} and "
-        "docs/img/bench-*.png",
-        "python -m benchmarks --quick    # a smoke run in about a minute",
+        "python -m benchmarks            # full run (~10 min): docs/benchmarks.{md,json}",
+        "python -m benchmarks --quick    # the same targets in about 3 min, to a temporary folder",
+        "python -m benchmarks --extra memory --extra pow   # also the memory flood and PoW ops",
         "```",
         "",
     ]

@@ -1,6 +1,7 @@
 """Serve one benchmark variant under uvicorn: ``python -m benchmarks.serve NAME PORT [REDIS_URL]``.
 
-The app is built inside the server's event loop (at lifespan startup), because some peers' Redis
+uvicorn[standard]: uvloop and httptools, one worker. The app is built inside the server's
+event loop (at lifespan startup), because some peers' Redis
 clients bind to the loop that creates them.
 """
 
@@ -49,6 +50,8 @@ def main() -> None:
         log_level="warning",
         access_log=False,
         lifespan="on",
+        loop="uvloop",
+        http="httptools",
     )
 
 
