@@ -125,6 +125,9 @@ class Facts:
         self.path = str(scope.get("path") or "/")
         raw = scope.get("headers") or ()
         self._raw = raw if isinstance(raw, (list, tuple)) else list(raw)
+        if self._raw and not isinstance(self._raw[0][0], (bytes, bytearray)):
+            # One cheap look at the shape: a server that hands over text is refused up front.
+            raise BadRequest("ASGI header names must be bytes")
         self._environ = None
         self._headers = None
         self._first = None
