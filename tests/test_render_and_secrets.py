@@ -60,7 +60,7 @@ def test_problem_json_for_a_throttle() -> None:
         retry_after=4.5,
         headers=(("ratelimit", '"ip";r=0;t=5'),),
     )
-    reply = render(Decision(verdict, (verdict,)), facts("application/json"))
+    reply = render(Decision.from_trail(verdict, (verdict,)), facts("application/json"))
     assert reply.status == 429
     assert reply.header("Retry-After") == "5"
     assert reply.header("RateLimit") == '"ip";r=0;t=5'
@@ -73,7 +73,7 @@ def test_problem_json_for_a_throttle() -> None:
 
 def test_html_escapes_rule_names() -> None:
     verdict = Verdict(Action.DENY, "custom/<script>", "x&y")
-    reply = render(Decision(verdict, (verdict,)), facts("text/html"))
+    reply = render(Decision.from_trail(verdict, (verdict,)), facts("text/html"))
     assert reply.status == 403
     assert b"<script>" not in reply.body
     assert b"&lt;script&gt;" in reply.body
@@ -83,7 +83,7 @@ def test_a_verdicts_own_reply_wins_and_gets_the_trail_headers() -> None:
     own = Reply(401, (("www-authenticate", "PoW x"),), b"solve me")
     first = Verdict(Action.PASS, "a", "ok", headers=(("set-cookie", "a=1"), ("x-a", "1")))
     verdict = Verdict(Action.CHALLENGE, "pow", "challenge", reply=own, headers=(("x-a", "2"),))
-    reply = render(Decision(verdict, (first, verdict)), facts("application/json"))
+    reply = render(Decision.from_trail(verdict, (first, verdict)), facts("application/json"))
     assert reply.status == 401
     assert reply.body == b"solve me"
     assert reply.header("set-cookie") == "a=1"
@@ -160,5 +160,5 @@ def test_publicly_cacheable_replies_carry_no_per_client_headers() -> None:
     asset = Reply(200, (("cache-control", "public, max-age=3600"),), b"js")
     verdict = Verdict(Action.ALLOW, "pow/asset", "asset", reply=asset)
     counted = Verdict(Action.PASS, "ratelimit", "ok", headers=(("ratelimit", '"r";r=59'),))
-    reply = render(Decision(verdict, (counted, verdict)), facts("*/*"))
+    reply = render(Decision.from_trail(verdict, (counted, verdict)), facts("*/*"))
     assert reply.header("ratelimit") is None
