@@ -178,27 +178,19 @@ class Facts:
         return self
 
     def with_(self, **changes: Any) -> Facts:
-        """A copy with some fields changed (integrations set `principal` and `route` this way)."""
+        """A copy with some fields changed (integrations set `principal` and `route` this way).
+
+        Only the plain fields change; what is read from the request (headers, client, scheme,
+        host, query) stays the request's.
+        """
+        unknown = changes.keys() - _PUBLIC
+        if unknown:
+            raise TypeError(f"Facts.with_ cannot change {sorted(unknown)}")
         copy = Facts.__new__(Facts)
         for name in Facts.__slots__:
-            object.__setattr__(copy, name, getattr(self, name))
+            setattr(copy, name, getattr(self, name))
         for name, value in changes.items():
-            if name == "headers":
-                copy._headers = tuple(value)
-                copy._first = None
-                copy._raw = ()
-                copy._environ = None
-            elif name in ("client_ip", "peer_ip"):
-                current = copy.client
-                ip = value if name == "client_ip" else current.ip
-                peer = value if name == "peer_ip" else current.peer
-                copy._client = Client(ip, peer, current.scheme)
-            elif name in ("scheme", "host", "query"):
-                object.__setattr__(copy, "_" + name, value)
-            elif name in _PUBLIC:
-                object.__setattr__(copy, name, value)
-            else:
-                raise TypeError(f"Facts has no field {name!r}")
+            setattr(copy, name, value)
         return copy
 
     def __repr__(self) -> str:
@@ -381,9 +373,9 @@ _PUBLIC = frozenset(
 )
 
 
-def _text(raw: Any) -> str:
+def _text(raw: bytes) -> str:
     """Latin-1 text of a header value from a server (bytes, or a bytearray)."""
-    return str(raw.decode("latin-1"))
+    return raw.decode("latin-1")
 
 
 def _header_of(pairs: Sequence[tuple[str, str]], name: str, default: str) -> str:

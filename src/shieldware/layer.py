@@ -172,6 +172,11 @@ def check_failure_policy(value: object, *, allow_none: bool = True) -> FailurePo
     """Validate an ``on_store_error`` option (None: inherit the Shield's)."""
     if value is None and allow_none:
         return None
+    if value == "local":
+        raise ConfigurationError(
+            "on_store_error='local' is a store concern now: keep 'open' or 'closed' here and "
+            "wrap the store, FallbackStore(RedisStore(...), workers=N)"
+        )
     if value not in ("open", "closed"):
         raise ConfigurationError(f"on_store_error must be 'open' or 'closed', not {value!r}")
     return value

@@ -72,11 +72,6 @@ class Limiter(Generic[ItemT]):
             raise ConfigurationError(f"a layer name must be non-empty without '/': {name!r}")
         if not 0 <= jitter <= 1:
             raise ConfigurationError("jitter is a fraction of the wait, between 0 and 1")
-        if on_store_error == "local":  # type: ignore[comparison-overlap]  # from untyped callers
-            raise ConfigurationError(
-                "on_store_error='local' moved to the store: wrap it, "
-                "FallbackStore(RedisStore(...), workers=N), and keep 'open' or 'closed' here"
-            )
         self.name = name
         self.headers: HeaderStyle = check_style(headers)
         self.on_store_error = check_failure_policy(on_store_error)
