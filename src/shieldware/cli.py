@@ -101,7 +101,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         print(f"shieldware explain: {exc}", file=sys.stderr)
         return 2
     facts = shield.facts_from_scope(scope)
-    decision = _decide_quietly(shield, facts)
+    decision = shield.decide(facts, report=False)  # an explanation is not traffic
     print(
         f"request: {facts.method} {facts.scheme}://{facts.host}{facts.path}"
         + (f"?{facts.query}" if facts.query else "")
@@ -124,11 +124,6 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     else:
         print("=> the app is called")
     return 0
-
-
-def _decide_quietly(shield: Any, facts: Any) -> Any:
-    """`Shield.decide` without the reporters: an explanation is not traffic."""
-    return shield.decide(facts, report=False)
 
 
 def _cmd_drill(args: argparse.Namespace) -> int:
