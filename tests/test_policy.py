@@ -11,21 +11,25 @@ import pytest
 
 from shieldware import (
     Action,
+    Add,
     Bucket,
     ConfigurationError,
     Decision,
     Facts,
+    IPList,
     LimitState,
     MemoryStore,
     Op,
     Progress,
     Shield,
     StoreError,
+    StoreOverloaded,
     Take,
     Threshold,
     Verdict,
     shadowed,
 )
+from shieldware.verdict import Reason
 
 FACTS = Facts(method="GET", path="/")
 
@@ -352,3 +356,85 @@ def test_async_driver_calls_inline_stores_directly() -> None:
         calls.clear()
         assert asyncio.run(Shield([Bucketed()], store=store).adecide(FACTS)).action is Action.ALLOW
         assert calls == [expected]
+
+
+class OverloadedStore(MemoryStore):
+    def run(self, op: Any) -> Any:
+        raise StoreOverloaded("no free connection")
+
+    async def arun(self, op: Any) -> Any:
+        raise StoreOverloaded("no free connection")
+
+
+class Gatekeeper(Bucketed):
+    """A stateful challenger: the chain defaults its failure policy to closed."""
+
+    name = "gatekeeper"
+
+    def challenge(self, facts: Facts, progress: Progress) -> Verdict:
+        return Verdict(Action.CHALLENGE, "test/gatekeeper", "prove-it")
+
+
+def test_a_busy_store_is_shed_whatever_the_failure_policy() -> None:
+    for d in both(Shield([Bucketed()], store=OverloadedStore(), on_store_error="open")):
+        assert d.action is Action.DENY
+        assert d.verdict.status == 503
+        assert d.verdict.retry_after == 1.0
+        assert d.verdict.reason == Reason.STORE_OVERLOADED
+
+
+def test_a_challenger_fails_closed_unless_told_otherwise() -> None:
+    for d in both(Shield([Gatekeeper()], store=FailingStore(), on_store_error="open")):
+        assert d.action is Action.DENY
+        assert d.verdict.reason == Reason.STORE_FAILED_CLOSED
+    opened = Gatekeeper()
+    opened.on_store_error = "open"  # type: ignore[attr-defined]
+    for d in both(Shield([opened], store=FailingStore())):
+        assert d.action is Action.ALLOW
+
+
+def test_debug_re_raises_a_layers_bug() -> None:
+    with pytest.raises(RuntimeError, match="bug"):
+        Shield([Broken()], debug=True).decide(FACTS)
+
+
+def test_a_layer_bug_follows_a_closed_policy() -> None:
+    for d in both(Shield([Broken()], on_store_error="closed")):
+        assert d.action is Action.DENY
+        assert d.verdict.status == 503
+        assert d.verdict.reason == Reason.LAYER_FAILED
+
+
+def test_a_store_that_cannot_run_a_layers_ops_is_refused_at_construction() -> None:
+    class TakeOnly(MemoryStore):
+        supports = frozenset({Take})
+
+    class Adding(Fixed):
+        ops = frozenset({Add})
+
+    with pytest.raises(ConfigurationError, match="Add"):
+        Shield([Adding("adding")], store=TakeOnly())
+    Shield([Fixed("pure")], store=TakeOnly())  # a layer with no ops needs nothing
+
+
+def test_inert_layers_drop_out_and_an_empty_shield_is_inert() -> None:
+    assert Shield([]).inert
+    assert Shield([IPList()]).inert  # empty lists can say nothing
+    assert not Shield([IPList(deny=["10.0.0.0/8"])]).inert
+    assert not Shield([], reporters=[lambda d, f: None]).inert  # type: ignore[list-item]
+    assert Shield([IPList(), Fixed("x")]).decide(FACTS).trail[0].rule == "test/x"
+
+
+def test_an_unreadable_head_found_late_is_a_400() -> None:
+    class ReadsHeaders:
+        name = "reads"
+
+        def check(self, facts: Facts, progress: Progress) -> Verdict:
+            facts.header("user-agent")
+            return Verdict(Action.PASS, "test/reads", "read")
+
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"user-agent", 7)]}
+    for d in both(Shield([ReadsHeaders()]), Facts.from_scope(scope)):
+        assert d.action is Action.DENY
+        assert d.verdict.status == 400
+        assert d.verdict.reason == Reason.BAD_REQUEST

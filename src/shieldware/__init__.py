@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .asgi import ShieldMiddleware
 from .clientip import TrustedProxies
-from .errors import ConfigurationError, ShieldwareError, StoreError
+from .errors import BadRequest, ConfigurationError, ShieldwareError, StoreError, StoreOverloaded
 from .facts import Facts
 from .fingerprint import by_fingerprint
 from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
@@ -61,6 +61,7 @@ __all__ = [
     "Acquire",
     "Action",
     "Add",
+    "BadRequest",
     "Bucket",
     "Challenger",
     "CircuitBreaker",
@@ -105,6 +106,7 @@ __all__ = [
     "ShieldwareError",
     "Store",
     "StoreError",
+    "StoreOverloaded",
     "Take",
     "Threshold",
     "TokenBucket",

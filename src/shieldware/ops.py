@@ -100,7 +100,8 @@ class Take(Op[tuple[LimitState, ...]]):
         """This take for one of `workers` processes deciding alone (a local fallback store).
 
         Each earns units `workers` times slower and holds its share of the burst (never less
-        than the cost, so a request that fits the whole bucket still fits a share).
+        than the cost, so a request that fits the whole bucket still fits a share; never more
+        than the bucket, so one that can never fit still never does).
         """
         if workers == 1:
             return self
@@ -109,7 +110,7 @@ class Take(Op[tuple[LimitState, ...]]):
                 Bucket(
                     b.key,
                     b.interval_us * workers,
-                    max(b.cost, math.ceil(b.capacity / workers)),
+                    min(b.capacity, max(b.cost, math.ceil(b.capacity / workers))),
                     b.cost,
                 )
                 for b in self.buckets
@@ -182,13 +183,20 @@ class Hit(Op[tuple[LimitState, ...]]):
     def shared_by(self, workers: int) -> Hit:
         """This hit for one of `workers` processes deciding alone (a local fallback store).
 
-        Each allows its share of every window's limit (never less than the cost).
+        Each allows its share of every window's limit (never less than the cost, never more
+        than the limit).
         """
         if workers == 1:
             return self
         return Hit(
             tuple(
-                Window(w.key, max(w.cost, w.limit // workers), w.window_us, w.strategy, w.cost)
+                Window(
+                    w.key,
+                    min(w.limit, max(w.cost, w.limit // workers)),
+                    w.window_us,
+                    w.strategy,
+                    w.cost,
+                )
                 for w in self.windows
             )
         )

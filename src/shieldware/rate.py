@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from .errors import ConfigurationError
-from .ops import Bucket, LimitState, Window
+from .ops import US, Bucket, LimitState, Window
 
 __all__ = [
     "FixedState",
@@ -29,8 +29,6 @@ __all__ = [
     "sliding_window",
     "window",
 ]
-
-_US = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +60,7 @@ class Rate:
     @property
     def interval_us(self) -> int:
         """Microseconds to earn back one unit."""
-        return int(self.period * _US) // self.amount
+        return int(self.period * US) // self.amount
 
     def __str__(self) -> str:
         return f"{self.amount} per {self.period:g} s"
@@ -83,17 +81,17 @@ def gcra(tat: int | None, now: int, bucket: Bucket) -> tuple[int | None, LimitSt
         # Can never conform: do not promise a retry that cannot succeed.
         debt = base - now
         return None, LimitState(
-            False, capacity, _remaining(limit_us - debt, interval), math.inf, debt / _US
+            False, capacity, _remaining(limit_us - debt, interval), math.inf, debt / US
         )
     if new_tat - now <= limit_us:
         debt = new_tat - now
         return new_tat, LimitState(
-            True, capacity, _remaining(limit_us - debt, interval), 0.0, debt / _US
+            True, capacity, _remaining(limit_us - debt, interval), 0.0, debt / US
         )
     debt = base - now
-    retry = (new_tat - limit_us - now) / _US
+    retry = (new_tat - limit_us - now) / US
     return None, LimitState(
-        False, capacity, _remaining(limit_us - debt, interval), retry, debt / _US
+        False, capacity, _remaining(limit_us - debt, interval), retry, debt / US
     )
 
 
@@ -102,7 +100,7 @@ def peek(tat: int | None, now: int, bucket: Bucket) -> LimitState:
     limit_us = bucket.capacity * bucket.interval_us
     debt = 0 if tat is None or tat < now else min(tat - now, limit_us)
     return LimitState(
-        True, bucket.capacity, _remaining(limit_us - debt, bucket.interval_us), 0.0, debt / _US
+        True, bucket.capacity, _remaining(limit_us - debt, bucket.interval_us), 0.0, debt / US
     )
 
 
@@ -128,7 +126,7 @@ _Stored = tuple[WindowStateT, int] | None
 
 
 def _seconds(us: int) -> float:
-    return max(0, us) / _US
+    return max(0, us) / US
 
 
 def fixed_window(

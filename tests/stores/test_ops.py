@@ -85,6 +85,7 @@ def test_a_buckets_share_keeps_keys_costs_and_the_fleets_rate(
         assert s.interval_us == b.interval_us * workers  # n workers together earn the rate
         assert s.capacity * workers >= b.capacity  # and together hold at least the burst
         assert s.capacity >= min(b.cost, b.capacity)  # a request that fits still can
+        assert s.capacity <= b.capacity  # and one that can never fit still never does
 
 
 @given(st.lists(windows, min_size=1, max_size=3), st.integers(1, 64))
@@ -94,8 +95,9 @@ def test_a_windows_share_never_exceeds_the_limit_across_the_fleet(
     shared = Hit(tuple(ws)).shared_by(workers).windows
     for w, s in zip(ws, shared, strict=True):
         assert (s.key, s.window_us, s.strategy, s.cost) == (w.key, w.window_us, w.strategy, w.cost)
-        assert s.limit * workers <= w.limit or s.limit == w.cost  # the fleet stays within it
+        assert s.limit * workers <= w.limit or s.limit == min(w.cost, w.limit)  # fleet within it
         assert s.limit >= min(w.cost, w.limit)  # a request that fits still can
+        assert s.limit <= w.limit  # and one that can never fit still never does
 
 
 @given(st.integers(1, 50), st.integers(1, 8))

@@ -21,7 +21,7 @@ from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
-from ..ops import Hit, LimitState, Strategy, Window
+from ..ops import US, Hit, LimitState, Strategy, Window
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter
@@ -30,7 +30,6 @@ __all__ = ["Quota"]
 
 _STRATEGIES = ("fixed", "sliding", "moving")
 _MAX_MOVING = 10_000
-_US = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +132,7 @@ class Quota(Limiter[_Item]):
                         "win", self.name, f"{lim.name}/{self.strategy}", self._labels, values, tag
                     ),
                     lim.rate.amount,
-                    round(lim.rate.period * _US),
+                    round(lim.rate.period * US),
                     self.strategy,
                     cost,
                 ),

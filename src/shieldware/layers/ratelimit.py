@@ -24,7 +24,7 @@ from ..headers import Policy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
-from ..ops import Bucket, LimitState, Take
+from ..ops import US, Bucket, LimitState, Take
 from ..rate import Rate
 from ..verdict import Verdict
 from ._limiter import Limiter
@@ -32,7 +32,6 @@ from ._limiter import Limiter
 __all__ = ["RateLimit", "TokenBucket"]
 
 Cost = int | Callable[[Facts], int]
-_US = 1_000_000
 
 
 class TokenBucket:
@@ -209,6 +208,6 @@ class RateLimit(Limiter[_Item]):
         bucket = item.bucket
         if state.remaining >= bucket.capacity:
             return None
-        debt_us = round(state.reset_after * _US)
+        debt_us = round(state.reset_after * US)
         used_units = bucket.capacity - state.remaining - 1
-        return max(0, debt_us - used_units * bucket.interval_us) / _US
+        return max(0, debt_us - used_units * bucket.interval_us) / US

@@ -57,12 +57,15 @@ def require_ops(store: Store, ops: Iterable[type[Op[Any]]], owner: str) -> None:
     Called once when a policy is built, so a layer paired with a store that cannot serve it
     fails at startup rather than on its first request.
     """
+    needed = frozenset(ops)
+    if not needed:
+        return
     supported = getattr(store, "supports", None)
     if supported is None:
         raise ConfigurationError(
             f"{owner} needs a store that declares the ops it runs ('supports'); {store!r} does not"
         )
-    missing = sorted({op.__name__ for op in ops if op not in supported})
+    missing = sorted({op.__name__ for op in needed if op not in supported})
     if missing:
         raise ConfigurationError(
             f"{owner} needs {', '.join(missing)}, which {store!r} does not run"

@@ -15,9 +15,10 @@ from __future__ import annotations
 import heapq
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Any, ClassVar, TypeVar
 
 from ..errors import ConfigurationError
 from ..ops import US, Acquire, Add, Count, Get, Hit, Incr, LeaseState, Op, Release, Take, ttl_us
@@ -45,7 +46,6 @@ class MemoryStore:
     shared = False
     #: Every op is a few dict and heap steps under a lock: async drivers may call `run` directly.
     runs_inline = True
-    supports: frozenset[type[Op[Any]]] = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get})
     #: Stale heap rows tolerated beyond one per entry before the heap is rebuilt.
     _heap_slack = 256
 
@@ -60,15 +60,6 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._values: dict[str, tuple[Any, int]] = {}  # key -> (value, expires_at_us)
         self._heap: list[tuple[int, str]] = []  # (expires_at_us, key); stale rows are skipped
-        self._ops: dict[type[Op[Any]], Callable[[Any, int], Any]] = {
-            Take: self._take,
-            Add: self._add,
-            Hit: self._hit,
-            Acquire: self._acquire,
-            Release: self._release,
-            Incr: self._incr,
-            Get: self._read,
-        }
 
     def __len__(self) -> int:
         return len(self._values)
@@ -79,11 +70,11 @@ class MemoryStore:
     # -- the Store protocol ----------------------------------------------------------------
     def run(self, op: Op[R]) -> R:
         try:
-            handler = self._ops[type(op)]
+            handler = self._OPS[type(op)]
         except KeyError:
             raise unknown_op(self, op) from None
         with self._lock:
-            return handler(op, self.clock())  # type: ignore[no-any-return]
+            return handler(self, op, self.clock())  # type: ignore[no-any-return]
 
     async def arun(self, op: Op[R]) -> R:
         # Every operation is a few dict and heap steps under an uncontended lock: no I/O to await.
@@ -169,6 +160,20 @@ class MemoryStore:
         return Count(entry[0], (entry[1] - now) / US)
 
     # -- the table -------------------------------------------------------------------------
+    #: The one list of what this store runs: op type -> its method (`supports` is its keys).
+    _OPS: ClassVar[Mapping[type[Op[Any]], Callable[[Any, Any, int], Any]]] = MappingProxyType(
+        {
+            Take: _take,
+            Add: _add,
+            Hit: _hit,
+            Acquire: _acquire,
+            Release: _release,
+            Incr: _incr,
+            Get: _read,
+        }
+    )
+    supports: frozenset[type[Op[Any]]] = frozenset(_OPS)
+
     def _get(self, key: str, now: int) -> Any:
         entry = self._values.get(key)
         if entry is None:

@@ -10,7 +10,8 @@ building one never touches the network.
 Failures never hang and never escape as driver errors: sockets time out after `timeout` seconds
 (tens of milliseconds by default); redis-py's ten retries with back-off are cut to one immediate
 retry on a broken connection (a pooled socket that died with a restarted server) and none on a
-timeout; every error becomes a `StoreError`; and a `CircuitBreaker` stops asking a dead server
+timeout; every I/O error becomes a `StoreError` (an op the store does not run is a `TypeError`:
+a bug, not an outage); and a `CircuitBreaker` stops asking a dead server
 at all until a cool-down passes.
 
 Overload is not an outage. When every pooled connection is busy for longer than the short pool

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..errors import ConfigurationError, StoreError
+from ..errors import ConfigurationError, StoreError, StoreOverloaded
 from ..ops import Op
 from .base import Store
 from .memory import MemoryStore
@@ -136,11 +136,12 @@ class FallbackStore:
     each one decides an op that can be shared (`Take`, `Hit`: those with ``shared_by``) as its
     share, so the fleet together stays near the configured limit.
 
-    `StoreOverloaded` falls back too: the local answer still enforces the worker's share of each
-    limit (nothing is let through unlimited), and it spares the busy primary.
+    A busy primary (`StoreOverloaded`) does not fall back: an attacker can fill the pool at will,
+    and a local store knows no spent challenge ids, bans or leases. It goes up to the chain, which
+    sheds the request.
 
     `degraded` counts the ops the fallback answered, and `on_degraded` (if given) hears each
-    primary failure, so a reporter can say so.
+    primary failure (the decisions themselves are not marked degraded: the fallback answered).
 
     :param primary: the shared store (Redis).
     :param fallback: the local store used while the primary fails; a bounded `MemoryStore` of
@@ -168,7 +169,9 @@ class FallbackStore:
         self.degraded = 0
         self.shared = primary.shared
         #: Only ops both stores run: every op must have somewhere to go while the primary fails.
-        self.supports: frozenset[type[Op[Any]]] = primary.supports & fallback.supports
+        self.supports: frozenset[type[Op[Any]]] = frozenset(
+            getattr(primary, "supports", ())
+        ) & frozenset(getattr(fallback, "supports", ()))
 
     def __repr__(self) -> str:
         return (
@@ -178,6 +181,8 @@ class FallbackStore:
     def run(self, op: Op[R]) -> R:
         try:
             return self.primary.run(op)
+        except StoreOverloaded:
+            raise
         except StoreError as exc:
             self._degraded(exc)
         return self.fallback.run(self._local(op))
@@ -185,6 +190,8 @@ class FallbackStore:
     async def arun(self, op: Op[R]) -> R:
         try:
             return await self.primary.arun(op)
+        except StoreOverloaded:
+            raise
         except StoreError as exc:
             self._degraded(exc)
         return await self.fallback.arun(self._local(op))
