@@ -263,9 +263,3 @@ def test_requests_never_sends_a_clearance_to_another_origin(
     assert "foreign-token" in str(other.heads[-1])
     assert server.challenges == 1
 
-
-def test_the_clearance_cookie_names_are_the_ones_the_server_reads() -> None:
-    from shieldware.client import COOKIE_NAMES
-    from shieldware.layers.challenge import COOKIE
-
-    assert COOKIE_NAMES == (COOKIE, "__Host-" + COOKIE)

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from .pow import puzzle
+from .pow.tokens import COOKIE_NAMES
 
 if TYPE_CHECKING:
     import requests
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ANSWER_HEADER",
     "CLEARANCE_HEADER",
-    "COOKIE_NAMES",
     "PowAuth",
     "PowChallenge",
     "PowRequestsAuth",
@@ -99,13 +99,12 @@ def solve_answer(challenge: PowChallenge, max_work: int = DEFAULT_MAX_WORK) -> s
     return challenge.token + ";" + ",".join(str(n) for n in nonces)
 
 
-#: The server reads the clearance cookie under this name over http and under the ``__Host-`` one
-#: over https; a client cannot know which scheme the server sees behind a proxy, so it sends both.
-COOKIE_NAMES = ("sw_pow", "__Host-sw_pow")
-
-
 def _with_clearance(cookie: str | None, token: str | None) -> str | None:
-    """A ``Cookie`` header value: `cookie` without our pairs, plus `token`'s (when given)."""
+    """A ``Cookie`` header value: `cookie` without our pairs, plus `token`'s (when given).
+
+    The server reads the clearance under `sw_pow` over http and `__Host-sw_pow` over https; a
+    client cannot know which scheme the server sees behind a proxy, so it sends both.
+    """
     pairs = [
         pair.strip()
         for pair in (cookie or "").split(";")

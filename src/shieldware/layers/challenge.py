@@ -36,7 +36,6 @@ ANSWER_HEADER = "shieldware-pow-answer"
 ANSWER_NAME = "Shieldware-PoW-Answer"  # as documents spell it
 #: API clients receive (and send back) their clearance token in this header.
 CLEARANCE_HEADER = "shieldware-clearance"
-COOKIE = "sw_pow"
 
 #: Score of earlier layers -> extra bits per sub-puzzle (each bit doubles the work).
 DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (15.0, 2), (20.0, 3))
@@ -199,7 +198,7 @@ class ProofOfWork:
         return prefix, tokens.binding(prefix, facts.user_agent)
 
     def _cookie_name(self, facts: Facts) -> str:
-        return "__Host-" + COOKIE if facts.secure else COOKIE
+        return tokens.COOKIE_NAMES[1] if facts.secure else tokens.COOKIE
 
     def _wants_api(self, facts: Facts) -> bool:
         if self.api is not None and self.api(facts):

@@ -29,11 +29,17 @@ from . import puzzle
 __all__ = [
     "CHALLENGE_SALT",
     "CLEARANCE_SALT",
+    "COOKIE",
+    "COOKIE_NAMES",
     "Challenge",
     "Clearance",
     "TokenKit",
     "binding",
 ]
+
+#: The clearance cookie: `__Host-` prefixed over https (bound to the exact origin), plain over http.
+COOKIE = "sw_pow"
+COOKIE_NAMES = (COOKIE, "__Host-" + COOKIE)
 
 CHALLENGE_SALT = "shieldware.pow.challenge"
 CLEARANCE_SALT = "shieldware.pow.clearance"
