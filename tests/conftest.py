@@ -39,8 +39,6 @@ NEW_SECRET = "b7kdfMgBicW_LztCnpCAdSBHvHEaSm5XmEy-VtWreaU"
 
 REDIS_HOST = "127.0.0.1"
 REDIS_PORT = 6379
-REDIS_SERVER = shutil.which("redis-server")
-REDIS_CLI = shutil.which("redis-cli")
 
 
 def _ping(port: int, host: str = REDIS_HOST, timeout: float = 0.2) -> bool:
@@ -60,7 +58,6 @@ SYSTEM_PACKAGES = {
     "node": ("node", "sudo apt-get install -y nodejs"),
     "redis-server": ("redis-server", "sudo apt-get install -y redis-server"),
     "redis-cli": ("redis-cli", "sudo apt-get install -y redis-server"),
-    "wrk": ("wrk", "sudo apt-get install -y wrk"),
 }
 
 
@@ -93,12 +90,6 @@ def require(name: str) -> str:
         _missing(f"{name} is not installed (install it: {SYSTEM_PACKAGES[name][1]})")
     assert found is not None
     return found
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "needs(*packages): system packages the test needs (see SYSTEM_PACKAGES)"
-    )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -144,8 +135,7 @@ class RedisServer:
         cluster: bool = False,
         extra: tuple[str, ...] = (),
     ) -> None:
-        if REDIS_SERVER is None:
-            raise RuntimeError("no redis-server binary")
+        self.binary = require("redis-server")
         self.directory = directory
         self.cluster = cluster
         self.extra = extra
@@ -163,7 +153,7 @@ class RedisServer:
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         args = [
-            str(REDIS_SERVER),
+            self.binary,
             "--port", str(self.port),
             "--bind", REDIS_HOST,
             "--save", "",
@@ -195,9 +185,8 @@ class RedisServer:
         process.wait(timeout=10)
 
     def cli(self, *args: str) -> str:
-        assert REDIS_CLI is not None
         return subprocess.run(
-            [REDIS_CLI, "-h", REDIS_HOST, "-p", str(self.port), *args],
+            [require("redis-cli"), "-h", REDIS_HOST, "-p", str(self.port), *args],
             check=True,
             capture_output=True,
             text=True,

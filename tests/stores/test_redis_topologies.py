@@ -14,7 +14,7 @@ import redis
 
 from shieldware import Add, Bucket, Take
 from shieldware.stores import RedisStore, store_from_url
-from tests.conftest import REDIS_HOST, REDIS_SERVER, free_port
+from tests.conftest import REDIS_HOST, free_port, require
 
 pytestmark = pytest.mark.redis
 
@@ -44,7 +44,6 @@ def test_unix_socket(redis_server: Any) -> None:
 
 @pytest.fixture
 def sentinel_url(redis_server: Any, tmp_path: Path) -> Iterator[str]:
-    assert REDIS_SERVER is not None
     port = free_port()
     config = tmp_path / "sentinel.conf"
     config.write_text(
@@ -53,7 +52,7 @@ def sentinel_url(redis_server: Any, tmp_path: Path) -> Iterator[str]:
         "sentinel down-after-milliseconds main 1000\n"
     )
     process = subprocess.Popen(
-        [REDIS_SERVER, str(config), "--sentinel"],
+        [require("redis-server"), str(config), "--sentinel"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
