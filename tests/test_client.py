@@ -262,4 +262,3 @@ def test_requests_never_sends_a_clearance_to_another_origin(
     assert not _leaked(mine, other.heads)
     assert "foreign-token" in str(other.heads[-1])
     assert server.challenges == 1
-

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from shieldware import Action, Shield
+from shieldware import Action, ConfigurationError, Shield
 from shieldware.fingerprint import BotVerifier, GoodBot, builtin_good_bots
 from shieldware.layer import Progress
 from shieldware.layers import Fingerprint
@@ -149,6 +149,22 @@ def test_update_networks_replaces_a_snapshot() -> None:
     assert isinstance(bot, GoodBot)
     assert bot.date == "runtime"
     assert verifier.verify(bot, ip(FAKE)).outcome == "verified"
+
+
+def test_bots_that_share_ranges_share_one_set_and_its_updates() -> None:
+    by_name = {bot.name: bot for bot in builtin_good_bots()}
+    assert by_name["google-inspectiontool"].networks is by_name["googlebot"].networks
+    verifier = BotVerifier(resolver=RESOLVER)
+    verifier.update_networks("googlebot", ["203.0.113.0/24"])
+    fresh = {bot.name: bot.networks for bot in verifier.bots}
+    assert fresh["google-inspectiontool"] is fresh["googlebot"]
+    assert ip(FAKE) in fresh["google-inspectiontool"]
+    assert ip(FAKE) not in fresh["google-other"]
+
+
+def test_a_bot_may_share_only_an_earlier_bots_ranges() -> None:
+    with pytest.raises(ConfigurationError, match="nobody"):
+        GoodBot.from_dict({"name": "x", "ua": "X", "networks_of": "nobody"}, {})
 
 
 def test_every_verifiable_bot_is_known_to_the_packs() -> None:

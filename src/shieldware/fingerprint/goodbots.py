@@ -93,7 +93,8 @@ class GoodBot:
         (agents, feed readers, previews, testing tools). Anyone can drive the latter, so proving
         who runs them says nothing about who sent them: only crawlers are allowed outright.
     :param ua: regex a user agent must match to claim this bot.
-    :param networks: published ranges (may be empty).
+    :param networks: published ranges (may be empty). In the data file, ``networks_of`` names an
+        earlier bot whose ranges this one shares (one `Networks`, parsed and updated once).
     :param rdns: PTR name suffixes accepted by FCrDNS (may be empty).
     :param source: where the ranges and suffixes came from; ``date`` when.
     """
@@ -107,12 +108,21 @@ class GoodBot:
     date: str
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GoodBot:
+    def from_dict(
+        cls, data: Mapping[str, Any], earlier: Mapping[str, GoodBot] | None = None
+    ) -> GoodBot:
+        shared = data.get("networks_of")
+        if shared is not None:
+            if earlier is None or shared not in earlier:
+                raise ConfigurationError(f"good bot {data['name']!r}: no earlier bot {shared!r}")
+            networks = earlier[shared].networks
+        else:
+            networks = Networks(data.get("networks", ()))
         return cls(
             name=str(data["name"]),
             category=str(data.get("category", "search")),
             ua=re.compile(str(data["ua"])),
-            networks=Networks(data.get("networks", ())),
+            networks=networks,
             rdns=tuple(str(s).lower() for s in data.get("rdns", ())),
             source=str(data.get("source", "")),
             date=str(data.get("date", "")),
@@ -135,7 +145,10 @@ def builtin_good_bots() -> tuple[GoodBot, ...]:
     """The shipped, dated snapshot of verifiable crawlers (``data/goodbots.json``)."""
     if not _BUILTIN:
         text = resources.files(__package__).joinpath("data/goodbots.json").read_text("utf-8")
-        _BUILTIN.extend(GoodBot.from_dict(b) for b in json.loads(text)["bots"])
+        by_name: dict[str, GoodBot] = {}
+        for data in json.loads(text)["bots"]:
+            bot = by_name[str(data["name"])] = GoodBot.from_dict(data, by_name)
+            _BUILTIN.append(bot)
     return tuple(_BUILTIN)
 
 
@@ -218,11 +231,13 @@ class BotVerifier:
         return Verification("unverifiable", self._schedule(bot, key), bot)
 
     def update_networks(self, name: str, networks: Iterable[str]) -> None:
-        """Replace one bot's ranges (from a fresh download of the operator's JSON)."""
+        """Replace one bot's ranges (from a fresh download of the operator's JSON), and those of
+        every bot that shares them."""
         fresh = Networks(networks)
+        old = next((bot.networks for bot in self.bots if bot.name == name), None)
         bots = []
         for bot in self.bots:
-            if bot.name == name:
+            if bot.name == name or (old is not None and bot.networks is old):
                 bot = GoodBot(
                     bot.name, bot.category, bot.ua, fresh, bot.rdns, bot.source, "runtime"
                 )

