@@ -91,7 +91,8 @@ class GoodBot:
     :param category: ``search``, ``ai-crawler`` or ``crawler`` for crawlers that fetch on their
         own schedule; ``ai-user`` or ``user-fetcher`` for fetchers acting for whoever asks them
         (agents, feed readers, previews, testing tools). Anyone can drive the latter, so proving
-        who runs them says nothing about who sent them: only crawlers are allowed outright.
+        who runs them says nothing about who sent them: only the categories in
+        `Fingerprint(allow_verified=...)` (search crawlers by default) are allowed outright.
     :param ua: regex a user agent must match to claim this bot.
     :param networks: published ranges (may be empty). In the data file, ``networks_of`` names an
         earlier bot whose ranges this one shares (one `Networks`, parsed and updated once).
