@@ -144,7 +144,6 @@ def facts_of(headers: list[tuple[bytes, bytes]], ua: bytes | None = None) -> Fac
         scheme="https",
         client_ip=ip,
         peer_ip=ip,
-        header_index=dict(pairs),
     )
 
 
@@ -166,21 +165,28 @@ def layer_part(rounds: int, n: int) -> dict[str, list[float]]:
             layer.check(f, Progress())
         return (time.perf_counter() - start) / n
 
+    def seen(i: int) -> Facts:
+        return warm[i % len(warm)]
+
     for _ in range(rounds):
-        times["IPList.check (baseline)"].append(timed(lambda i: warm[i % 3], iplist))
-        times["check, warm (head seen before)"].append(timed(lambda i: warm[i % 3]))
-        base = serial
+        times["IPList.check (baseline)"].append(timed(seen, iplist))
+        times["check, warm (head seen before)"].append(timed(seen))
+        times["check, cold (new UA)"].append(timed(_cold_from(serial)))
         serial += n
-        times["check, cold (new UA)"].append(
-            timed(
-                lambda i, base=base: facts_of(
-                    CHROME,
-                    b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "
-                    b"Gecko) Chrome/131.0.%d.0 Safari/537.36" % (base + i),
-                )
-            )
-        )
     return times
+
+
+def _cold_from(base: int) -> Callable[[int], Facts]:
+    """Chrome heads whose user agent no earlier request carried (numbered from `base`)."""
+
+    def cold(i: int) -> Facts:
+        ua = (
+            b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            b"Chrome/131.0.%d.0 Safari/537.36" % (base + i)
+        )
+        return facts_of(CHROME, ua)
+
+    return cold
 
 
 def main() -> None:

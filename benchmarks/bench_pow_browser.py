@@ -44,14 +44,20 @@ async def protected(request: Request) -> Response:
     return HTMLResponse('<!doctype html><p id="ok">ok</p>')
 
 
+def build_app() -> tuple[ShieldMiddleware, ProofOfWork]:
+    """A page behind the default-difficulty gate, with limits no run of this script reaches."""
+    layer = ProofOfWork(generate_secret(), issue_burst=1000, redeem_burst=1000)
+    app = ShieldMiddleware(Starlette(routes=[Route("/p", protected)]), shield=Shield([layer]))
+    return app, layer
+
+
 def main() -> None:
     from playwright.sync_api import sync_playwright
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7)
     args = parser.parse_args()
-    layer = ProofOfWork(generate_secret(), issue_burst=1000, redeem_burst=1000)
-    app = ShieldMiddleware(Starlette(routes=[Route("/p", protected)]), shield=Shield([layer]))
+    app, layer = build_app()
     walls, solves, rates, workers = [], [], [], 0
     with run_asgi(app) as url, sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)

@@ -48,9 +48,9 @@ def build_app(variant: str, limit: str) -> Any:
         return build_demo_app(None)
     if variant == "shieldware":
         from shieldware import Shield
+        from shieldware.secret import generate_secret
 
-        secret = os.environ.get("SHIELDWARE_SECRET") or "headline-benchmark-secret-0123456789abcdef"
-        return build_demo_app(Shield.default(secret, trusted_proxies=["127.0.0.1"]))
+        return build_demo_app(Shield.default(generate_secret(), trusted_proxies=["127.0.0.1"]))
     if variant == "slowapi":
         from slowapi import Limiter, _rate_limit_exceeded_handler
         from slowapi.errors import RateLimitExceeded

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,34 @@ def judge(data: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
 
-    def at_most(value: float, limit: float, unit: str) -> tuple[bool, str]:
-        return value <= limit, "" if value <= limit else f"over by {value - limit:.2f}{unit}"
+    def limit_row(
+        key: str,
+        target: str,
+        measured: Callable[[Any], str],
+        rows: Any,
+        value: float | None,
+        limit: float,
+        unit: str,
+        floor: bool = False,
+    ) -> None:
+        """A row judged `value` ≤ `limit` (≥ when `floor`), its figure `measured(rows)`; not
+        measured when `value` is None."""
+        if value is None:
+            row(key, target, None, None)
+            return
+        if floor:
+            met, gap, word = value >= limit, limit - value, "short"
+        else:
+            met, gap, word = value <= limit, value - limit, "over"
+        row(key, target, measured(rows), met, "" if met else f"{word} by {gap:.2f}{unit}")
 
-    def at_least(value: float, floor: float, unit: str) -> tuple[bool, str]:
-        return value >= floor, "" if value >= floor else f"short by {floor - value:.2f}{unit}"
+    def found(source: dict[str, Any], *names: str) -> Any:
+        """The result rows `names` of `source`, or None when any is missing."""
+        rows = [source.get(name) for name in names]
+        return None if None in rows else rows
+
+    def added_over(x: Any) -> str:
+        return f"{x[0]['paired_ratio']:.2f}x (+{x[0]['added_us']:.1f} µs)"
 
     bare = ip.get("bare")
     row(
@@ -62,140 +86,132 @@ def judge(data: dict[str, Any]) -> list[dict[str, Any]]:
         f"{bare['median_us']:.1f} µs/request" if bare else None,
         None,
     )
-    r = ip.get("empty")
-    ok, miss = at_most(r["paired_ratio"], EMPTY_RATIO, "x") if r else (False, "")
-    row(
-        "empty",
-        f"empty chain (`Shield([])`) ≤ {EMPTY_RATIO}x bare",
-        f"{r['paired_ratio']:.2f}x (+{r['added_us']:.1f} µs)" if r else None,
-        ok,
-        miss,
-    )
-    r = ip.get("pure")
-    ok, miss = at_most(r["added_us"], PURE_ADDED_US, " µs") if r else (False, "")
-    row(
+    x = found(ip, "empty")
+    target = f"empty chain (`Shield([])`) ≤ {EMPTY_RATIO}x bare"
+    limit_row("empty", target, added_over, x, x and x[0]["paired_ratio"], EMPTY_RATIO, "x")
+    x = found(ip, "pure")
+    limit_row(
         "pure",
         f"pure layers (IPList of 1,000 CIDRs + Fingerprint) ≤ +{PURE_ADDED_US} µs over bare",
-        f"+{r['added_us']:.1f} µs ({r['paired_ratio']:.2f}x)" if r else None,
-        ok,
-        miss,
+        lambda x: f"+{x[0]['added_us']:.1f} µs ({x[0]['paired_ratio']:.2f}x)",
+        x,
+        x and x[0]["added_us"],
+        PURE_ADDED_US,
+        " µs",
     )
-    r, peer = ip.get("tokenbucket"), ip.get("asgi-ratelimit")
-    ok, miss = at_most(r["added_us"], peer["added_us"], " µs") if r and peer else (False, "")
-    row(
+    x = found(ip, "tokenbucket", "asgi-ratelimit")
+    limit_row(
         "tokenbucket",
         "`TokenBucket` (memory, RateLimit headers on) adds ≤ asgi-ratelimit's µs",
-        f"+{r['added_us']:.1f} µs vs asgi-ratelimit +{peer['added_us']:.1f} µs"
-        if r and peer
-        else None,
-        ok,
-        miss,
+        lambda x: f"+{x[0]['added_us']:.1f} µs vs asgi-ratelimit +{x[1]['added_us']:.1f} µs",
+        x,
+        x and x[0]["added_us"],
+        x[1]["added_us"] if x else 0.0,
+        " µs",
     )
-    r = ip.get("default")
-    ok, miss = at_most(r["paired_ratio"], DEFAULT_RATIO, "x") if r else (False, "")
-    row(
-        "default",
-        f"default chain, a Chrome request to a route no challenge covers, ≤ {DEFAULT_RATIO}x bare",
-        f"{r['paired_ratio']:.2f}x (+{r['added_us']:.1f} µs)" if r else None,
-        ok,
-        miss,
+    x = found(ip, "default")
+    target = (
+        f"default chain, a Chrome request to a route no challenge covers, ≤ {DEFAULT_RATIO}x bare"
     )
+    limit_row("default", target, added_over, x, x and x[0]["paired_ratio"], DEFAULT_RATIO, "x")
     for key, name, what in (
         ("refusal-iplist", "iplist-reject", "IPList deny"),
         ("refusal-429", "tokenbucket-reject", "TokenBucket 429"),
         ("refusal-challenge", "pow", "ProofOfWork challenge"),
     ):
-        r = ip.get(name)
-        ok, miss = at_most(r["paired_ratio"], REFUSAL_RATIO, "x") if r and bare else (False, "")
-        row(
+        x = found(ip, name, "bare")
+        limit_row(
             key,
             f"a refusal ({what}) ≤ {REFUSAL_RATIO}x bare's serve",
-            f"{r['paired_ratio']:.2f}x ({r['median_us']:.1f} µs vs {bare['median_us']:.1f} µs)"
-            if r and bare
-            else None,
-            ok,
-            miss,
+            lambda x: (
+                f"{x[0]['paired_ratio']:.2f}x "
+                f"({x[0]['median_us']:.1f} µs vs {x[1]['median_us']:.1f} µs)"
+            ),
+            x,
+            x and x[0]["paired_ratio"],
+            REFUSAL_RATIO,
+            "x",
         )
     for name, floor in WRK_RATIOS.items():
-        r, b = wrk.get(name), wrk.get("bare")
-        ok, miss = at_least(r["ratio"], floor, "x") if r and b else (False, "")
-        row(
+        x = found(wrk, name, "bare")
+        limit_row(
             f"wrk-{name}",
             f"uvicorn + wrk, {'TokenBucket' if name == 'tokenbucket' else name + ' chain'} "
             f"≥ {floor}x bare's requests/s",
-            f"{r['ratio']:.2f}x ({r['rps_median']:,.0f} vs {b['rps_median']:,.0f} req/s; server "
-            f"CPU {r['cpu_us_median']:.0f} vs {b['cpu_us_median']:.0f} µs/request)"
-            if r and b
-            else None,
-            ok,
-            miss,
+            lambda x: (
+                f"{x[0]['ratio']:.2f}x ({x[0]['rps_median']:,.0f} vs "
+                f"{x[1]['rps_median']:,.0f} req/s; server CPU {x[0]['cpu_us_median']:.0f} vs "
+                f"{x[1]['cpu_us_median']:.0f} µs/request)"
+            ),
+            x,
+            x and x[0]["ratio"],
+            floor,
+            "x",
+            floor=True,
         )
     for name, seen in (("tokenbucket-fresh", "tokenbucket"), ("default-fresh", "default")):
-        r, s = ip.get(name), ip.get(seen)
-        ratio = r["added_us"] / s["added_us"] if r and s and s["added_us"] > 0 else float("nan")
-        ok, miss = at_most(ratio, FRESH_RATIO, "x") if r and s else (False, "")
-        row(
+        x = found(ip, name, seen)
+        if x:  # a seen cost of 0 or less gives nan: judged missed
+            x.append(x[0]["added_us"] / x[1]["added_us"] if x[1]["added_us"] > 0 else math.nan)
+        limit_row(
             name,
             f"never-seen addresses (IPv4 and IPv6 /64 flood) ≤ {FRESH_RATIO}x the added cost of "
             f"seen ones: {'TokenBucket' if seen == 'tokenbucket' else 'default chain'}",
-            f"{ratio:.2f}x (+{r['added_us']:.1f} µs vs +{s['added_us']:.1f} µs)"
-            if r and s
-            else None,
-            ok and not math.isnan(ratio),
-            miss,
+            lambda x: f"{x[2]:.2f}x (+{x[0]['added_us']:.1f} µs vs +{x[1]['added_us']:.1f} µs)",
+            x,
+            x and x[2],
+            FRESH_RATIO,
+            "x",
         )
-    r, s = ip.get("default-fresh-ua"), ip.get("default")
-    if r and s:
-        ua_added = statistics.median(
-            a - b for a, b in zip(r["samples_us"], s["samples_us"], strict=True)
-        )
-        ok, miss = at_most(ua_added, FRESH_UA_US, " µs")
-    row(
+    x = found(ip, "default-fresh-ua", "default")
+    ua_added = x and statistics.median(
+        a - b for a, b in zip(x[0]["samples_us"], x[1]["samples_us"], strict=True)
+    )
+    limit_row(
         "fresh-ua",
         f"a never-seen User-Agent adds ≤ {FRESH_UA_US:.0f} µs (default chain)",
-        f"+{ua_added:.1f} µs over a seen one" if r and s else None,
-        ok if r and s else False,
-        miss if r and s else "",
+        lambda added: f"+{added:.1f} µs over a seen one",
+        ua_added,
+        ua_added,
+        FRESH_UA_US,
+        " µs",
     )
-    tb = rt.get("tokenbucket-redis", {})
-    if "per_decision" in tb:
-        ok, miss = at_most(tb["per_decision"], 1.0, " round trips")
-    row(
+    trips = rt.get("tokenbucket-redis", {}).get("per_decision")
+    limit_row(
         "redis-roundtrips",
         "Redis `TokenBucket`: one round trip per decision",
-        f"{tb['per_decision']:g} round trips" if "per_decision" in tb else None,
-        ok if "per_decision" in tb else False,
-        miss if "per_decision" in tb else "",
+        lambda trips: f"{trips:g} round trips",
+        trips,
+        trips,
+        1.0,
+        " round trips",
     )
-    r, fl, fb = ip.get("tokenbucket-redis"), ip.get("fastapi-limiter-redis"), ip.get("fastapi-bare")
-    if r and fl and fb:
-        limit = fl["added_us"] * REDIS_PEER_FRACTION
-        ok, miss = at_most(r["added_us"], limit, " µs")
-    row(
+    x = found(ip, "tokenbucket-redis", "fastapi-limiter-redis", "fastapi-bare")
+    limit_row(
         "redis-vs-peer",
         "Redis `TokenBucket` adds ≤ half of fastapi-limiter's (Redis, over bare FastAPI)",
-        f"+{r['added_us']:.1f} µs vs fastapi-limiter +{fl['added_us']:.1f} µs"
-        if r and fl and fb
-        else None,
-        ok if r and fl and fb else False,
-        miss if r and fl and fb else "",
+        lambda x: f"+{x[0]['added_us']:.1f} µs vs fastapi-limiter +{x[1]['added_us']:.1f} µs",
+        x,
+        x and x[0]["added_us"],
+        x[1]["added_us"] * REDIS_PEER_FRACTION if x else 0.0,
+        " µs",
     )
-    tb = rt.get("tokenbucket-redis-reject", {})
+    refused = rt.get("tokenbucket-redis-reject", {}).get("per_decision")
     row(
         "redis-refused",
         "Redis `TokenBucket`: a refused client costs no round trip",
-        f"{tb['per_decision']:g} round trips" if "per_decision" in tb else None,
-        tb.get("per_decision") == 0,
-        f"{tb.get('per_decision', 0):g} round trips" if tb.get("per_decision") else "",
+        f"{refused:g} round trips" if refused is not None else None,
+        refused == 0,
+        f"{refused:g} round trips" if refused else "",
     )
-    if imp:
-        ok, miss = at_most(imp["added_ms"], IMPORT_MS, " ms")
-    row(
+    limit_row(
         "import",
         f"`import shieldware` ≤ {IMPORT_MS:.0f} ms (fresh process, minus `python -c pass`)",
-        f"{imp['added_ms']:.0f} ms" if imp else None,
-        ok if imp else False,
-        miss if imp else "",
+        lambda imp: f"{imp['added_ms']:.0f} ms",
+        imp,
+        imp["added_ms"] if imp else None,
+        IMPORT_MS,
+        " ms",
     )
     return rows
 
@@ -505,7 +521,7 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
         "## Reproduce",
         "",
         "```sh",
-        "pip install -e '.[bench]' 'uvicorn[standard]'  # the peers, matplotlib, psutil",
+        "pip install -e '.[bench]'   # uvicorn[standard], the peers, matplotlib, psutil",
         "apt-get install wrk redis-server",
         "python -m benchmarks            # full run (~10 min): docs/benchmarks.{md,json}",
         "python -m benchmarks --quick    # the same targets in about 3 min, to a temporary folder",

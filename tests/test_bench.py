@@ -6,8 +6,13 @@ import ipaddress
 import itertools
 from typing import Any
 
-from benchmarks import inprocess, report
+import httpx
+import pytest
+from benchmarks import headline, inprocess, pow_bench, profile, report
 from benchmarks.requests import Requests, fresh_addresses, fresh_user_agents, wrk_script
+
+from tests.conftest import RedisServer
+from tests.servers import run_asgi
 
 
 def test_fresh_addresses_never_repeat_and_alternate_families() -> None:
@@ -81,3 +86,55 @@ def test_one_real_round_answers_as_each_variant_expects() -> None:
     assert out["skipped"] == {}
     for name, row in out["results"].items():
         assert row["final_ok"], (name, row["final_status"])
+
+
+# -- the standalone scripts: built with tiny sizes, each must still run (never their timings) --
+
+
+def test_profile_runs_on_the_harness_variants() -> None:
+    out = profile.run(("tokenbucket",), requests=20)
+    assert out["tokenbucket"]["top"], out
+
+
+def test_pow_bench_runs_every_operation() -> None:
+    out = pow_bench.run(n=2, rounds=1, solver_seconds=0.01)
+    assert "token mint (4 sub-puzzles, 17 bits)" in out["results"]
+    assert {"layer issue", "layer redeem", "layer cleared"} <= set(out["results"])
+    assert any("MH/s" in note for note in out["notes"])
+
+
+def test_bench_fingerprint_parts_run() -> None:
+    from benchmarks import bench_fingerprint
+
+    assert all(len(v) == 1 for v in bench_fingerprint.middleware_part(1, 3).values())
+    layer = bench_fingerprint.layer_part(1, 3)
+    assert set(layer) == {
+        "IPList.check (baseline)",
+        "check, warm (head seen before)",
+        "check, cold (new UA)",
+    }
+
+
+def test_bench_redis_cases_run(redis_server: RedisServer) -> None:
+    from benchmarks import bench_redis
+
+    with bench_redis.cases(redis_server.url) as (timed, on_redis, _):
+        assert all(case(2) > 0 for case in timed.values())
+        assert not on_redis.decide(bench_redis.FACTS).answered
+
+
+def test_bench_pow_browser_app_challenges_a_page() -> None:
+    from benchmarks import bench_pow_browser
+
+    app, layer = bench_pow_browser.build_app()
+    with run_asgi(app) as url:
+        page = httpx.get(url + "/p", headers={"accept": "text/html"})
+    assert page.status_code != 200
+    assert "data-challenge" in page.text
+    assert layer.count >= 1
+
+
+@pytest.mark.parametrize("variant", headline.VARIANTS)
+def test_headline_variants_build_and_answer(variant: str) -> None:
+    with run_asgi(headline.build_app(variant, "1000/minute")) as url:
+        assert httpx.get(url + "/healthz").status_code == 200
