@@ -92,7 +92,7 @@ class Renderer:
     def __init__(self, maxsize: int = 1024) -> None:
         self._maxsize = maxsize
         #: keyed by everything a reply is made of: action, rule, reason, status hint, Retry-After
-        #: text, the Accept header and the decision's headers
+        #: text, the negotiated kind (html, json or text) and the decision's headers
         self._replies: dict[tuple[object, ...], Reply] = {}
 
     def __len__(self) -> int:
@@ -101,14 +101,20 @@ class Renderer:
     def __call__(self, decision: Decision, facts: Facts) -> Reply:
         verdict = decision.verdict
         if verdict.reply is not None:  # a layer's own reply: a fresh challenge every time
-            return _with_headers(verdict.reply, decision.headers)
+            return render(decision, facts)
         retry = retry_after_value(verdict.retry_after)
-        accept = facts.header("accept")
-        extra = tuple(decision.headers)
-        key = (verdict.action, verdict.rule, verdict.reason, verdict.status, retry, accept, extra)
+        key = (
+            verdict.action,
+            verdict.rule,
+            verdict.reason,
+            verdict.status,
+            retry,
+            negotiate(facts),
+            tuple(decision.headers),  # the same tuple back when it is one already
+        )
         reply = self._replies.get(key)
         if reply is None:
-            reply = _reply(verdict, retry, negotiate(facts), extra)
+            reply = render(decision, facts)
             if len(self._replies) >= self._maxsize:
                 self._replies.clear()
             self._replies[key] = reply

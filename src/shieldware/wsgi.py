@@ -6,12 +6,13 @@ The body is never read. Thread-safe: it keeps no per-request state on itself.
 
 from __future__ import annotations
 
+import functools
 import http
-import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .gate import ENVIRON_KEY, Entry, Gate, decision_in
+from .facts import Facts
+from .gate import Entry, Gate, decision_in, read_facts
 from .policy import Shield
 from .render import merge_headers
 from .verdict import Decision, Reply
@@ -21,7 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ENVIRON_KEY", "ShieldWSGIMiddleware", "decision_of"]
 
-log = logging.getLogger("shieldware")
+#: The WSGI environ's name for the app-wide decision: PEP 3333 wants extension keys dotted.
+ENVIRON_KEY = "shieldware.decision"
 
 
 class ShieldWSGIMiddleware:
@@ -29,35 +31,30 @@ class ShieldWSGIMiddleware:
 
     ``app.wsgi_app = ShieldWSGIMiddleware(app.wsgi_app, shield=shield)`` in Flask, or
     ``application = ShieldWSGIMiddleware(application, shield=shield)`` anywhere else. The decision
-    is at ``environ["shieldware.decision"]``. An inert shield decides nothing, so the constructor
-    hands back `app` itself.
+    is at ``environ["shieldware.decision"]``. An inert shield decides nothing: its requests go
+    straight to the app and no decision is stored.
     """
-
-    def __new__(cls, app: WSGIApplication, *, shield: Shield) -> ShieldWSGIMiddleware:
-        if shield.inert:
-            return app  # type: ignore[return-value]  # a pass-through is no middleware at all
-        return super().__new__(cls)
 
     def __init__(self, app: WSGIApplication, *, shield: Shield) -> None:
         self.app = app
         self.shield = shield
         self.gate = Gate(shield)
+        #: bound once: `Facts.from_environ` with this shield's trusted proxies
+        self._facts: Callable[[Mapping[str, Any]], Facts] = functools.partial(
+            Facts.from_environ, proxies=shield.proxies
+        )
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.shield.inert:
+            return self.app(environ, start_response)
         gate = self.gate
-        try:
-            facts = self.shield.facts_from_environ(environ)
-        except Exception:
-            log.warning("shieldware: unreadable environ refused", exc_info=True)
-            entry = gate.unreadable()
-        else:
-            entry = gate.enter(facts)
-        environ[ENVIRON_KEY] = entry.decision
+        entry = gate.enter(read_facts(self._facts, environ))
+        environ[ENVIRON_KEY] = decision = entry.decision
         if entry.reply is not None:
             return _answer(start_response, entry.reply, environ.get("REQUEST_METHOD") == "HEAD")
-        if entry.headers:
-            start_response = _adding(start_response, entry.headers)
-        if not entry.after:
+        if decision.headers:
+            start_response = _adding(start_response, decision.headers)
+        if entry.finished:
             return self.app(environ, start_response)
         try:
             body = self.app(environ, start_response)
