@@ -7,7 +7,6 @@ is the `Gate`'s; this module only translates it into ASGI messages.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -27,6 +26,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 RawHeaders = list[tuple[bytes, bytes]]
 
 _DECIDED = frozenset({"http", "websocket"})
+_from_scope = Facts.from_scope
 
 
 class ShieldMiddleware:
@@ -43,16 +43,13 @@ class ShieldMiddleware:
         self.app = app
         self.shield = shield
         self.gate = Gate(shield)
-        #: bound once: `Facts.from_scope` with this shield's trusted proxies
-        self._facts: Callable[[Scope], Facts] = functools.partial(
-            Facts.from_scope, proxies=shield.proxies
-        )
+        self._proxies = shield.proxies  # read once: Facts are built with no forwarder per request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.shield.inert or scope["type"] not in _DECIDED:
             return await self.app(scope, receive, send)
         gate = self.gate
-        entry = await gate.aenter(read_facts(self._facts, scope))
+        entry = await gate.aenter(read_facts(_from_scope, scope, self._proxies))
         scope.setdefault("state", {})[DECISION_KEY] = decision = entry.decision
         if entry.reply is not None:
             return await _answer(scope, send, entry.reply)

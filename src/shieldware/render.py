@@ -126,17 +126,25 @@ def merge_headers(
 ) -> list[tuple[AnyStr, AnyStr]]:
     """The headers of `extra` to add to a response that already carries `present`.
 
-    The response's own headers win, except ``Set-Cookie``, which is appended. Nothing is added to
-    a ``Cache-Control: public`` response: a shared cache would hand one client's counters and
+    The response's own headers win, except ``Set-Cookie``, which is appended (unless the very same
+    line is there already: merging twice adds nothing). Nothing is added to a
+    ``Cache-Control: public`` response: a shared cache would hand one client's counters and
     cookies to everyone. Works on ``str`` pairs and on ASGI's ``bytes`` pairs alike.
     """
     names: set[AnyStr] = set()
+    cookies: set[AnyStr] = set()
     for name, value in present:
         lower = name.lower()
         if lower in _CACHE_CONTROL and _is_public(value):
             return []
+        if lower in _SET_COOKIE:
+            cookies.add(value)
         names.add(lower)
-    return [h for h in extra if h[0].lower() in _SET_COOKIE or h[0].lower() not in names]
+    return [
+        (name, value)
+        for name, value in extra
+        if (value not in cookies if name.lower() in _SET_COOKIE else name.lower() not in names)
+    ]
 
 
 _CACHE_CONTROL: frozenset[str | bytes] = frozenset({"cache-control", b"cache-control"})

@@ -6,9 +6,8 @@ The body is never read. Thread-safe: it keeps no per-request state on itself.
 
 from __future__ import annotations
 
-import functools
 import http
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from .facts import Facts
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ENVIRON_KEY", "ShieldWSGIMiddleware", "decision_of"]
 
+_from_environ = Facts.from_environ
 #: The WSGI environ's name for the app-wide decision: PEP 3333 wants extension keys dotted.
 ENVIRON_KEY = "shieldware.decision"
 
@@ -39,16 +39,13 @@ class ShieldWSGIMiddleware:
         self.app = app
         self.shield = shield
         self.gate = Gate(shield)
-        #: bound once: `Facts.from_environ` with this shield's trusted proxies
-        self._facts: Callable[[Mapping[str, Any]], Facts] = functools.partial(
-            Facts.from_environ, proxies=shield.proxies
-        )
+        self._proxies = shield.proxies  # read once: Facts are built with no forwarder per request
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if self.shield.inert:
             return self.app(environ, start_response)
         gate = self.gate
-        entry = gate.enter(read_facts(self._facts, environ))
+        entry = gate.enter(read_facts(_from_environ, environ, self._proxies))
         environ[ENVIRON_KEY] = decision = entry.decision
         if entry.reply is not None:
             return _answer(start_response, entry.reply, environ.get("REQUEST_METHOD") == "HEAD")

@@ -23,6 +23,14 @@ def test_the_app_wins_but_cookies_are_appended() -> None:
     assert merge_headers(present, EXTRA) == [("ratelimit", '"r";r=1'), ("set-cookie", "a=1")]
 
 
+def test_merging_twice_adds_nothing() -> None:
+    once = [
+        ("x-frame-options", "SAMEORIGIN"),
+        *merge_headers([("x-frame-options", "SAMEORIGIN")], EXTRA),
+    ]
+    assert merge_headers(once, EXTRA) == []
+
+
 def test_nothing_is_added_to_a_publicly_cacheable_response() -> None:
     assert merge_headers([("Cache-Control", "max-age=60, Public")], EXTRA) == []
     assert merge_headers([(b"cache-control", b"public")], [(b"set-cookie", b"a=1")]) == []
