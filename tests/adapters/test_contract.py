@@ -114,6 +114,8 @@ HOSTILE = {
     "nul": "/%00",
     "nul-query": "/a%00b?x=%00",
     "surrogate-utf8": "/%ED%A0%80",
+    "bad-utf8": "/%ff%fe",
+    "huge-id": "/items/99999999999999999999",
     "long-path": "/" + "a" * 8000,
     "long-query": "/?" + "q=" * 4000,
 }
