@@ -106,6 +106,10 @@ async def _empty(_: str) -> Any:
     return _shielded([])
 
 
+async def _noop(_: str) -> Any:
+    return _shielded([L.noop()])
+
+
 async def _iplist(_: str) -> Any:
     return _shielded([L.iplist(1000)])
 
@@ -284,6 +288,7 @@ VARIANTS: tuple[Variant, ...] = (
     # ASGI, passing requests
     Variant("bare", "bare Starlette hello world", "asgi", PASS, _bare, baseline=""),
     Variant("empty", "shieldware, empty chain", "asgi", PASS, _empty),
+    Variant("noop", "shieldware, one no-op pure layer", "asgi", PASS, _noop),
     Variant("iplist", "shieldware, IPList (1,000 CIDRs)", "asgi", PASS, _iplist, layer="iplist"),
     Variant("pure", "shieldware, IPList (1,000 CIDRs) + Fingerprint", "asgi", PASS, _pure),
     Variant("default", "shieldware, default chain", "asgi", PASS, _default),

@@ -75,6 +75,19 @@ def iplist(count: int = 1000, deny: tuple[str, ...] = ()) -> Any:
     return shieldware.IPList(deny=[*cidrs(count), *deny])
 
 
+class NoOp:
+    """A pure layer that passes every request and does nothing: the cost of one chain step."""
+
+    name = "noop"
+
+    def check(self, facts: Any, progress: Any) -> Any:
+        return shieldware.Verdict(shieldware.Action.PASS, "noop", "ok")
+
+
+def noop() -> Any:
+    return NoOp()
+
+
 def token_bucket(rate: str = "1000000/second", burst: int = 1_000_000) -> Any:
     tb = find("TokenBucket")
     return attempt(

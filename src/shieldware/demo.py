@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from .asgi import STATE_KEY, ShieldMiddleware, decision_of
+from .asgi import ShieldMiddleware, decision_of
 from .liveview import LiveView
 from .policy import Shield
 
@@ -68,7 +68,7 @@ async def home(request: Request) -> Response:
 
 
 async def hello(request: Request) -> Response:
-    decision = getattr(request.state, STATE_KEY, None)
+    decision = decision_of(request.scope)
     return JSONResponse({"hello": "world", "decision": decision.action.value if decision else None})
 
 

@@ -8,9 +8,9 @@ request into `Facts`, asks the gate for an `Entry`, then only translates::
         send(entry.reply)
     else:                               # call the app, add entry.headers with merge_headers()
         try: run the app
-        finally-ish: gate.finish(entry) once the response has ended (no-op without after-ops)
+        finally-ish: gate.finish(entry) once the response has ended (no-op when entry.finished)
 
-The header-merge rule and the locations of the decision live here too, once.
+The locations of the decision live here too, once (the header-merge rule is `render.merge_headers`).
 """
 
 from __future__ import annotations
@@ -22,18 +22,16 @@ from typing import Any, ParamSpec
 
 from .facts import Facts
 from .policy import Shield
-from .render import BAD_REQUEST, Renderer, merge_headers
+from .render import BAD_REQUEST, Renderer
 from .verdict import Action, Decision, Reason, Reply, Verdict
 
 __all__ = [
     "DECISION_KEY",
-    "ENVIRON_KEY",
     "VIEW_KEY",
     "Entry",
     "Gate",
     "aread_principal",
     "decision_in",
-    "merge_headers",
     "read_facts",
     "read_principal",
 ]
@@ -43,10 +41,7 @@ __all__ = [
 DECISION_KEY = "shieldware"
 #: The name of a per-view / per-route decision (``@protect``, FastAPI's ``Protect``), same places.
 VIEW_KEY = "shieldware_view"
-#: The WSGI environ's name for the app-wide decision: PEP 3333 wants extension keys dotted.
-ENVIRON_KEY = "shieldware.decision"
 
-Header = tuple[str, str]
 P = ParamSpec("P")
 log = logging.getLogger("shieldware")
 
@@ -59,28 +54,32 @@ class Entry:
 
     :param decision: the chain's decision (store it where the app can find it).
     :param reply: send this instead of calling the app; None to call the app.
-    :param headers: add these to the app's response with `merge_headers` (empty for a reply:
-        they are in it already).
-    :param after: after-response ops still to run; `Gate.finish` runs them once and empties it.
+
+    ``finished`` is True once the after-ops ran (or when there are none): an answered request is
+    finished on entry. `headers` and `after` are read from the decision, not copied.
     """
 
-    __slots__ = ("after", "decision", "headers", "reply")
+    __slots__ = ("decision", "finished", "reply")
 
-    def __init__(
-        self,
-        decision: Decision,
-        reply: Reply | None,
-        headers: tuple[Header, ...],
-        after: tuple[Any, ...],
-    ) -> None:
+    def __init__(self, decision: Decision, reply: Reply | None = None) -> None:
         self.decision = decision
         self.reply = reply
-        self.headers = headers
-        self.after = after
+        self.finished = reply is not None or not decision.after
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Headers to add to the app's response with `merge_headers` (none for a reply: they
+        are in it already)."""
+        return () if self.reply is not None else self.decision.headers
+
+    @property
+    def after(self) -> tuple[Any, ...]:
+        """After-response ops still to run (none once finished)."""
+        return () if self.finished else self.decision.after
 
     def __repr__(self) -> str:
         status = self.reply.status if self.reply is not None else "app"
-        return f"Entry({self.decision.verdict.rule}, {status}, after={len(self.after)})"
+        return f"Entry({self.decision.verdict.rule}, {status}, finished={self.finished})"
 
 
 class Gate:
@@ -105,40 +104,40 @@ class Gate:
             then the request is refused with a plain 400.
         """
         if facts is None:
-            return self.unreadable()
+            return self._unreadable()
         decision = self.shield.decide(facts)
         if decision.answered:
             if decision.after:
                 self.shield.finish(decision)
-            return Entry(decision, self.render(decision, facts), (), ())
-        return Entry(decision, None, decision.headers, decision.after)
+            return Entry(decision, self.render(decision, facts))
+        return Entry(decision)
 
     async def aenter(self, facts: Facts | None) -> Entry:
         """`enter` for async adapters (the store is reached without blocking the loop)."""
         if facts is None:
-            return self.unreadable()
+            return self._unreadable()
         decision = await self.shield.adecide(facts)
         if decision.answered:
             if decision.after:  # most refusals hold no lease: no coroutine to make
                 await self.shield.afinish(decision)
-            return Entry(decision, self.render(decision, facts), (), ())
-        return Entry(decision, None, decision.headers, decision.after)
+            return Entry(decision, self.render(decision, facts))
+        return Entry(decision)
 
     @staticmethod
-    def unreadable() -> Entry:
+    def _unreadable() -> Entry:
         """The entry of a request whose facts could not be read: a plain 400, never a 500."""
-        return Entry(_UNREADABLE, BAD_REQUEST, (), ())
+        return Entry(_UNREADABLE, BAD_REQUEST)
 
     def finish(self, entry: Entry) -> None:
         """Run the after-ops (lease releases) once, whichever path gets here first."""
-        if entry.after:
-            entry.after = ()
+        if not entry.finished:
+            entry.finished = True
             self.shield.finish(entry.decision)
 
     async def afinish(self, entry: Entry) -> None:
         """`finish` for async adapters."""
-        if entry.after:
-            entry.after = ()
+        if not entry.finished:
+            entry.finished = True
             await self.shield.afinish(entry.decision)
 
 

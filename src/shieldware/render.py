@@ -92,7 +92,7 @@ class Renderer:
     def __init__(self, maxsize: int = 1024) -> None:
         self._maxsize = maxsize
         #: keyed by everything a reply is made of: action, rule, reason, status hint, Retry-After
-        #: text, the Accept header and the decision's headers
+        #: text, the negotiated kind (html, json or text) and the decision's headers
         self._replies: dict[tuple[object, ...], Reply] = {}
 
     def __len__(self) -> int:
@@ -101,14 +101,20 @@ class Renderer:
     def __call__(self, decision: Decision, facts: Facts) -> Reply:
         verdict = decision.verdict
         if verdict.reply is not None:  # a layer's own reply: a fresh challenge every time
-            return _with_headers(verdict.reply, decision.headers)
+            return render(decision, facts)
         retry = retry_after_value(verdict.retry_after)
-        accept = facts.header("accept")
-        extra = tuple(decision.headers)
-        key = (verdict.action, verdict.rule, verdict.reason, verdict.status, retry, accept, extra)
+        key = (
+            verdict.action,
+            verdict.rule,
+            verdict.reason,
+            verdict.status,
+            retry,
+            negotiate(facts),
+            tuple(decision.headers),  # the same tuple back when it is one already
+        )
         reply = self._replies.get(key)
         if reply is None:
-            reply = _reply(verdict, retry, negotiate(facts), extra)
+            reply = render(decision, facts)
             if len(self._replies) >= self._maxsize:
                 self._replies.clear()
             self._replies[key] = reply
@@ -120,17 +126,25 @@ def merge_headers(
 ) -> list[tuple[AnyStr, AnyStr]]:
     """The headers of `extra` to add to a response that already carries `present`.
 
-    The response's own headers win, except ``Set-Cookie``, which is appended. Nothing is added to
-    a ``Cache-Control: public`` response: a shared cache would hand one client's counters and
+    The response's own headers win, except ``Set-Cookie``, which is appended (unless the very same
+    line is there already: merging twice adds nothing). Nothing is added to a
+    ``Cache-Control: public`` response: a shared cache would hand one client's counters and
     cookies to everyone. Works on ``str`` pairs and on ASGI's ``bytes`` pairs alike.
     """
     names: set[AnyStr] = set()
+    cookies: set[AnyStr] = set()
     for name, value in present:
         lower = name.lower()
         if lower in _CACHE_CONTROL and _is_public(value):
             return []
+        if lower in _SET_COOKIE:
+            cookies.add(value)
         names.add(lower)
-    return [h for h in extra if h[0].lower() in _SET_COOKIE or h[0].lower() not in names]
+    return [
+        (name, value)
+        for name, value in extra
+        if (value not in cookies if name.lower() in _SET_COOKIE else name.lower() not in names)
+    ]
 
 
 _CACHE_CONTROL: frozenset[str | bytes] = frozenset({"cache-control", b"cache-control"})

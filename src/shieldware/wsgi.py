@@ -7,11 +7,11 @@ The body is never read. Thread-safe: it keeps no per-request state on itself.
 from __future__ import annotations
 
 import http
-import logging
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .gate import ENVIRON_KEY, Entry, Gate, decision_in
+from .facts import Facts
+from .gate import Entry, Gate, decision_in, read_facts
 from .policy import Shield
 from .render import merge_headers
 from .verdict import Decision, Reply
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
 
 __all__ = ["ENVIRON_KEY", "ShieldWSGIMiddleware", "decision_of"]
 
-log = logging.getLogger("shieldware")
+_from_environ = Facts.from_environ
+#: The WSGI environ's name for the app-wide decision: PEP 3333 wants extension keys dotted.
+ENVIRON_KEY = "shieldware.decision"
 
 
 class ShieldWSGIMiddleware:
@@ -29,35 +31,27 @@ class ShieldWSGIMiddleware:
 
     ``app.wsgi_app = ShieldWSGIMiddleware(app.wsgi_app, shield=shield)`` in Flask, or
     ``application = ShieldWSGIMiddleware(application, shield=shield)`` anywhere else. The decision
-    is at ``environ["shieldware.decision"]``. An inert shield decides nothing, so the constructor
-    hands back `app` itself.
+    is at ``environ["shieldware.decision"]``. An inert shield decides nothing: its requests go
+    straight to the app and no decision is stored.
     """
-
-    def __new__(cls, app: WSGIApplication, *, shield: Shield) -> ShieldWSGIMiddleware:
-        if shield.inert:
-            return app  # type: ignore[return-value]  # a pass-through is no middleware at all
-        return super().__new__(cls)
 
     def __init__(self, app: WSGIApplication, *, shield: Shield) -> None:
         self.app = app
         self.shield = shield
         self.gate = Gate(shield)
+        self._proxies = shield.proxies  # read once: Facts are built with no forwarder per request
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.shield.inert:
+            return self.app(environ, start_response)
         gate = self.gate
-        try:
-            facts = self.shield.facts_from_environ(environ)
-        except Exception:
-            log.warning("shieldware: unreadable environ refused", exc_info=True)
-            entry = gate.unreadable()
-        else:
-            entry = gate.enter(facts)
-        environ[ENVIRON_KEY] = entry.decision
+        entry = gate.enter(read_facts(_from_environ, environ, self._proxies))
+        environ[ENVIRON_KEY] = decision = entry.decision
         if entry.reply is not None:
             return _answer(start_response, entry.reply, environ.get("REQUEST_METHOD") == "HEAD")
-        if entry.headers:
-            start_response = _adding(start_response, entry.headers)
-        if not entry.after:
+        if decision.headers:
+            start_response = _adding(start_response, decision.headers)
+        if entry.finished:
             return self.app(environ, start_response)
         try:
             body = self.app(environ, start_response)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.urls import path
+from sw_django.auth import FakeAuthenticationMiddleware
 
 from shieldware import Shield
 from tests.adapters.kit import OK, PUBLIC, STREAM, user_of
@@ -21,7 +21,17 @@ def current_shield() -> Shield:
     return SHIELD
 
 
+class Auth(FakeAuthenticationMiddleware):
+    """The contrib tests' stand-in for AuthenticationMiddleware, logging in through the contract's
+    principal hook: ``x-user`` logs in, ``x-broken`` makes the lookup raise."""
+
+    def user(self, request: Any) -> Any:
+        return _User(request.headers)
+
+
 class _User:
+    """A user whose pk is read when the principal is looked up, so a broken lookup raises there."""
+
     def __init__(self, headers: Any) -> None:
         self.headers = headers
 
@@ -34,34 +44,16 @@ class _User:
         return user_of(self.headers)
 
 
-class Auth:
-    """Stands in for AuthenticationMiddleware: ``x-user`` logs in, ``x-broken`` breaks it."""
-
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response: Callable[[Any], Any]) -> None:
-        self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
-
-    def __call__(self, request: Any) -> Any:
-        user = _User(request.headers)
-        request.user = user
-
-        async def auser() -> _User:
-            return user
-
-        request.auser = auser
-        return self.get_response(request)
-
-
 def home(request: HttpRequest) -> HttpResponse:
     return HttpResponse(OK, content_type="text/plain", headers={"x-app": "1"})
 
 
 def public(request: HttpRequest) -> HttpResponse:
     return HttpResponse(OK, content_type="text/plain", headers={"cache-control": PUBLIC})
+
+
+def item(request: HttpRequest, id: int) -> HttpResponse:
+    return HttpResponse(str(id), content_type="text/plain")
 
 
 def fail(request: HttpRequest) -> HttpResponse:
@@ -85,4 +77,5 @@ urlpatterns = [
     path("raise", fail),
     path("stream", stream),
     path("public", public),
+    path("items/<int:id>", item),
 ]

@@ -27,6 +27,10 @@ def build(shield: Shield) -> FastAPI:
         response.headers["cache-control"] = PUBLIC
         return OK.decode()
 
+    @app.get("/items/{item_id}", response_class=PlainTextResponse)
+    async def item(item_id: int) -> str:
+        return str(item_id)
+
     @app.get("/raise")
     async def fail() -> None:
         raise RuntimeError("the app failed")

@@ -1,8 +1,10 @@
 """The adapters under one small interface, so every contract case is written once.
 
 Each adapter serves the same tiny app (``/`` says ok, ``/raise`` raises, ``/stream`` streams two
-chunks, ``/api`` is an API route) behind a given shield, through the framework's own test client
-(or a spec-checking driver for raw ASGI/WSGI), and answers `Seen` records.
+chunks, ``/api`` is an API route, ``/public`` is publicly cacheable, ``/items/{id}`` echoes an int
+id and refuses anything else with 404, or 422 where the framework validates) behind a given
+shield, through the framework's own test client (or a spec-checking driver for raw ASGI/WSGI), and
+answers `Seen` records.
 """
 
 from __future__ import annotations
@@ -91,6 +93,12 @@ def user_of(headers: Any) -> str | None:
     return None if user is None else str(user)
 
 
+def item_id(path: str) -> int | None:
+    """The id of an ``/items/{id}`` path when it is a plain int (what the raw apps route on)."""
+    prefix, _, rest = path.partition("/items/")
+    return int(rest) if not prefix and rest.isascii() and rest.isdigit() else None
+
+
 def _seen(status: int, headers: Any, body: bytes) -> Seen:
     return Seen(status, tuple((str(k).lower(), str(v)) for k, v in headers), body)
 
@@ -101,6 +109,12 @@ async def asgi_hello(scope: Any, receive: Any, send: Any) -> None:
         return
     if scope["path"] == "/raise":
         raise RuntimeError("the app failed")
+    if scope["path"].startswith("/items/"):
+        found = item_id(scope["path"])
+        status, body = (200, str(found).encode()) if found is not None else (404, b"no such item")
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+        return
     headers = [(b"content-type", b"text/plain"), (b"x-app", b"1")]
     if scope["path"] == "/public":
         headers.append((b"cache-control", b"public, max-age=60"))
@@ -199,6 +213,9 @@ def starlette(shield: Shield) -> Iterator[Client]:
     async def public(request: Request) -> Response:
         return PlainTextResponse(OK.decode(), headers={"cache-control": PUBLIC})
 
+    async def item(request: Request) -> Response:
+        return PlainTextResponse(str(request.path_params["id"]))
+
     app = Starlette(
         routes=[
             Route("/", home),
@@ -206,6 +223,7 @@ def starlette(shield: Shield) -> Iterator[Client]:
             Route("/raise", fail),
             Route("/stream", stream),
             Route("/public", public),
+            Route("/items/{id:int}", item),
         ]
     )
     app.add_middleware(ShieldMiddleware, shield=shield)
@@ -237,6 +255,13 @@ def wsgi_hello(environ: Any, start_response: Any) -> Any:
     path = environ["PATH_INFO"]
     if path == "/raise":
         raise RuntimeError("the app failed")
+    if path.startswith("/items/"):
+        found = item_id(path)
+        if found is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no such item"]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [str(found).encode()]
     headers = [("Content-Type", "text/plain"), ("X-App", "1")]
     if path == "/public":
         headers.append(("Cache-Control", PUBLIC))
@@ -338,6 +363,10 @@ def flask(shield: Shield) -> Iterator[Client]:
     @app.get("/public")
     def public() -> Response:
         return Response(OK, mimetype="text/plain", headers={"cache-control": PUBLIC})
+
+    @app.get("/items/<int:id>")
+    def item(id: int) -> Response:
+        return Response(str(id), mimetype="text/plain")
 
     yield _FlaskClient(app)
 

@@ -12,7 +12,8 @@ from shieldware.gate import Gate, decision_in
 from shieldware.ops import Release
 from shieldware.render import merge_headers
 from shieldware.verdict import Action, Decision, Verdict
-from tests.adapters.kit import CountingStore, asgi_hello, wsgi_hello
+from shieldware.wsgi import ENVIRON_KEY
+from tests.adapters.kit import CountingStore, _environ, asgi_hello, wsgi_hello
 
 EXTRA = (("ratelimit", '"r";r=1'), ("set-cookie", "a=1"), ("x-frame-options", "DENY"))
 
@@ -20,6 +21,14 @@ EXTRA = (("ratelimit", '"r";r=1'), ("set-cookie", "a=1"), ("x-frame-options", "D
 def test_the_app_wins_but_cookies_are_appended() -> None:
     present = [("X-Frame-Options", "SAMEORIGIN"), ("Set-Cookie", "b=2")]
     assert merge_headers(present, EXTRA) == [("ratelimit", '"r";r=1'), ("set-cookie", "a=1")]
+
+
+def test_merging_twice_adds_nothing() -> None:
+    once = [
+        ("x-frame-options", "SAMEORIGIN"),
+        *merge_headers([("x-frame-options", "SAMEORIGIN")], EXTRA),
+    ]
+    assert merge_headers(once, EXTRA) == []
 
 
 def test_nothing_is_added_to_a_publicly_cacheable_response() -> None:
@@ -86,10 +95,30 @@ def test_each_gate_owns_its_reply_memo() -> None:
     assert len(two.render) == 0
 
 
-def test_an_inert_shield_is_no_middleware_at_all() -> None:
-    assert ShieldMiddleware(asgi_hello, shield=Shield()) is asgi_hello
-    assert ShieldWSGIMiddleware(wsgi_hello, shield=Shield()) is wsgi_hello
-    assert isinstance(ShieldMiddleware(asgi_hello, shield=Shield([_Lease()])), ShieldMiddleware)
+def test_an_inert_shield_passes_straight_through() -> None:
+    """An inert shield decides nothing: the app answers and no decision is stored."""
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [], "client": None}
+    asgi = ShieldMiddleware(asgi_hello, shield=Shield())
+    assert isinstance(asgi, ShieldMiddleware)  # a real middleware: subclasses work
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request"}
+
+    asyncio.run(asgi(scope, receive, send))
+    assert sent[0]["status"] == 200
+    assert "state" not in scope
+    environ = _environ("/", {})
+    statuses: list[str] = []
+    body = ShieldWSGIMiddleware(wsgi_hello, shield=Shield())(
+        environ, lambda status, headers, exc_info=None: statuses.append(status)
+    )
+    assert list(body) == [b"ok"]
+    assert statuses == ["200 OK"]
+    assert ENVIRON_KEY not in environ
 
 
 def test_decision_in_prefers_the_view_decision() -> None:

@@ -31,7 +31,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_asy
 from django.apps import AppConfig
 from django.conf import settings
 from django.core import checks
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
@@ -164,29 +164,35 @@ def _user_principal(user: Any) -> str | None:
     return str(user.pk)
 
 
+def _principal(request: HttpRequest) -> str | None:
+    """The user's pk; may raise (the session store is down)."""
+    if not hasattr(request, "user"):
+        return None
+    return _user_principal(request.user)
+
+
+async def _aprincipal(request: HttpRequest) -> str | None:
+    """`_principal` without touching the database from the event loop; may raise."""
+    if not hasattr(request, "user"):
+        return None
+    auser = getattr(request, "auser", None)  # Django >= 5.0
+    if auser is None:  # pragma: no cover - Django 4.2
+        return await sync_to_async(_principal)(request)
+    return _user_principal(await auser())
+
+
 def principal_of(request: HttpRequest) -> str | None:
     """The authenticated user's primary key, when AuthenticationMiddleware ran before us.
 
     A failing lookup (the session store is down) is logged and yields None: it must not turn
     every request into a 500.
     """
-    if not hasattr(request, "user"):
-        return None
-    return read_principal(lambda: _user_principal(request.user))
+    return read_principal(functools.partial(_principal, request))
 
 
 async def aprincipal_of(request: HttpRequest) -> str | None:
     """`principal_of` without touching the database from the event loop."""
-    if not hasattr(request, "user"):
-        return None
-    auser = getattr(request, "auser", None)  # Django >= 5.0
-    if auser is None:  # pragma: no cover - Django 4.2
-        return await sync_to_async(principal_of)(request)
-
-    async def lookup() -> str | None:
-        return _user_principal(await auser())
-
-    return await aread_principal(lookup)
+    return await aread_principal(functools.partial(_aprincipal, request))
 
 
 # -- responses ---------------------------------------------------------------------------------
@@ -230,7 +236,7 @@ def _attach(response: HttpResponseBase, gate: Gate, entry: Entry) -> HttpRespons
     lease covers the whole stream."""
     if entry.headers:
         _set_headers(response, merge_headers(response.items(), entry.headers))
-    if entry.after:
+    if not entry.finished:
         closers = getattr(response, "_resource_closers", None)
         if isinstance(closers, list):
             closers.append(functools.partial(gate.finish, entry))
@@ -276,8 +282,10 @@ class ShieldwareMiddleware:
 
     Sync and async capable: Django hands it the flavour its stack runs in, so there is no thread
     hop. The decision is at ``request.shieldware``; answered requests get the core's rendered
-    reply. Subclass and override `principal` / `aprincipal` to key on something else than the
-    user's pk (a failing override is logged and the request decided without a principal).
+    reply. An inert shield decides nothing: the middleware raises `MiddlewareNotUsed` and Django
+    leaves it out of the stack. Subclass and override `principal` / `aprincipal` to key on
+    something else than the user's pk (a failing override is logged and the request decided
+    without a principal).
     """
 
     sync_capable = True
@@ -288,16 +296,20 @@ class ShieldwareMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.shield = load_shield()
+        if self.shield.inert:
+            raise MiddlewareNotUsed(f"{SETTING} names an inert shield: nothing to decide")
         self.gate = Gate(self.shield)
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
 
     def principal(self, request: HttpRequest) -> str | None:
-        return principal_of(request)
+        """The principal to decide with (may raise: `__call__` logs it and decides without)."""
+        return _principal(request)
 
     async def aprincipal(self, request: HttpRequest) -> str | None:
-        return await aprincipal_of(request)
+        """`principal` for the async stack."""
+        return await _aprincipal(request)
 
     def __call__(self, request: HttpRequest) -> Any:
         if self.is_async:

@@ -18,6 +18,11 @@ force a ``request`` parameter on the endpoint, and it returns the `Decision`::
 A blocked request raises `Blocked` (an `HTTPException`); the handler `install` registers answers
 with the core's rendered reply (HTML page, problem+json or text). Without it FastAPI's own handler
 answers with the same status and headers and a JSON ``detail``.
+
+A route's headers (``RateLimit``, cookies) are added where the response is sent, by the small ASGI
+wrapper `install` adds: it reads the route's decision from the scope state at
+``http.response.start`` and merges its headers by the one rule (`render.merge_headers`), so a
+``Cache-Control: public`` response never carries one client's counters into a shared cache.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
-from ..asgi import ShieldMiddleware
+from ..asgi import ASGIApp, Message, Receive, Scope, Send, ShieldMiddleware, add_headers
 from ..asgi import decision_of as _scope_decision
 from ..facts import Facts
 from ..gate import VIEW_KEY, aread_principal, read_facts
@@ -41,6 +46,7 @@ from . import Protection, ProtectTarget
 __all__ = [
     "Blocked",
     "Protect",
+    "RouteHeaders",
     "apply_headers",
     "blocked_handler",
     "decision_of",
@@ -69,7 +75,7 @@ class Blocked(HTTPException):
 
 
 def apply_headers(response: ResponseT, decision: Decision) -> ResponseT:
-    """Add a decision's headers to a `Response` the endpoint built itself (a stream, say).
+    """Add a decision's headers to a `Response` by hand (only needed without `install`).
 
     Repeated fields (one ``RateLimit`` line per policy) are kept; the endpoint's own headers win,
     and a ``Cache-Control: public`` response gets none.
@@ -96,9 +102,40 @@ async def blocked_handler(request: Request, exc: Exception) -> Response:
     return reply_response(exc.reply)
 
 
+class RouteHeaders:
+    """ASGI wrapper adding the route decision's headers (`Protect`) to the response as it is sent.
+
+    A dependency cannot see the response the endpoint returns; this wrapper sees the response
+    start, with the endpoint's own headers, and merges by the one rule. `install` adds it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_route_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                decision = (scope.get("state") or {}).get(VIEW_KEY)
+                # an answered decision's headers are in its reply (`Blocked`) already
+                if isinstance(decision, Decision) and decision.headers and not decision.answered:
+                    add_headers(message, decision.headers)
+            await send(message)
+
+        await self.app(scope, receive, send_route_headers)
+
+
 def install(app: Any, shield: Shield | None = None) -> None:
-    """Register the `Blocked` handler on a FastAPI/Starlette app, and the middleware if `shield`."""
+    """Prepare a FastAPI/Starlette app for shieldware: the `Blocked` handler, the `RouteHeaders`
+    wrapper that adds `Protect` headers to responses, and the middleware if `shield`.
+
+    The middleware goes outside the wrapper, so a route's headers win over the app-wide ones.
+    """
     app.add_exception_handler(Blocked, blocked_handler)
+    app.add_middleware(RouteHeaders)
     if shield is not None:
         app.add_middleware(ShieldMiddleware, shield=shield)
 
@@ -121,8 +158,8 @@ class Protect:
     :param mode: overrides the mode (``"shadow"`` to watch a route's limit before enforcing it).
 
     The dependency returns the route's `Decision` (also at ``request.state.shieldware_view``);
-    its headers are set on the response FastAPI builds from the endpoint's return value (an
-    endpoint returning its own `Response` passes it through `apply_headers`). After-response ops
+    its headers are merged into the response as it is sent by the `RouteHeaders` wrapper that
+    `install` adds (without `install`, a route's headers are not sent). After-response ops
     (concurrency leases) run once the response, streamed or not, has been sent.
     """
 
@@ -158,7 +195,7 @@ class Protect:
             route=template if isinstance(template, str) else None, principal=principal
         )
 
-    async def __call__(self, request: Request, response: Response) -> AsyncIterator[Decision]:
+    async def __call__(self, request: Request) -> AsyncIterator[Decision]:
         if self._app is None:
             self._app = request.scope.get("app")  # read once, to find the app-wide shield
         gate = self.protection.gate
@@ -166,8 +203,6 @@ class Protect:
         setattr(request.state, VIEW_KEY, entry.decision)
         if entry.reply is not None:
             raise Blocked(entry.reply, entry.decision)
-        for name, value in entry.headers:
-            response.headers.append(name, value)
         try:
             yield entry.decision
         finally:

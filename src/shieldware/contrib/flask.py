@@ -60,7 +60,7 @@ def _attach(response: Response, gate: Gate, entry: Entry) -> Response:
     if entry.headers:
         for name, value in merge_headers(response.headers.items(), entry.headers):
             response.headers.add(name, value)
-    if entry.after:
+    if not entry.finished:
         response.call_on_close(functools.partial(gate.finish, entry))
     return response
 
@@ -81,53 +81,65 @@ class Shieldware:
         principal: Principal | None = None,
     ) -> None:
         self.shield = shield
-        self.gate = Gate(shield) if shield is not None else None
         self.principal = principal
         if app is not None:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        """Register the extension; the app-wide hooks only when there is a shield that decides
+        something (an inert shield costs the app nothing)."""
         app.extensions[EXTENSION_KEY] = self
-        if self.gate is not None:
-            app.before_request(self._before)
-            app.after_request(self._after)
-            app.teardown_request(self._teardown)
+        if self.shield is None or self.shield.inert:
+            return
+        hooks = _Hooks(Gate(self.shield), self.principal)
+        app.before_request(hooks.before)
+        app.after_request(hooks.after)
+        app.teardown_request(hooks.teardown)
 
-    def facts(self, shield: Shield) -> Facts:
-        """Facts of the current request: the environ, plus principal and route template."""
-        facts = shield.facts_from_environ(request.environ)
-        rule = request.url_rule
-        principal = read_principal(self.principal) if self.principal is not None else None
-        route = rule.rule if rule is not None else None
-        if principal is None and route is None:
-            return facts
-        return facts.with_(principal=principal, route=route)
+    # -- per-view ----------------------------------------------------------------------------
+    def protect(self, target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V], V]:
+        """Protect one view; layers borrow this extension's shield store, proxies and mode."""
+        return _protect(target, base=lambda: self.shield, mode=mode, ext=lambda: self)
 
-    # -- app-wide: the lifecycle spread over Flask's three hooks --------------------------------
-    def _before(self) -> Response | None:
-        gate = cast("Gate", self.gate)
-        entry = gate.enter(read_facts(self.facts, gate.shield))
+
+class _Hooks:
+    """The app-wide lifecycle spread over Flask's three request hooks."""
+
+    def __init__(self, gate: Gate, principal: Principal | None) -> None:
+        self.gate = gate
+        self.principal = principal
+
+    def before(self) -> Response | None:
+        gate = self.gate
+        entry = gate.enter(read_facts(_facts, gate.shield, self.principal))
         setattr(g, DECISION_KEY, entry.decision)
         if entry.reply is not None:
             return reply_response(entry.reply)
         setattr(g, _PENDING, entry)
         return None
 
-    def _after(self, response: Response) -> Response:
+    def after(self, response: Response) -> Response:
         entry = g.pop(_PENDING, None)
-        if isinstance(entry, Entry) and self.gate is not None:
+        if entry is not None:
             _attach(response, self.gate, entry)
         return response
 
-    def _teardown(self, exc: BaseException | None) -> None:
+    def teardown(self, exc: BaseException | None) -> None:
         entry = g.pop(_PENDING, None)  # still here: no response was made (the view raised)
-        if isinstance(entry, Entry) and self.gate is not None:
+        if entry is not None:
             self.gate.finish(entry)
 
-    # -- per-view ----------------------------------------------------------------------------
-    def protect(self, target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V], V]:
-        """Protect one view; layers borrow this extension's shield store, proxies and mode."""
-        return _protect(target, base=lambda: self.shield, mode=mode, ext=lambda: self)
+
+def _facts(shield: Shield, principal: Principal | None = None) -> Facts:
+    """Facts of the current request: the environ, plus the route template and, with a
+    `principal` lookup, the principal (a failing lookup is logged and yields none)."""
+    facts = shield.facts_from_environ(request.environ)
+    rule = request.url_rule
+    who = read_principal(principal) if principal is not None else None
+    route = rule.rule if rule is not None else None
+    if who is None and route is None:
+        return facts
+    return facts.with_(principal=who, route=route)
 
 
 def protect(target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V], V]:
@@ -145,14 +157,6 @@ def _current_shield() -> Shield | None:
     return ext.shield if ext is not None else None
 
 
-def _view_facts(shield: Shield, extension: Shieldware | None) -> Facts:
-    if extension is not None:
-        return extension.facts(shield)
-    facts = shield.facts_from_environ(request.environ)
-    rule = request.url_rule
-    return facts if rule is None else facts.with_(route=rule.rule)
-
-
 def _protect(
     target: ProtectTarget,
     *,
@@ -166,7 +170,9 @@ def _protect(
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             gate = protection.gate
-            entry = gate.enter(read_facts(_view_facts, gate.shield, ext()))
+            extension = ext()
+            principal = extension.principal if extension is not None else None
+            entry = gate.enter(read_facts(_facts, gate.shield, principal))
             setattr(g, VIEW_KEY, entry.decision)
             if entry.reply is not None:
                 return reply_response(entry.reply)

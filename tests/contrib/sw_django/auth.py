@@ -23,11 +23,15 @@ class FakeAuthenticationMiddleware:
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 
+    def user(self, request: Any) -> Any:
+        """The user this request logs in as (a subclass may log in differently)."""
+        return FakeUser(request.headers.get("x-user"))
+
     def __call__(self, request: Any) -> Any:
-        user = FakeUser(request.headers.get("x-user"))
+        user = self.user(request)
         request.user = user
 
-        async def auser() -> FakeUser:
+        async def auser() -> Any:
             return user
 
         request.auser = auser
