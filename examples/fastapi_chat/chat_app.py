@@ -27,7 +27,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
 
 from shieldware import Decision
-from shieldware.contrib.fastapi import apply_headers, install
+from shieldware.contrib.fastapi import install
 
 #: Seconds between streamed tokens (the tests make it 0).
 TOKEN_DELAY = float(os.environ.get("CHAT_TOKEN_DELAY", "0.05"))
@@ -104,10 +104,8 @@ def create_app(store: Accounts = accounts) -> FastAPI:
             prompt = str(payload["messages"][-1]["content"])
         except (ValueError, KeyError, IndexError, TypeError):
             raise HTTPException(422, "messages: [{role, content}, ...] is required") from None
-        # A response built here gets the route decision's RateLimit headers through apply_headers.
-        return apply_headers(
-            StreamingResponse(_stream(prompt), media_type="text/event-stream"), decision
-        )
+        # install() adds the route decision's RateLimit headers to whatever the endpoint returns.
+        return StreamingResponse(_stream(prompt), media_type="text/event-stream")
 
     @app.get("/healthz")
     async def healthz() -> PlainTextResponse:
