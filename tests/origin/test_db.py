@@ -229,7 +229,7 @@ def test_parse_asn(text: object, number: int) -> None:
     assert parse_asn(text) == number
 
 
-@pytest.mark.parametrize("bad", ["", "AS", "-1", True, 1.5, None, 1 << 32])
+@pytest.mark.parametrize("bad", ["", "AS", "-1", "AS²", "١٢", True, 1.5, None, 1 << 32])
 def test_parse_asn_rejects(bad: object) -> None:
     with pytest.raises(ValueError, match="AS number"):
         parse_asn(bad)

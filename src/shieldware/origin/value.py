@@ -84,10 +84,11 @@ def parse_asn(value: object) -> int:
     """An AS number from ``16509``, ``"16509"`` or ``"AS16509"``; ValueError otherwise."""
     if isinstance(value, bool):
         raise ValueError(f"not an AS number: {value!r}")
+    digits = value.strip().upper().removeprefix("AS") if isinstance(value, str) else ""
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().upper().removeprefix("AS").isdigit():
-        number = int(value.strip().upper().removeprefix("AS"))
+    elif digits.isascii() and digits.isdigit():  # not "²": str.isdigit takes any Unicode digit
+        number = int(digits)
     else:
         raise ValueError(f"not an AS number: {value!r}")
     if not 0 < number < 1 << 32:
