@@ -3,8 +3,9 @@
     python -m tests.origin.bench_origin [ranges]
 
 Generates an IPv4 + IPv6 table the size of the open ASN data (~500k ranges, ~80k AS records),
-builds the compact database, then reports build and load time, memory held by the loaded tables,
-and lookup cost for a seen client (memo hit) and a new one (bisection), through `OriginDB`.
+builds the compact database, then reports build and load time, memory held by the loaded tables
+and by a full memo, and lookup cost through `OriginDB`'s public methods: `origin_for` for a seen
+client (memo hit) and a new one, `origin_of` for the bare lookup (bisection, no memo).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from shieldware.clientip import Client, IPAddress
 from shieldware.origin import OriginDB
 from shieldware.origin.build import build
 
@@ -50,14 +54,22 @@ def synthetic_csv(path: Path, ranges: int, seed: int = 1) -> None:
             start = end + 1 + rnd.randrange(0, step6 // 4)
 
 
-def per_call(func: object, args: list[object], rounds: int = 3) -> float:
+def per_call(func: Callable[[Any], object], args: Sequence[object], rounds: int = 3) -> float:
     best = float("inf")
     for _ in range(rounds):
         started = time.perf_counter()
         for a in args:
-            func(a)  # type: ignore[operator]
+            func(a)
         best = min(best, (time.perf_counter() - started) / len(args))
     return best * 1e6
+
+
+def clients(addresses: Sequence[IPAddress]) -> list[Client]:
+    """Clients as `TrustedProxies` hands them out: built once, their network already known."""
+    out = [Client(a) for a in addresses]
+    for c in out:
+        c.network()
+    return out
 
 
 def main(ranges: int = 500_000) -> None:
@@ -80,31 +92,43 @@ def main(ranges: int = 500_000) -> None:
         held = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
         rnd = random.Random(2)
-        new = [ipaddress.IPv4Address(rnd.randrange(1 << 24, 1 << 32)) for _ in range(30_000)]
+        new: list[IPAddress] = [
+            ipaddress.IPv4Address(rnd.randrange(1 << 24, 1 << 32)) for _ in range(30_000)
+        ]
         new += [
             ipaddress.IPv6Address((0x2000 << 112) | rnd.randrange(1 << 125)) for _ in range(30_000)
         ]
         rnd.shuffle(new)
-        fresh = per_call(db.origin_of, new, rounds=1)  # every address is new exactly once
-        seen = per_call(db.origin_of, new[:20_000])  # still in the memo
+        fresh_clients = clients(new)
+        fresh = per_call(db.origin_for, fresh_clients, rounds=1)  # each network new exactly once
+        seen = per_call(db.origin_for, fresh_clients[:20_000])  # still in the memo
         v4 = [a for a in new[:20_000] if a.version == 4]
         v6 = [a for a in new[:20_000] if a.version == 6]
-        db2 = OriginDB(db_path, check_every=None, memo_size=1)
-        bis4 = per_call(lambda a: db2._lookup(db2._state.sources, a), v4)
-        bis6 = per_call(lambda a: db2._lookup(db2._state.sources, a), v6)
-        probe: dict[object, int] = dict.fromkeys(new[:20000], 1)
-        baseline = per_call(probe.get, new[:20_000])
-        memo_bytes = 0
-        for addr, origin in db._state.memo.items():
-            memo_bytes += sys.getsizeof(addr) + sys.getsizeof(origin)
+        bare4 = per_call(db.origin_of, v4)  # no memo: bisection and building the Origin
+        bare6 = per_call(db.origin_of, v6)
+        nets = [c.network() for c in fresh_clients[:20_000]]
+        by_text = per_call(dict.fromkeys(nets, 1).get, nets)
+        by_address = per_call(dict.fromkeys(new[:20_000], 1).get, new[:20_000])
+        full = OriginDB(db_path, check_every=None, memo_size=65536)
+        memo_clients = clients(
+            [ipaddress.IPv4Address(rnd.randrange(1 << 24, 1 << 32)) for _ in range(65_536)]
+        )
+        gc.collect()
+        tracemalloc.start()
+        for c in memo_clients:
+            full.origin_for(c)
+        memo_bytes = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
         print(f"table: {report.asn_ranges} ranges (with gaps), {report.records} AS records")
         print(f"file {report.size / 1e6:.1f} MB, built in {built:.1f} s")
         print(f"load {loaded * 1000:.0f} ms, tables hold {held / 1e6:.1f} MB")
-        print(f"baseline: one dict.get keyed by an ip_address: {baseline:.2f} us")
-        print(f"lookup seen client (memo): {seen:.2f} us")
-        print(f"lookup new client: {fresh:.2f} us (mixed v4/v6, memo insert included)")
-        print(f"  bisection only: v4 {bis4:.2f} us, v6 {bis6:.2f} us")
-        print(f"memo at {len(db._state.memo)} entries: ~{memo_bytes / 1e6:.1f} MB")
+        print(
+            f"baseline dict.get: by network text {by_text:.2f} us, by address {by_address:.2f} us"
+        )
+        print(f"origin_for, seen client (memo): {seen:.2f} us")
+        print(f"origin_for, new client: {fresh:.2f} us (mixed v4/v6, memo insert included)")
+        print(f"origin_of (no memo, parses the text): v4 {bare4:.2f} us, v6 {bare6:.2f} us")
+        print(f"a full memo of 65,536 networks (with decoded names): {memo_bytes / 1e6:.1f} MB")
 
 
 if __name__ == "__main__":

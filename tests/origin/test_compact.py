@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from shieldware.errors import ConfigurationError
 from shieldware.origin import ASNLists, Category, Origin, OriginDB
 from shieldware.origin.build import ATTRIBUTION, build, build_tables
-from shieldware.origin.compact import CompactSource, RangeTable, Tables, write_compact
+from shieldware.origin.compact import CompactSource, RangeTable, write_compact
 
 from .helpers import ASN_CSV, compact_db, write
 
@@ -84,7 +84,7 @@ def test_header_row_gzip_and_merged_neighbours(tmp_path: Path) -> None:
         ("1.0.0.0,::1,5,X", "different address families"),
         ("16777216,16777471,13335,X", "numeric address"),
         ("1.0.0.0,1.0.0.300,5,X", "not an IP address"),
-        ("1.0.0.0,1.0.0.3,ASx,X", "invalid literal"),
+        ("1.0.0.0,1.0.0.3,ASx,X", "not an AS number"),
         ("1.0.0.0,1.0.0.3,4294967296,X", "out of range"),
         ("1.0.0.0,1.0.0.3,FRA", "two-letter country"),
         ("1.0.0.0,1.0.0.3", "expected 3 or 4 columns"),
@@ -134,6 +134,12 @@ def test_a_value_past_the_table_is_refused(tmp_path: Path) -> None:
     write_compact(tmp_path / "bad.swo", tables)
     with pytest.raises(ConfigurationError, match="points past the end"):
         CompactSource(tmp_path / "bad.swo")
+
+
+def test_as_zero_is_a_gap(tmp_path: Path) -> None:
+    rows = "1.0.0.0,1.0.0.255,0,Not routed\n2.0.0.0,2.0.0.255,AS0,X\n3.0.0.0,3.0.0.255,,Y\n"
+    tables = build_tables([write(tmp_path / "z.csv", rows + "4.0.0.0,4.0.0.255,AS7,Z\n")])
+    assert list(tables.asns) == [7]
 
 
 def test_build_report(tmp_path: Path) -> None:
@@ -220,4 +226,3 @@ def test_range_table_in_one_slash_64_with_several_starts() -> None:
     assert [table.find6(base + d) for d in (0, 9, 10, 19, 20, 1 << 63)] == [1, 1, 2, 2, 3, 3]
     assert table.find6(base - 1) == 0
     assert table.find6(base + (1 << 64)) == 0
-    assert isinstance(Tables, type)

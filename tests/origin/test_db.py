@@ -5,12 +5,18 @@ from __future__ import annotations
 import ipaddress
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import shieldware.origin.db as db_module
+from shieldware.clientip import Client, parse_ip
 from shieldware.errors import ConfigurationError
-from shieldware.origin import ASNLists, Category, OriginDB, load_bot_asns, parse_asn
+from shieldware.origin import UNKNOWN, ASNLists, Category, OriginDB, Source, parse_asn
+from shieldware.origin.value import parse_country
 
 from .helpers import compact_db, write
 from .mmdb_writer import write_mmdb
@@ -35,13 +41,34 @@ def _replace(target: Path, source: Path) -> None:
     os.utime(target, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
+def client(text: str) -> Client:
+    return Client(parse_ip(text))
+
+
 def test_memo_is_bounded_and_answers_the_same(tmp_path: Path) -> None:
     db = OriginDB(compact_db(tmp_path), memo_size=16, check_every=None)
-    first = db.origin_of(ip("3.1.1.1"))
+    first = db.origin_for(client("3.1.1.1"))
     for i in range(1000):
-        db.origin_of(ipaddress.IPv4Address(0x03000000 + i))
+        db.origin_for(Client(ipaddress.IPv4Address(0x03000000 + i)))
     assert len(db._state.memo) <= 16
-    assert db.origin_of(ip("3.1.1.1")) == first
+    assert db.origin_for(client("3.1.1.1")) == first
+
+
+def test_a_client_rotating_inside_its_slash_64_is_one_memo_entry(tmp_path: Path) -> None:
+    db = OriginDB(compact_db(tmp_path), memo_size=16, check_every=None)
+    answers = {db.origin_for(client(f"2a01:4f8:0:1:{i:x}::{i:x}")) for i in range(1, 100)}
+    assert [o.asn for o in answers] == [24940]
+    assert list(db._state.memo) == ["2a01:4f8:0:1::/64"]
+    db.origin_for(client("2a01:4f8:0:2::1"))  # the next /64 is another network
+    assert len(db._state.memo) == 2
+
+
+def test_origin_for_answers_what_origin_of_does(tmp_path: Path) -> None:
+    db = OriginDB(compact_db(tmp_path), check_every=None)
+    for text in ("3.1.1.1", "81.0.0.200", "9.9.9.9", "2001:db8::1", "::ffff:5.6.7.8"):
+        assert db.origin_for(client(text)) == db.origin_of(ip(text)) == db.origin_of(text)
+    assert db.origin_for(Client(None)) is UNKNOWN
+    assert db.origin_of("not an address") is UNKNOWN
 
 
 @pytest.mark.parametrize("background", [True, False])
@@ -100,6 +127,56 @@ def test_construction_errors(tmp_path: Path) -> None:
         OriginDB(good, memo_size=0)
     with pytest.raises(ConfigurationError, match="check_every"):
         OriginDB(good, check_every=-1)
+    with pytest.raises(ConfigurationError, match="check_every must be positive"):
+        OriginDB(good, check_every=0)  # a stat per file per request: refused
+
+
+def test_a_swap_stats_each_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    country = write_mmdb(tmp_path / "c.mmdb", [("3.0.0.0/8", {"country_code": "US"})])
+    db = OriginDB(compact_db(tmp_path), country=country, check_every=None)
+    seen: list[str] = []
+    real = db_module._stamp
+
+    def counting(path: str) -> db_module.Stamp:
+        seen.append(path)
+        return real(path)
+
+    monkeypatch.setattr(db_module, "_stamp", counting)
+    assert db.reload() is True
+    assert sorted(seen) == sorted(db.paths)
+
+
+def test_an_older_load_never_replaces_a_newer_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A background load still reading the old file finishes first; reload()'s newer data stays."""
+    live = tmp_path / "live.swo"
+    shutil.copyfile(compact_db(tmp_path), live)
+    db = OriginDB(live, check_every=None)
+    old_opened, go_on = threading.Event(), threading.Event()
+    real = db_module.open_source
+
+    def slow_first(path: str | Path) -> Source:
+        source = real(path)
+        if not old_opened.is_set():  # the first load has read the old file: hold it there
+            old_opened.set()
+            go_on.wait(10)
+        return source
+
+    monkeypatch.setattr(db_module, "open_source", slow_first)
+    older = threading.Thread(target=db.reload)
+    older.start()
+    assert old_opened.wait(10)
+    other = tmp_path / "other"
+    other.mkdir()
+    _replace(live, compact_db(other, asn="5.6.7.0,5.6.7.255,64999,Moved\n", country=None))
+    newer = threading.Thread(target=db.reload)
+    newer.start()
+    newer.join(0.2)  # without the load lock the newer load would be done by now
+    go_on.set()
+    older.join(10)
+    newer.join(10)
+    assert db.origin_of("5.6.7.8").asn == 64999
 
 
 def test_asn_lists_precedence(tmp_path: Path) -> None:
@@ -139,14 +216,9 @@ def test_bad_list_files(tmp_path: Path) -> None:
         ASNLists(base=write(tmp_path / "b.json", '{"asns": [{"name": "x"}]}'))
     with pytest.raises(ConfigurationError, match="expected a JSON object"):
         ASNLists(base=write(tmp_path / "c.json", "[]"))
-    with pytest.raises(ConfigurationError, match="no 'bots'"):
-        load_bot_asns(write(tmp_path / "d.json", "{}"))
 
 
 def test_shipped_lists_are_well_formed() -> None:
-    bots = load_bot_asns()
-    assert bots["googlebot"] == {15169}
-    assert all(asns for asns in bots.values())
     hosting = ASNLists().hosting
     assert {16509, 14061, 24940} <= hosting
     assert not hosting & {13335, 15169, 714}
@@ -157,7 +229,27 @@ def test_parse_asn(text: object, number: int) -> None:
     assert parse_asn(text) == number
 
 
-@pytest.mark.parametrize("bad", ["", "AS", "-1", True, 1.5, None, 1 << 32])
+@pytest.mark.parametrize("bad", ["", "AS", "-1", "AS²", "١٢", True, 1.5, None, 1 << 32])
 def test_parse_asn_rejects(bad: object) -> None:
     with pytest.raises(ValueError, match="AS number"):
         parse_asn(bad)
+
+
+@given(st.integers(1, (1 << 32) - 1))
+def test_parse_asn_reads_every_spelling(number: int) -> None:
+    assert parse_asn(number) == parse_asn(str(number)) == parse_asn(f" as{number}") == number
+
+
+@pytest.mark.parametrize(("text", "code"), [("fr", "FR"), (" DE ", "DE"), ("Nl", "NL")])
+def test_parse_country(text: str, code: str) -> None:
+    assert parse_country(text) == code
+
+
+@given(st.one_of(st.text(max_size=6), st.none(), st.integers()))
+def test_parse_country_answers_a_code_or_refuses(value: object) -> None:
+    text = value.strip() if isinstance(value, str) else ""
+    if len(text) == 2 and text.isascii() and text.isalpha():
+        assert parse_country(value) == text.upper()
+    else:
+        with pytest.raises(ValueError, match="two-letter country code"):
+            parse_country(value)

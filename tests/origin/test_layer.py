@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shieldware import Action, Challenger, Facts, Shield, Threshold
+from shieldware import Action, Challenger, Facts, Shield, Threshold, Verdict
 from shieldware.errors import ConfigurationError
+from shieldware.layer import Flow, Progress
 from shieldware.layers import OriginList, ProofOfWork, TokenBucket
 from shieldware.origin import Category, OriginDB, by_asn, by_org
 from shieldware.secret import generate_secret
@@ -98,12 +99,57 @@ def test_a_single_string_is_one_entry(origins: OriginDB) -> None:
 
 def test_a_failing_lookup_is_not_a_500() -> None:
     class Broken:
-        def origin_of(self, address: object) -> object:
+        def origin_for(self, client: object) -> object:
             raise RuntimeError("boom")
 
     decision = Shield([OriginList(Broken(), deny=["hosting"])]).decide(facts("3.1.1.1"))  # type: ignore[arg-type]
     assert decision.action is Action.ALLOW
     assert decision.degraded
+
+
+def test_one_decision_per_origin(origins: OriginDB) -> None:
+    layer = OriginList(origins, allow=["AS24940"], deny=["hosting"])
+    shield = Shield([layer])
+    first = shield.decide(facts("3.1.1.1")).verdict
+    again = shield.decide(facts("3.200.0.9")).verdict  # another AWS address, the same origin
+    assert first is again
+    assert first.rule == "origin/deny"
+    with pytest.raises(TypeError):
+        first.detail["asn"] = 1  # type: ignore[index]  # shared by every request: read-only
+    assert shield.decide(facts("5.6.7.8")).verdict.rule == "origin/allow"
+    assert len(layer._decided) == 2
+
+
+def test_the_challenger_is_asked_on_every_request(origins: OriginDB) -> None:
+    pow_layer = ProofOfWork(secret=generate_secret(), match=lambda f: False)
+    asked: list[str] = []
+
+    class Counting:
+        ops = pow_layer.ops
+
+        def challenge(self, facts: Facts, progress: Progress) -> Verdict | Flow:
+            asked.append(facts.path)
+            return pow_layer.challenge(facts, progress)
+
+    shield = Shield([OriginList(origins, challenge=["hosting"], challenger=Counting())])
+    for path in ("/a", "/b", "/c"):
+        assert shield.decide(facts("3.1.1.1", path)).action is Action.CHALLENGE
+    assert asked == ["/a", "/b", "/c"]
+
+
+def test_ops_and_inert(origins: OriginDB) -> None:
+    pow_layer = ProofOfWork(secret=generate_secret())
+    assert OriginList(origins, challenge=["hosting"], challenger=pow_layer).ops == pow_layer.ops
+    assert OriginList(origins, deny=["hosting"]).ops == frozenset()
+    assert OriginList(origins).inert
+    assert not OriginList(origins, challenge=["FR"]).inert
+    assert Shield([OriginList(origins)]).inert  # nothing listed: left out of the chain
+
+
+def test_keys_share_one_entry_per_slash_64(origins: OriginDB) -> None:
+    key = by_asn(origins)
+    assert {key(facts(f"2a01:4f8:0:1::{i:x}")) for i in range(1, 50)} == {("AS24940",)}
+    assert len(origins._state.memo) == 1
 
 
 # -- keys: a flood rotating through one hosting AS is held to that AS's budget -----------------
@@ -119,7 +165,7 @@ def test_rotating_flood_is_held_to_one_asn_budget(origins: OriginDB) -> None:
         assert not shield.decide(facts("1.0.0.7")).answered
 
 
-def test_the_same_flood_per_address_is_not_held(origins: OriginDB) -> None:
+def test_the_same_flood_per_address_is_not_held() -> None:
     from shieldware.keys import by_ip
 
     shield = Shield([TokenBucket("20/hour", key=by_ip)])

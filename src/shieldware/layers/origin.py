@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from types import MappingProxyType
 
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..layer import Challenger, Flow, Progress
 from ..match import Matcher
-from ..origin.value import Category, Origin, OriginLookup, parse_asn
+from ..memo import Memo
+from ..origin.value import Category, Origin, OriginLookup, parse_asn, parse_country
 from ..verdict import Action, Verdict
 
 __all__ = ["OriginList", "OriginReason"]
 
 Entry = int | str
+#: Distinct origins (AS, organisation, category, country) whose decision is remembered.
+DECISIONS = 8192
 
 
 class OriginReason:
@@ -53,11 +57,10 @@ class _Rules:
                     )
 
     def _country(self, code: str, what: str, errors: list[str]) -> None:
-        code = code.strip().upper()
-        if len(code) == 2 and code.isascii() and code.isalpha():
-            self.countries.add(code)
-        else:
-            errors.append(f"{what}: {code!r} is not a two-letter country code")
+        try:
+            self.countries.add(parse_country(code))
+        except ValueError:
+            errors.append(f"{what}: {code.strip().upper()!r} is not a two-letter country code")
 
     def __bool__(self) -> bool:
         return bool(self.asns or self.categories or self.countries)
@@ -116,7 +119,13 @@ class OriginList:
         self.challenger = challenger
         self.challenge_weight = challenge_weight
         self.match = match
+        #: The store ops the challenger sends when a client is handed to it.
+        self.ops = frozenset(getattr(challenger, "ops", ()))
+        #: Empty lists can say nothing: the Shield leaves this layer out of its chain.
+        self.inert = not (self.allowed or self.challenged or self.denied)
         self._pass = Verdict(Action.PASS, name, "not-listed")
+        # One decision per distinct origin: the verdict, or the challenger to hand the request to.
+        self._decided: Memo[Origin, Verdict | Challenger] = Memo(DECISIONS)
 
     def __repr__(self) -> str:
         return (
@@ -127,14 +136,24 @@ class OriginList:
     def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         if self.match is not None and not self.match(facts):
             return self._pass
-        origin = self.origins.origin_of(facts.client.ip)
+        origin = self.origins.origin_for(facts.client)
+        try:
+            decided = self._decided[origin]
+        except KeyError:
+            decided = self._decided.put(origin, self._decide(origin))
+        if isinstance(decided, Verdict):
+            return decided
+        return decided.challenge(facts, progress)  # per request: the challenge binds to it
+
+    def _decide(self, origin: Origin) -> Verdict | Challenger:
+        """What every request from `origin` gets (computed once per distinct origin)."""
         if origin in self.allowed:
             return self._verdict(Action.ALLOW, "allow", OriginReason.ALLOWED, origin)
         if origin in self.denied:
             return self._verdict(Action.DENY, "deny", OriginReason.DENIED, origin)
         if origin in self.challenged:
             if self.challenger is not None:
-                return self.challenger.challenge(facts, progress)
+                return self.challenger
             return self._verdict(
                 Action.PASS, "challenge", OriginReason.CHALLENGED, origin, self.challenge_weight
             )
@@ -146,4 +165,7 @@ class OriginList:
         detail = {"asn": origin.asn, "org": origin.org, "category": origin.category}
         if origin.country is not None:
             detail["country"] = origin.country
-        return Verdict(action, f"{self.name}/{rule}", reason, weight, detail=detail)
+        # read-only: one verdict answers every request from this origin
+        return Verdict(
+            action, f"{self.name}/{rule}", reason, weight, detail=MappingProxyType(detail)
+        )

@@ -4,21 +4,16 @@
 MaxMind-format ``.mmdb`` the operator has; `ASNLists` says which networks are hosting (a shipped,
 dated list that operators extend or override). Nothing here leaves the process at request time.
 
-Only the values and keys load with ``import shieldware``; the readers load on first use, and
-`maxminddb` only when an ``.mmdb`` file is opened.
+`maxminddb` is imported only when an ``.mmdb`` file is opened, so ``import shieldware`` never
+pays for it.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+from .db import OriginDB, Source, open_source
 from .keys import by_asn, by_org
+from .networks import ASNLists
 from .value import UNKNOWN, Category, Origin, OriginLookup, Record, parse_asn
-
-if TYPE_CHECKING:
-    from .db import OriginDB, Source, open_source
-    from .networks import ASNLists, load_bot_asns
 
 __all__ = [
     "ASNLists",
@@ -31,24 +26,6 @@ __all__ = [
     "UNKNOWN",
     "by_asn",
     "by_org",
-    "load_bot_asns",
     "open_source",
     "parse_asn",
 ]
-
-_LAZY = {
-    "OriginDB": "db",
-    "Source": "db",
-    "open_source": "db",
-    "ASNLists": "networks",
-    "load_bot_asns": "networks",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value

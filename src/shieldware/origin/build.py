@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 
 from ..errors import ConfigurationError
 from .compact import RangeTable, Tables, sequence_bytes, write_compact
+from .value import parse_asn, parse_country
 
 __all__ = ["ATTRIBUTION", "BuildReport", "build", "build_tables"]
 
@@ -108,18 +109,14 @@ class _Collector:
             if end < start:
                 raise ValueError("the range ends before it starts")
             if len(row) >= 4:
-                asn = int(row[2].strip().upper().removeprefix("AS") or 0)
-                if not 0 <= asn < 1 << 32:
-                    raise ValueError(f"AS number out of range: {asn}")
-                if asn == 0:  # "not routed": leave it a gap
-                    return
+                if not row[2].strip().upper().removeprefix("AS").strip("0"):
+                    return  # AS 0 (or none): "not routed", leave it a gap
+                asn = parse_asn(row[2])
                 org = ",".join(row[3:]).strip()
                 value = self.records.setdefault((asn, org), len(self.records) + 1)
                 self.asn[family].append(_Range(start, end, value, where))
             elif len(row) == 3:
-                code = row[2].strip().upper()
-                if len(code) != 2 or not code.isascii() or not code.isalpha():
-                    raise ValueError(f"not a two-letter country code: {row[2]!r}")
+                code = parse_country(row[2])
                 value = self.countries.setdefault(code, len(self.countries) + 1)
                 self.country[family].append(_Range(start, end, value, where))
             else:

@@ -23,8 +23,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
+from ..clientip import IPAddress
 from ..errors import ConfigurationError
-from .value import IPAddress, Record
+from .value import Record
 
 __all__ = ["MAGIC", "CompactSource", "RangeTable", "Tables", "write_compact"]
 
@@ -237,8 +238,6 @@ class CompactSource:
         self.path = str(path)
         self._t = t = load_compact(path)
         self._orgs: list[str | None] = [None] * len(t.asns)
-        self.has_asn = bool(len(t.asn4) or len(t.asn6))
-        self.has_country = bool(len(t.country4) or len(t.country6))
 
     @property
     def header(self) -> Mapping[str, Any]:

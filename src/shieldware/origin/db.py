@@ -1,15 +1,19 @@
-"""`OriginDB`: address to `Origin`, from local files only, memoised, refreshed without a restart.
+"""`OriginDB`: client to `Origin`, from local files only, memoised, refreshed without a restart.
 
-Request path: one dict look-up for a client seen before; a bisection (compact files) or a tree
-walk (``.mmdb``) for a new one. Every `check_every` seconds one request also looks at the files'
-modification stamps; when one changed, a short-lived thread loads the new file while requests go
-on with the old tables, then swaps it in (with a fresh memo) in one assignment. A file that fails
-to load is logged and the old tables stay: a bad refresh never turns into a 500.
+Request path (`OriginDB.origin_for`): one dict probe keyed by the client's network (its address
+for IPv4, its /64 for IPv6: a string the `Client` already holds) for a network seen before; a
+bisection (compact files) or a tree walk (``.mmdb``) for a new one. No route is longer than /48,
+so one answer per /64 is sound, and an IPv6 client rotating inside its /64 stays one memo entry.
+
+Every `check_every` seconds one request also looks at the files' modification stamps; when one
+changed, a short-lived thread loads the new files while requests go on with the old tables, then
+swaps them in (with a fresh memo) in one assignment. Loads are serialised, so an older load never
+replaces a newer one. A file that fails to load is logged and the old tables stay: a bad refresh
+never turns into a 500.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -18,11 +22,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple, Protocol
 
+from ..clientip import Client, IPAddress, parse_ip
 from ..errors import ConfigurationError
+from ..memo import Memo
 from .compact import MAGIC, CompactSource
 from .mmdb import MMDB_MARKER, MaxMindSource
 from .networks import ASNLists
-from .value import UNKNOWN, Category, IPAddress, Origin, Record
+from .value import UNKNOWN, Origin, Record
 
 __all__ = ["OriginDB", "Source", "open_source"]
 
@@ -30,6 +36,10 @@ log = logging.getLogger("shieldware.origin")
 
 _MEMO = 65536
 _TAIL = 128 * 1024  # the MaxMind metadata marker sits within the last 128 KiB
+#: The memo key: the bare address for IPv4, the /64 for IPv6 (what `Client.network` memoises).
+_V4, _V6 = 32, 64
+
+Stamp = tuple[int, int, int] | None
 
 
 class Source(Protocol):
@@ -62,7 +72,7 @@ def open_source(path: str | Path) -> Source:
     )
 
 
-def _stamp(path: str) -> tuple[int, int, int] | None:
+def _stamp(path: str) -> Stamp:
     try:
         st = os.stat(path)
     except OSError:
@@ -74,12 +84,12 @@ class _State(NamedTuple):
     """What one generation of data is: swapped as a whole, so readers never see half of it."""
 
     sources: tuple[Source, ...]
-    stamps: tuple[tuple[int, int, int] | None, ...]
-    memo: dict[IPAddress, Origin]
+    stamps: tuple[Stamp, ...]
+    memo: Memo[str, Origin]
 
 
 class OriginDB:
-    """Looks up where addresses come from, offline.
+    """Looks up where clients come from, offline.
 
     :param path: the ASN database: a compact file (``shieldware origin build``) or an ``.mmdb``
         (GeoLite2-ASN, IPinfo Lite, DB-IP Lite ...).
@@ -87,9 +97,10 @@ class OriginDB:
         A database that holds both (IPinfo Lite, a compact file built with country CSVs) needs
         no second one.
     :param lists: how ASNs are classified (`ASNLists`: the shipped hosting list by default).
-    :param memo_size: addresses whose origin is remembered (oldest forgotten first).
-    :param check_every: seconds between looks at the files' modification stamps; None never
-        looks (call `reload` yourself).
+    :param memo_size: networks (IPv4 addresses, IPv6 /64s) whose origin is remembered (oldest
+        forgotten first).
+    :param check_every: seconds (more than 0) between looks at the files' modification stamps;
+        None never looks (call `reload` yourself).
     :param background: reload changed files on a short-lived thread (default); False reloads on
         the request that notices the change.
     :param clock: the monotonic clock (a seam for tests).
@@ -108,19 +119,21 @@ class OriginDB:
     ) -> None:
         if memo_size < 1:
             raise ConfigurationError(f"memo_size must be at least 1, not {memo_size}")
-        if check_every is not None and check_every < 0:
-            raise ConfigurationError(f"check_every must be >= 0 or None, not {check_every}")
+        if check_every is not None and not check_every > 0:
+            # 0 would stat every file on every request: say None and call reload() instead
+            raise ConfigurationError(f"check_every must be positive or None, not {check_every}")
         self.paths = tuple(str(p) for p in (path, country) if p is not None)
         self.lists = lists or ASNLists()
         self.memo_size = memo_size
         self.check_every = check_every
         self.background = background
         self._clock = clock
-        self._state = self._load()  # raises ConfigurationError: bad files fail at construction
+        self._state = self._load(self._stamps())  # ConfigurationError: bad files fail here
         self._next_check = clock() + (check_every or 0.0)
-        self._lock = threading.Lock()
+        self._poll_lock = threading.Lock()  # one request at a time looks at the stamps
+        self._load_lock = threading.Lock()  # one load at a time: an older never replaces a newer
         self._loading: threading.Thread | None = None
-        self._failed: tuple[tuple[int, int, int] | None, ...] | None = None
+        self._failed: tuple[Stamp, ...] | None = None
         #: The last reload error, or None (shown by the CLI and for health checks).
         self.last_error: str | None = None
 
@@ -128,38 +141,35 @@ class OriginDB:
         return f"OriginDB({', '.join(self.paths)}, {self.lists!r})"
 
     # -- the request path ------------------------------------------------------------------
-    def origin_of(self, address: IPAddress | None) -> Origin:
-        """The origin of `address` (`UNKNOWN` for None or an address no source knows)."""
+    def origin_for(self, client: Client) -> Origin:
+        """The origin of `client` (`UNKNOWN` without an address), memoised per network."""
         if self.check_every is not None and self._clock() >= self._next_check:
             self._poll()
-        if address is None:
+        network = client.network(_V4, _V6)
+        if network is None:
             return UNKNOWN
         state = self._state
-        memo = state.memo
-        origin = memo.get(address)
-        if origin is not None:
-            return origin
-        origin = self._lookup(state.sources, address)
-        if len(memo) >= self.memo_size:
-            # forget the oldest; another thread may have done it first
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del memo[next(iter(memo))]
-        memo[address] = origin
+        origin = state.memo.get(network)
+        if origin is None:
+            origin = state.memo.put(network, self._lookup(state.sources, client.ip))
         return origin
 
-    def _lookup(self, sources: tuple[Source, ...], address: IPAddress) -> Origin:
-        if address.version == 6:
-            mapped = address.ipv4_mapped  # ::ffff:a.b.c.d is the IPv4 client a.b.c.d
-            if mapped is not None:
-                address = mapped
-        if len(sources) == 1:  # the common case: one file knows everything it knows
-            record = sources[0].record(address)
-            if record is None:
-                return UNKNOWN
-            category = self.lists.category(record.asn, record.category)
-            return Origin(record.asn, record.org, category, record.country)
+    def origin_of(self, address: IPAddress | str | None) -> Origin:
+        """The origin of one address (or its text), looked up exactly and not remembered.
+
+        For the ``origin lookup`` command and one-off questions; requests use `origin_for`.
+        The address is read as `parse_ip` reads it (IPv4-mapped IPv6 is its IPv4 address).
+        """
+        if self.check_every is not None and self._clock() >= self._next_check:
+            self._poll()
+        ip = None if address is None else parse_ip(str(address))
+        return self._lookup(self._state.sources, ip)
+
+    def _lookup(self, sources: tuple[Source, ...], address: IPAddress | None) -> Origin:
+        if address is None:
+            return UNKNOWN
         asn = org = country = stated = None
-        for source in sources:
+        for source in sources:  # the first source that names an AS wins it; any may add a country
             record = source.record(address)
             if record is None:
                 continue
@@ -169,26 +179,27 @@ class OriginDB:
             stated = stated or record.category
         if asn is None and country is None and stated is None:
             return UNKNOWN
-        category = self.lists.category(asn, stated)
-        return Origin(asn, org, category or Category.UNKNOWN, country)
+        return Origin(asn, org, self.lists.category(asn, stated), country)
 
     # -- refresh ---------------------------------------------------------------------------
-    def _load(self) -> _State:
-        stamps = tuple(_stamp(p) for p in self.paths)
+    def _stamps(self) -> tuple[Stamp, ...]:
+        return tuple(_stamp(p) for p in self.paths)
+
+    def _load(self, stamps: tuple[Stamp, ...]) -> _State:
+        """Open every file; `stamps` were taken just before, so a later change is seen later."""
         sources = tuple(open_source(p) for p in self.paths)
-        return _State(sources, stamps, {})
+        return _State(sources, stamps, Memo(self.memo_size))
 
     def _poll(self) -> None:
         """Look at the files' stamps (at most every `check_every` seconds); reload on a change."""
-        with self._lock:
+        with self._poll_lock:
             now = self._clock()
             if now < self._next_check:
                 return  # another request looked meanwhile
             self._next_check = now + (self.check_every or 0.0)
             if self._loading is not None and self._loading.is_alive():
                 return
-            stamps = tuple(_stamp(p) for p in self.paths)
-            if stamps in (self._state.stamps, self._failed):
+            if self._stamps() in (self._state.stamps, self._failed):
                 return
             if not self.background:
                 self._swap()
@@ -199,21 +210,26 @@ class OriginDB:
             self._loading.start()
 
     def _swap(self) -> bool:
-        stamps = tuple(_stamp(p) for p in self.paths)
-        try:
-            state = self._load()
-        except ConfigurationError as exc:
-            self._failed = stamps
-            self.last_error = str(exc)
-            log.warning("shieldware: origin data not reloaded, keeping the old: %s", exc)
-            return False
-        self._state, self._failed, self.last_error = state, None, None
+        """Load the files and swap them in; one load at a time, each stats the files once."""
+        with self._load_lock:
+            stamps = self._stamps()
+            try:
+                state = self._load(stamps)
+            except ConfigurationError as exc:
+                self._failed = stamps
+                self.last_error = str(exc)
+                log.warning("shieldware: origin data not reloaded, keeping the old: %s", exc)
+                return False
+            self._state, self._failed, self.last_error = state, None, None
         log.info("shieldware: origin data reloaded from %s", ", ".join(self.paths))
         # The old sources are left to the garbage collector: a request may still be reading them.
         return True
 
     def reload(self) -> bool:
-        """Load the files now, in this thread; False (and the old data kept) when that fails."""
+        """Load the files now, in this thread; False (and the old data kept) when that fails.
+
+        Waits for a load in progress first, so the newest files are the ones that stay.
+        """
         return self._swap()
 
     def wait(self, timeout: float | None = None) -> None:

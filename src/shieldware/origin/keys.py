@@ -10,12 +10,12 @@ it, so pair these keys with a per-address rule for everyone else.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..keys import Key, _Part
-from .value import Category, OriginLookup
+from .value import Category, Origin, OriginLookup
 
 __all__ = ["by_asn", "by_org"]
 
@@ -36,27 +36,37 @@ def _label(kind: str, chosen: frozenset[str] | None) -> str:
     return kind if chosen is None else f"{kind}:{','.join(sorted(chosen))}"
 
 
-def by_asn(origins: OriginLookup, *, categories: Iterable[str] | None = None) -> Key:
-    """The client's AS number (``"AS16509"``); None when unknown or not in `categories`."""
+def _origin_key(
+    kind: str,
+    value: Callable[[Origin], str | None],
+    origins: OriginLookup,
+    categories: Iterable[str] | None,
+) -> Key:
+    """A key of one `Origin` field; None outside `categories` or when the field is unknown."""
     chosen = _categories(categories)
 
-    def asn(facts: Facts) -> str | None:
-        origin = origins.origin_of(facts.client.ip)
-        if origin.asn is None or (chosen is not None and origin.category not in chosen):
+    def key(facts: Facts) -> str | None:
+        origin = origins.origin_for(facts.client)
+        if chosen is not None and origin.category not in chosen:
             return None
-        return f"AS{origin.asn}"
+        return value(origin)
 
-    return Key(_Part(_label("asn", chosen), asn))
+    return Key(_Part(_label(kind, chosen), key))
+
+
+def _asn(origin: Origin) -> str | None:
+    return None if origin.asn is None else f"AS{origin.asn}"
+
+
+def _org(origin: Origin) -> str | None:
+    return None if origin.org is None else " ".join(origin.org.casefold().split())
+
+
+def by_asn(origins: OriginLookup, *, categories: Iterable[str] | None = None) -> Key:
+    """The client's AS number (``"AS16509"``); None when unknown or not in `categories`."""
+    return _origin_key("asn", _asn, origins, categories)
 
 
 def by_org(origins: OriginLookup, *, categories: Iterable[str] | None = None) -> Key:
     """The organisation owning the client's AS (case-folded): one budget for all its ASNs."""
-    chosen = _categories(categories)
-
-    def org(facts: Facts) -> str | None:
-        origin = origins.origin_of(facts.client.ip)
-        if origin.org is None or (chosen is not None and origin.category not in chosen):
-            return None
-        return " ".join(origin.org.casefold().split())
-
-    return Key(_Part(_label("org", chosen), org))
+    return _origin_key("org", _org, origins, categories)

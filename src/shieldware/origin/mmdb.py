@@ -14,8 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..clientip import IPAddress
 from ..errors import ConfigurationError
-from .value import Category, IPAddress, Record
+from .value import Category, Record, parse_asn, parse_country
 
 __all__ = ["MMDB_MARKER", "MaxMindSource", "record_of"]
 
@@ -30,13 +31,11 @@ _USER_TYPES = {
 }
 
 
-def _int(value: object) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value if value > 0 else None
-    if isinstance(value, str):
-        digits = value.strip().upper().removeprefix("AS")
-        return int(digits) if digits.isdigit() and int(digits) > 0 else None
-    return None
+def _asn(value: object) -> int | None:
+    try:
+        return parse_asn(value)
+    except ValueError:  # missing, 0 ("not routed") or garbage: no AS
+        return None
 
 
 def _str(value: object) -> str | None:
@@ -49,22 +48,23 @@ def _country(data: Mapping[str, Any]) -> str | None:
         code = country.get("iso_code")
     else:
         code = data.get("country_code") or country
-    if isinstance(code, str) and len(code) == 2 and code.isascii() and code.isalpha():
-        return code.upper()
-    return None
+    try:
+        return parse_country(code)
+    except ValueError:
+        return None
 
 
 def record_of(data: object) -> Record | None:
     """The `Record` in one MaxMind data map, whichever layout it uses; None if it has nothing."""
     if not isinstance(data, Mapping):
         return None
-    asn = _int(data.get("autonomous_system_number", data.get("asn")))
+    asn = _asn(data.get("autonomous_system_number", data.get("asn")))
     org = _str(data.get("autonomous_system_organization", data.get("as_name")))
     traits = data.get("traits")
     user_type = traits.get("user_type") if isinstance(traits, Mapping) else data.get("user_type")
     category = _USER_TYPES.get(user_type) if isinstance(user_type, str) else None
     if asn is None and isinstance(traits, Mapping):  # GeoIP2 Enterprise / ISP keep it in traits
-        asn = _int(traits.get("autonomous_system_number"))
+        asn = _asn(traits.get("autonomous_system_number"))
         org = org or _str(traits.get("autonomous_system_organization"))
     record = Record(asn, org, _country(data), category)
     return None if record == Record() else record

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from .value import Category, parse_asn
 
-__all__ = ["ASNLists", "load_asn_file", "load_bot_asns", "parse_asn"]
+__all__ = ["ASNLists", "load_asn_file"]
 
 
 def _read_json(base: str | Path | None, name: str) -> Mapping[str, Any]:
@@ -51,18 +51,6 @@ def load_asn_file(path: str | Path | None = None) -> tuple[frozenset[int], Mappi
         raise ConfigurationError(f"ASN list {path or 'hosting-asns.json'}: " + "; ".join(errors))
     provenance = {k: data[k] for k in ("name", "date", "source", "licence") if k in data}
     return frozenset(asns), provenance
-
-
-def load_bot_asns(path: str | Path | None = None) -> Mapping[str, frozenset[int]]:
-    """Crawler name -> the ASNs it runs from (the shipped ``bot-asns.json`` by default)."""
-    data = _read_json(path, "bot-asns.json")
-    bots = data.get("bots")
-    if not isinstance(bots, Mapping):
-        raise ConfigurationError(f"bot ASN list {path or 'bot-asns.json'}: no 'bots' object")
-    try:
-        return {str(name): frozenset(map(parse_asn, asns)) for name, asns in bots.items()}
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"bot ASN list {path or 'bot-asns.json'}: {exc}") from exc
 
 
 def _asns(values: Iterable[int | str], what: str) -> frozenset[int]:

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import NamedTuple, Protocol
 
-from ..clientip import IPAddress
+from ..clientip import Client
 
-__all__ = ["UNKNOWN", "Category", "IPAddress", "Origin", "OriginLookup", "Record", "parse_asn"]
+__all__ = [
+    "UNKNOWN",
+    "Category",
+    "Origin",
+    "OriginLookup",
+    "Record",
+    "parse_asn",
+    "parse_country",
+]
 
 
 class Category:
@@ -63,21 +71,34 @@ UNKNOWN = Origin()
 
 
 class OriginLookup(Protocol):
-    """Anything that maps a client address to its `Origin` without leaving the process."""
+    """Anything that maps a client to its `Origin` without leaving the process.
 
-    def origin_of(self, address: IPAddress | None) -> Origin: ...
+    Takes the `Client`, not its address, so a lookup can key its memo by the client's network
+    (a string the client already holds) rather than hash an address object per request.
+    """
+
+    def origin_for(self, client: Client) -> Origin: ...
 
 
 def parse_asn(value: object) -> int:
     """An AS number from ``16509``, ``"16509"`` or ``"AS16509"``; ValueError otherwise."""
     if isinstance(value, bool):
         raise ValueError(f"not an AS number: {value!r}")
+    digits = value.strip().upper().removeprefix("AS") if isinstance(value, str) else ""
     if isinstance(value, int):
         number = value
-    elif isinstance(value, str) and value.strip().upper().removeprefix("AS").isdigit():
-        number = int(value.strip().upper().removeprefix("AS"))
+    elif digits.isascii() and digits.isdigit():  # not "²": str.isdigit takes any Unicode digit
+        number = int(digits)
     else:
         raise ValueError(f"not an AS number: {value!r}")
     if not 0 < number < 1 << 32:
         raise ValueError(f"AS number out of range: {value!r}")
     return number
+
+
+def parse_country(value: object) -> str:
+    """An ISO 3166 alpha-2 code (``"FR"``) from ``"fr"`` or ``" FR "``; ValueError otherwise."""
+    code = value.strip().upper() if isinstance(value, str) else ""
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        raise ValueError(f"not a two-letter country code: {value!r}")
+    return code
