@@ -136,3 +136,11 @@ def test_a_key_quota_holds_against_padding_and_second_lines(http: str) -> None:
         third = client.get("/", headers=[("x-api-key", "real"), ("x-api-key", "fresh-2")])
         assert (padded.status_code, second.status_code, third.status_code) == (429, 429, 429)
         assert client.get("/", headers={"x-api-key": "other"}).text == "key other"
+
+
+def test_an_ipv4_mapped_client_is_the_ipv4_client_however_facts_are_built() -> None:
+    mapped = ipaddress.ip_address("::ffff:192.0.2.7")
+    by_hand = Facts("GET", "/", client_ip=mapped)
+    served = Facts.from_scope(scope(peer="::ffff:192.0.2.7"))
+    assert by_hand.client_ip == served.client_ip == ipaddress.ip_address("192.0.2.7")
+    assert by_hand.client.network() == served.client.network() == "192.0.2.7"

@@ -56,9 +56,7 @@ def parse_ip(text: str) -> IPAddress | None:
             address = ipaddress.ip_address(text)
         except ValueError:
             return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    return address
+    return _unmapped(address)
 
 
 def _fast_parse(text: str) -> IPAddress | None:
@@ -102,8 +100,8 @@ class Client:
     def __init__(
         self, ip: IPAddress | None, peer: IPAddress | None = None, scheme: str | None = None
     ) -> None:
-        self.ip = ip
-        self.peer = peer
+        self.ip = _unmapped(ip)
+        self.peer = _unmapped(peer)
         self.scheme = scheme
         self._nets: dict[tuple[int, int], str] = {}
 
@@ -120,6 +118,13 @@ class Client:
 
     def __repr__(self) -> str:
         return f"Client({self.ip!s}, peer={self.peer!s})"
+
+
+def _unmapped(address: IPAddress | None) -> IPAddress | None:
+    """IPv4-mapped IPv6 (``::ffff:1.2.3.4``) as the IPv4 address: one client, one identity."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 #: The client of a request with no address at all (a unix socket nobody vouches for).
