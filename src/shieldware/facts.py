@@ -60,6 +60,7 @@ class Facts:
         "_first",
         "_headers",
         "_host",
+        "_pairs",
         "_peer_text",
         "_proxies",
         "_query",
@@ -94,7 +95,8 @@ class Facts:
         self.method = method
         self.path = path
         pairs = tuple(headers)
-        self._headers: tuple[tuple[str, str], ...] | None = pairs
+        self._pairs: Sequence[tuple[str, str]] | None = pairs
+        self._headers: tuple[tuple[str, str], ...] | None = None
         self._first: dict[str, str] | None = None
         self._raw: Sequence[Any] = ()
         self._environ: Mapping[str, Any] | None = None
@@ -129,6 +131,7 @@ class Facts:
             # One cheap look at the shape: a server that hands over text is refused up front.
             raise BadRequest("ASGI header names must be bytes")
         self._environ = None
+        self._pairs = None
         self._headers = None
         self._first = None
         self._client = None
@@ -161,6 +164,7 @@ class Facts:
         self.path = path or "/"
         self._raw = ()
         self._environ = environ
+        self._pairs = None
         self._headers = None
         self._first = None
         self._client = None
@@ -281,11 +285,21 @@ class Facts:
         """Lower-case ``(name, value)`` pairs in arrival order (200 at most, cut at 8 KiB each)."""
         headers = self._headers
         if headers is None:
-            try:
-                headers = self._headers = _decode_all(self._raw, self._environ)
-            except (AttributeError, TypeError, ValueError) as exc:
-                raise BadRequest(f"unreadable request headers: {exc}") from exc
+            headers = self._headers = tuple(
+                [
+                    (n, v if len(v) <= MAX_VALUE else v[:MAX_VALUE])
+                    for n, v in self._all()[:MAX_HEADERS]
+                ]
+            )
         return headers
+
+    @property
+    def header_index(self) -> Mapping[str, str]:
+        """Every header by name, as `header` reads it (for layers that read many)."""
+        first = self._first
+        if first is None:
+            first = self._first = _index(self._all())
+        return first
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """Header `name` (lower-case) as the app will read it: its first line; or `default`.
@@ -294,7 +308,7 @@ class Facts:
         """
         first = self._first
         if first is None:
-            first = self._first = self._index()
+            first = self._first = _index(self._all())
         return first.get(name, default)
 
     def has_header(self, name: str) -> bool:
@@ -326,35 +340,22 @@ class Facts:
         return None
 
     # -- internals -------------------------------------------------------------------------
-    def _index(self) -> dict[str, str]:
-        """Name -> the app's view of it: first line (all ``cookie`` lines joined)."""
-        try:
-            return self._read_index()
-        except (AttributeError, TypeError, ValueError) as exc:
-            raise BadRequest(f"unreadable request headers: {exc}") from exc
-
-    def _read_index(self) -> dict[str, str]:
-        environ = self._environ
-        if environ is not None:
-            return dict(_environ_pairs(environ))
-        index: dict[str, str] = {}
-        cookies: list[str] = []
-        if self._headers is not None and not self._raw:
-            for name, value in self._headers:
-                if name == "cookie":
-                    cookies.append(value)
-                elif name not in index:
-                    index[name] = value
-        else:
-            for key, value in self._raw:
-                name = key.decode("latin-1").lower()
-                if name == "cookie":
-                    cookies.append(_text(value))
-                elif name not in index:
-                    index[name] = _text(value)
-        if cookies:
-            index["cookie"] = "; ".join(cookies)
-        return index
+    def _all(self) -> Sequence[tuple[str, str]]:
+        """Every header line, decoded once (names lower-cased), uncut: what lookups read."""
+        pairs = self._pairs
+        if pairs is None:
+            environ = self._environ
+            try:
+                if environ is not None:
+                    pairs = list(_environ_pairs(environ))
+                else:
+                    pairs = [
+                        (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in self._raw
+                    ]
+            except (AttributeError, TypeError, ValueError) as exc:
+                raise BadRequest(f"unreadable request headers: {exc}") from exc
+            self._pairs = pairs
+        return pairs
 
     def _lines(self, name: str) -> list[str]:
         """Every line of header `name`, uncut (trusted-proxy headers are walked from the right)."""
@@ -362,10 +363,10 @@ class Facts:
         if environ is not None:
             value = environ.get("HTTP_" + name.upper().replace("-", "_"))
             return [str(value)] if value else []
-        if self._raw:
+        if self._pairs is None and self._raw:  # no decoding for a chain that reads no header
             wanted = name.encode()
             return [_text(v) for k, v in self._raw if bytes(k).lower() == wanted]
-        return [v for k, v in self.headers if k == name]
+        return [v for k, v in self._all() if k == name]
 
 
 _PUBLIC = frozenset(
@@ -385,21 +386,18 @@ def _header_of(pairs: Sequence[tuple[str, str]], name: str, default: str) -> str
     return default
 
 
-def _decode_all(
-    raw: Sequence[Any], environ: Mapping[str, Any] | None
-) -> tuple[tuple[str, str], ...]:
-    pairs = _environ_pairs(environ) if environ is not None else _raw_pairs(raw)
-    out: list[tuple[str, str]] = []
+def _index(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """Name -> the app's view of it: its first line (all ``cookie`` lines joined)."""
+    index: dict[str, str] = {}
+    cookies: list[str] = []
     for name, value in pairs:
-        if len(out) >= MAX_HEADERS:
-            break
-        out.append((name, value if len(value) <= MAX_VALUE else value[:MAX_VALUE]))
-    return tuple(out)
-
-
-def _raw_pairs(raw: Sequence[Any]) -> Iterable[tuple[str, str]]:
-    for key, value in raw:
-        yield key.decode("latin-1").lower(), value.decode("latin-1")
+        if name == "cookie":
+            cookies.append(value)
+        elif name not in index:
+            index[name] = value
+    if cookies:
+        index["cookie"] = "; ".join(cookies)
+    return index
 
 
 def _environ_pairs(environ: Mapping[str, Any]) -> Iterable[tuple[str, str]]:

@@ -281,7 +281,7 @@ class Fingerprint:
     def _entry(self, facts: Facts) -> _Entry:
         """The cacheable part of the evaluation, reused for identical heads."""
         names = tuple(map(_first, facts.headers))
-        values = tuple(map(facts.header, self._cache_headers))
+        values = tuple(map(facts.header_index.get, self._cache_headers))
         secure = facts.secure
         order = self.order_signals and facts.header_order_known
         trusted = self.ja4_header is not None and facts.from_trusted_proxy
