@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import AnyStr
 
 from .facts import Facts
+from .memo import Memo
 from .verdict import Action, Decision, Reply, Verdict
 
 __all__ = [
@@ -87,13 +88,12 @@ class Renderer:
     churns it). Owned by a `Gate`, never shared between shields.
     """
 
-    __slots__ = ("_maxsize", "_replies")
+    __slots__ = ("_replies",)
 
     def __init__(self, maxsize: int = 1024) -> None:
-        self._maxsize = maxsize
         #: keyed by everything a reply is made of: action, rule, reason, status hint, Retry-After
         #: text, the negotiated kind (html, json or text) and the decision's headers
-        self._replies: dict[tuple[object, ...], Reply] = {}
+        self._replies: Memo[tuple[object, ...], Reply] = Memo(maxsize)
 
     def __len__(self) -> int:
         return len(self._replies)
@@ -114,10 +114,7 @@ class Renderer:
         )
         reply = self._replies.get(key)
         if reply is None:
-            reply = render(decision, facts)
-            if len(self._replies) >= self._maxsize:
-                self._replies.clear()
-            self._replies[key] = reply
+            reply = self._replies.put(key, render(decision, facts))
         return reply
 
 
