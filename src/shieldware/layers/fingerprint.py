@@ -17,7 +17,6 @@ The explanation goes to ``Verdict.detail``, and to an opt-in debug response head
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -48,6 +47,7 @@ from ..fingerprint.signals import CACHE_HEADERS, DEFAULT_CAPS, DEFAULT_SIGNALS, 
 from ..fingerprint.ua import UAClassifier
 from ..layer import Progress, Threshold
 from ..match import Matcher
+from ..memo import Memo
 from ..verdict import Action, Verdict
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_EXEMPT_PATHS", "Band", "Fingerprint", "Score"]
@@ -183,9 +183,7 @@ class Fingerprint:
         ] = {}
         self._pass = Verdict(Action.PASS, name, "not-scored")
         self._cache_headers = CACHE_HEADERS + ((self.ja4_header,) if self.ja4_header else ())
-        self._cache: dict[tuple[Any, ...], _Entry] = {}
-        self._cache_size = max(1, cache_size)
-        self._lock = threading.Lock()
+        self._cache: Memo[tuple[Any, ...], _Entry] = Memo(max(1, cache_size))
         self._uncached = any(not s.cacheable for s in self.signals)
 
     def __repr__(self) -> str:
@@ -293,11 +291,7 @@ class Fingerprint:
                 len(names) <= _CACHE_MAX_HEADERS
                 and sum(map(len, names)) + sum(map(len, filter(None, values))) <= _CACHE_MAX_CHARS
             ):
-                cache = self._cache
-                with self._lock:  # writers only; lookups stay lock-free
-                    while len(cache) >= self._cache_size:
-                        del cache[next(iter(cache))]  # oldest first
-                    cache[key] = entry
+                self._cache.put(key, entry)
         if self._uncached:
             entry = self._run_uncached(facts, entry, secure, order, trusted)
         return entry
