@@ -3,8 +3,8 @@
 A plain dict whose oldest entry is dropped once it holds `maxsize` (first in, first out). Lookups
 are the dict's own C-level ``get``, so a hit costs what a dict probe costs; cachetools' LRU would
 cost a Python call per hit on a path every request takes. A flood of distinct keys only churns it:
-memory stays bounded. Safe to share between threads: a racing eviction at worst drops one more
-entry than needed, and a racing insert at worst computes a value twice.
+memory stays bounded. Safe to share between threads: racing puts may briefly hold a few entries
+more and trim back, and a racing miss at worst computes a value twice.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ class Memo(dict[K, V]):
         self.maxsize = maxsize
 
     def put(self, key: K, value: V) -> V:
-        """Store `value` under `key` (evicting the oldest entry when full) and return it."""
-        if len(self) >= self.maxsize:
-            # Another thread may have changed the dict meanwhile: then it made room already.
+        """Store `value` under `key`, evicting the oldest entries past `maxsize`, and return it."""
+        self[key] = value
+        # Evict after inserting: racing threads that each inserted each trim back, so once no
+        # put is running the memo holds at most `maxsize` entries.
+        while len(self) > self.maxsize:
+            # Another thread may be trimming too: its change is ours, look again.
             with contextlib.suppress(KeyError, RuntimeError, StopIteration):
                 del self[next(iter(self))]
-        self[key] = value
         return value
