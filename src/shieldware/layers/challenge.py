@@ -18,7 +18,7 @@ from ..facts import Facts
 from ..keys import tag_of
 from ..layer import Flow, Progress
 from ..match import Matcher
-from ..ops import Add, Bucket, LimitState, Take
+from ..ops import Add, Bucket, Count, Get, Incr, LimitState, Take
 from ..pow import puzzle, replies, tokens
 from ..pow.assets import asset_reply
 from ..pow.page import PageText
@@ -50,6 +50,7 @@ class PowReason:
     SPENT = "clearance-spent"
     PREFIX_BUSY = "prefix-traffic-exceeded"
     ISSUE_RATE = "challenge-rate-exceeded"
+    CEILING = "challenge-ceiling-reached"
     REDEEM_RATE = "redeem-rate-exceeded"
     SOLVED = "solved"
     WRONG_ANSWER = "wrong-answer"
@@ -84,7 +85,9 @@ class ProofOfWork:
     :param meter: requests one clearance buys (its own token bucket); `meter_burst` at once.
     :param prefix_rate: cleared requests per network prefix, whatever the number of clearances.
     :param issue_rate: challenges issued per prefix; `redeem_rate`: answers accepted per prefix.
-    :param pressure_rate: challenges issued site-wide before difficulty rises (decays by itself).
+    :param ceiling_rate: challenges issued site-wide, at most (`ceiling_burst` at once): past it
+        the layer refuses to issue (503 with Retry-After) rather than raise anyone's difficulty.
+    :param level_ttl: seconds a network's escalation level lives after its last rise.
     :param fast_hashrate: hashes/s above which a solve is flagged as faster than a browser.
     :param fast_weight: weight added to flagged solves and to requests using their clearance.
     :param v4_prefix: / `v6_prefix`: the network a client is bound to and metered by.
@@ -114,8 +117,9 @@ class ProofOfWork:
         issue_burst: int = 30,
         redeem_rate: str | Rate = "10/minute",
         redeem_burst: int = 10,
-        pressure_rate: str | Rate = "600/minute",
-        pressure_burst: int = 600,
+        ceiling_rate: str | Rate = "6000/minute",
+        ceiling_burst: int = 1000,
+        level_ttl: int = 3600,
         fast_hashrate: float = 50e6,
         fast_weight: float = 10.0,
         v4_prefix: int = 24,
@@ -134,13 +138,15 @@ class ProofOfWork:
             errors.append("challenge_ttl and clearance_ttl must be at least 10 seconds")
         if not (8 <= v4_prefix <= 32 and 16 <= v6_prefix <= 128):
             errors.append("v4_prefix must be 8..32 and v6_prefix 16..128")
-        if min(meter_burst, prefix_burst, issue_burst, redeem_burst, pressure_burst) < 1:
+        if min(meter_burst, prefix_burst, issue_burst, redeem_burst, ceiling_burst) < 1:
             errors.append("bursts must be at least 1")
+        if level_ttl < 1:
+            errors.append("level_ttl must be at least 1 second")
         if errors:
             raise ConfigurationError("invalid ProofOfWork: " + "; ".join(errors))
         self.name = name
         #: The store ops this layer sends (checked against the store when the Shield is built).
-        self.ops = frozenset({Add, Take})
+        self.ops = frozenset({Add, Get, Incr, Take})
         self.kit = tokens.TokenKit(resolve_secrets(secret, purpose="ProofOfWork"), name)
         self.match = match
         self.min_score = min_score
@@ -158,8 +164,10 @@ class ProofOfWork:
         self._prefix_spec = (Rate.parse(prefix_rate).interval_us, prefix_burst)
         self._issue_spec = (Rate.parse(issue_rate).interval_us, issue_burst)
         self._redeem_spec = (Rate.parse(redeem_rate).interval_us, redeem_burst)
-        self._pressure = Bucket(
-            self._keys + "pressure", Rate.parse(pressure_rate).interval_us, pressure_burst
+        self.level_ttl = level_ttl
+        #: The site-wide ceiling on issuing: bounds the server's work, never anyone's difficulty.
+        self._ceiling = Bucket(
+            self._keys + "ceiling", Rate.parse(ceiling_rate).interval_us, ceiling_burst
         )
         self._pass = Verdict(Action.PASS, name, PowReason.NOT_COVERED)
 
@@ -224,7 +232,7 @@ class ProofOfWork:
                 return verdict
             if verdict.action is not Action.ALLOW:  # a fresh challenge says what went wrong
                 why = "answer-" + verdict.reason
-                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, why)
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, None, why)
                 return verdict
             clearance = verdict.detail["clearance"]
             extra: tuple[tuple[str, str], ...] = ((CLEARANCE_HEADER, clearance.token),)
@@ -232,12 +240,12 @@ class ProofOfWork:
         else:
             raw = facts.header(CLEARANCE_HEADER) or facts.cookie(self._cookie_name(facts))
             if not raw:
-                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, None)
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, None, None)
                 return verdict
             clearance = self.kit.read_clearance(raw, now=now, bound=bound)
             if isinstance(clearance, str):
                 why = "clearance-" + clearance
-                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, why)
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, None, why)
                 return verdict
             extra = ()
             solved = {}
@@ -258,8 +266,12 @@ class ProofOfWork:
                 headers=extra,
             )
         if not meter.allowed:
-            level = clearance.level + 1
-            verdict = yield from self._issue(facts, progress, prefix, bound, now, level, None)
+            # The network's level rises and stays (not the clearance's): dropping the dry
+            # clearance and asking afresh gets the same level (a fresh challenge reads it).
+            raised: int = yield Incr(self._level_key(prefix), self.level_ttl)
+            level = max(clearance.level + 1, raised)
+            why = PowReason.SPENT
+            verdict = yield from self._issue(facts, progress, prefix, bound, now, level, why)
             return verdict
         # An answer redeemed in a header (API mode) is a solve too: say so for the reporters.
         return Verdict(
@@ -271,14 +283,16 @@ class ProofOfWork:
             detail={"clearance": clearance.tid[:8], "remaining": meter.remaining, **solved},
         )
 
-    def _difficulty(self, score: float, issue: LimitState, pressure: LimitState) -> int:
+    def _level_key(self, prefix: str) -> str:
+        return self._keys + "level:" + prefix
+
+    def _difficulty(self, score: float, issue: LimitState) -> int:
+        """Extra bits for this asker: its score's tier, and +1 when its network keeps asking.
+
+        Nothing here is site-wide: challenges other networks asked for (and never solved) raise
+        nobody's difficulty but their own.
+        """
         extra = next((bits for floor, bits in self.tiers if score >= floor), 0)
-        if not pressure.allowed:
-            extra += 3
-        elif pressure.remaining * 5 <= pressure.limit:
-            extra += 2
-        elif pressure.remaining * 2 <= pressure.limit:
-            extra += 1
         if issue.remaining * 2 <= issue.limit:  # this prefix keeps asking: it pays more
             extra += 1
         return extra
@@ -290,9 +304,10 @@ class ProofOfWork:
         prefix: str,
         bound: str,
         now: float,
-        level: int,
+        level: int | None,
         why: str | None,
     ) -> Flow:
+        """A challenge for this client; `level` None reads its network's escalation level."""
         states: tuple[LimitState, ...] = yield Take(
             (self._bucket("issue", prefix, self._issue_spec),)
         )
@@ -305,13 +320,24 @@ class ProofOfWork:
                 status=429,
                 retry_after=issue.retry_after,
             )
-        pressure: tuple[LimitState, ...] = yield Take((self._pressure,))
-        extra = self._difficulty(progress.score, issue, pressure[0])
+        ceiling: tuple[LimitState, ...] = yield Take((self._ceiling,))
+        if not ceiling[0].allowed:
+            return Verdict(
+                Action.THROTTLE,
+                self.name + "/ceiling",
+                PowReason.CEILING,
+                status=503,
+                retry_after=max(1.0, ceiling[0].retry_after),
+            )
+        if level is None:
+            held: Count | None = yield Get(self._level_key(prefix))
+            level = held.value if held is not None else 0
+        extra = self._difficulty(progress.score, issue)
         bits = min(self.max_bits, self.bits + extra + level)
         challenge = self.kit.mint_challenge(
             now=now, ttl=self.challenge_ttl, count=self.count, bits=bits, level=level, bound=bound
         )
-        reason = why or (PowReason.SPENT if level else PowReason.NO_CLEARANCE)
+        reason = why or PowReason.NO_CLEARANCE
         rule = self.name + "/challenge"
         detail = {"bits": bits, "count": self.count, "level": level, "cid": challenge.cid}
         if self._wants_api(facts):
