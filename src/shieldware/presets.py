@@ -8,18 +8,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .keys import by_network
 from .layer import Layer, Reporter
 from .layers import Fingerprint, IPList, ProofOfWork, TokenBucket
-from .match import path
+from .match import Matcher, any_of, path
 from .policy import Mode, Shield
 from .secret import SecretInput
 from .stores import Store
 
-__all__ = ["default_layers", "default_shield"]
+__all__ = ["ACCOUNT_RATE", "ACCOUNT_ROUTES", "default_layers", "default_shield"]
 
 
-#: Sign-up and login style routes: proof of work before the form is even shown, so a browser holds
-#: a clearance when it submits (a POST is never replayed after a challenge).
+#: Sign-up, login and password-reset style routes. A page view pays proof of work once (a
+#: clearance); every POST to them (an account action) pays a fresh single-use proof bound to the
+#: action and the network, which the form helper solves while the person types.
 ACCOUNT_ROUTES = path(
     "/accounts/login",
     "/accounts/login/",
@@ -49,9 +51,17 @@ ACCOUNT_ROUTES = path(
 #: Score (summed weight of earlier layers) from which every request must pay proof of work: the
 #: fingerprint layer's `challenge` band (impersonated browsers, headless browsers).
 POW_MIN_SCORE = 6.0
+#: Account actions (proved POSTs to account routes) per network (/24, /48) and hour: even a GPU
+#: farm buys at most this many accounts per network and hour.
+ACCOUNT_RATE = "30/hour"
 
 
-def default_layers(secret: SecretInput = None) -> list[Layer]:
+def default_layers(
+    secret: SecretInput = None,
+    *,
+    account_match: Matcher | None = None,
+    account_rate: str | None = ACCOUNT_RATE,
+) -> list[Layer]:
     """The default layers, in order. Grows as layers land; see docs/concepts.md.
 
     `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
@@ -63,14 +73,32 @@ def default_layers(secret: SecretInput = None) -> list[Layer]:
     it; it comes before `Fingerprint` so every client is counted, verified good bots included. A
     client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
 
-    Proof of work comes last so it sees the score of every scoring layer before it.
+    Proof of work comes last so it sees the score of every scoring layer before it. Account
+    actions it let through (each with its own proof) then meet a budget per network
+    (`account_rate`, per /24 and /48; None for none): a 429 like any limit, in every report.
+
+    :param account_match: more account routes, besides `ACCOUNT_ROUTES`.
     """
-    return [
+    routes: Matcher = (
+        ACCOUNT_ROUTES if account_match is None else any_of(ACCOUNT_ROUTES, account_match)
+    )
+    pow_layer = ProofOfWork(secret, match=routes, min_score=POW_MIN_SCORE)
+    layers: list[Layer] = [
         IPList(),
         TokenBucket("120/minute", burst=60, name="ratelimit"),
         Fingerprint(),
-        ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
+        pow_layer,
     ]
+    if account_rate is not None:
+        layers.append(
+            TokenBucket(
+                account_rate,
+                key=by_network(24, 48),
+                match=pow_layer.is_action,
+                name="account-actions",
+            )
+        )
+    return layers
 
 
 def default_shield(
@@ -80,11 +108,14 @@ def default_shield(
     store: Store | str | None = None,
     trusted_proxies: Iterable[str] = (),
     reporters: Iterable[Reporter] = (),
+    account_match: Matcher | None = None,
+    account_rate: str | None = ACCOUNT_RATE,
     **options: Any,
 ) -> Shield:
-    """A `Shield` with the default layers. Extra keyword options go to `Shield`."""
+    """A `Shield` with the default layers (`account_match`, `account_rate`: see
+    `default_layers`). Extra keyword options go to `Shield`."""
     return Shield(
-        default_layers(secret),
+        default_layers(secret, account_match=account_match, account_rate=account_rate),
         mode=mode,
         store=store,
         trusted_proxies=trusted_proxies,

@@ -25,6 +25,7 @@ from typing import Any, TypeVar, cast
 from flask import Flask, Response, current_app, g, request
 from werkzeug.datastructures import Headers
 
+from ..body import attach_body
 from ..facts import Facts
 from ..gate import DECISION_KEY, VIEW_KEY, Entry, Gate, decision_in, read_facts, read_principal
 from ..policy import Mode, Shield
@@ -111,7 +112,15 @@ class _Hooks:
 
     def before(self) -> Response | None:
         gate = self.gate
-        entry = gate.enter(read_facts(_facts, gate.shield, self.principal))
+        facts = read_facts(_facts, gate.shield, self.principal)
+        if gate.wants_body(facts):  # a form a layer asked for: Flask keeps the bytes for the view
+            facts = attach_body(
+                facts,  # type: ignore[arg-type]
+                request.content_length,
+                request.content_type,
+                lambda: request.get_data(cache=True),
+            )
+        entry = gate.enter(facts)
         setattr(g, DECISION_KEY, entry.decision)
         if entry.reply is not None:
             return reply_response(entry.reply)

@@ -10,24 +10,34 @@ docs/proof-of-work.md for the protocol and the security model.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from ..body import SAFE_METHODS, Body, body_of, form_fields, form_value
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..keys import tag_of
 from ..layer import Flow, Progress
 from ..match import Matcher
-from ..ops import Add, Bucket, Count, Get, Incr, LimitState, Take
+from ..ops import Add, Bucket, Count, Get, Incr, LimitState, Op, Take
 from ..pow import puzzle, replies, tokens
 from ..pow.assets import asset_reply
+from ..pow.form import FORM_FIELD, Replay
 from ..pow.page import PageText
 from ..pow.redirect import safe_return
 from ..rate import Rate
 from ..secret import SecretInput, resolve_secrets
 from ..verdict import Action, Reply, Verdict
 
-__all__ = ["ANSWER_HEADER", "BASE_PATH", "CLEARANCE_HEADER", "ProofOfWork", "PowReason"]
+__all__ = [
+    "ANSWER_HEADER",
+    "BASE_PATH",
+    "CLEARANCE_HEADER",
+    "FORM_FIELD",
+    "ProofOfWork",
+    "PowReason",
+]
 
 #: Reserved path prefix the layer answers under (assets and the verify endpoint).
 BASE_PATH = "/.shieldware/pow/"
@@ -58,10 +68,16 @@ class PowReason:
     REPLAYED = "replayed"
     ASSET = "asset"
     NOT_FOUND = "not-found"
+    ACTION_PROVED = "action-proved"
+    ACTION_PROOF = "action-proof-required"
+    ACTION_ISSUED = "action-challenge"
+    NOT_AN_ACTION = "not-an-action"
 
 
 #: Reasons of a request this layer let through: a threshold's challenge must not charge it twice.
-_PASSED = frozenset({PowReason.CLEARED, PowReason.SOLVED})
+_PASSED = frozenset({PowReason.CLEARED, PowReason.SOLVED, PowReason.ACTION_PROVED})
+#: What `_mint` answers: the new challenge, or why none was issued.
+MintFlow = Generator[Op[Any], Any, "tokens.Challenge | Verdict"]
 
 
 class ProofOfWork:
@@ -90,6 +106,11 @@ class ProofOfWork:
     :param level_ttl: seconds a network's escalation level lives after its last rise.
     :param fast_hashrate: hashes/s above which a solve is flagged as faster than a browser.
     :param fast_weight: weight added to flagged solves and to requests using their clearance.
+    :param actions: requests that need a fresh single-use proof each, bound to their method, path
+        and network (a clearance never covers them), besides those `per_action` names.
+    :param per_action: unsafe-method requests (POST, PUT, PATCH, DELETE) that `match` accepts
+        need a per-action proof (sign-up, login, password reset).
+    :param form_field: the form field a per-action answer may travel in (`shieldware.body`).
     :param v4_prefix: / `v6_prefix`: the network a client is bound to and metered by.
     :param text: the interstitial's strings (translate by passing your own `PageText`).
     :param clock: seconds since the epoch (tests inject one).
@@ -102,6 +123,9 @@ class ProofOfWork:
         match: Matcher | None = None,
         min_score: float | None = None,
         api: Matcher | None = None,
+        actions: Matcher | None = None,
+        per_action: bool = True,
+        form_field: str = FORM_FIELD,
         name: str = "pow",
         count: int = 4,
         bits: int = 17,
@@ -142,6 +166,8 @@ class ProofOfWork:
             errors.append("bursts must be at least 1")
         if level_ttl < 1:
             errors.append("level_ttl must be at least 1 second")
+        if not form_field or not all(c.isalnum() or c in "-_" for c in form_field):
+            errors.append(f"form_field must be [A-Za-z0-9_-]+, not {form_field!r}")
         if errors:
             raise ConfigurationError("invalid ProofOfWork: " + "; ".join(errors))
         self.name = name
@@ -151,6 +177,9 @@ class ProofOfWork:
         self.match = match
         self.min_score = min_score
         self.api = api
+        self.actions = actions
+        self.per_action = per_action
+        self.form_field = form_field
         self.count, self.bits, self.max_bits = count, bits, max_bits
         self.tiers = tuple(sorted(tiers, reverse=True))
         self.challenge_ttl, self.clearance_ttl = challenge_ttl, clearance_ttl
@@ -180,10 +209,26 @@ class ProofOfWork:
     # -- the Layer and Challenger protocols ------------------------------------------------
     def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         if facts.path.startswith(BASE_PATH):
-            return self._endpoint(facts)
+            return self._endpoint(facts, progress)
+        if facts.method not in SAFE_METHODS and self.is_action(facts):
+            return self._action_gate(facts, progress)
         if not self._covers(facts, progress):
             return self._pass
         return self._gate(facts, progress)
+
+    def is_action(self, facts: Facts) -> bool:
+        """True when `facts` is an account action: it needs a proof of its own."""
+        if facts.method in SAFE_METHODS:
+            return False
+        if self.per_action and self.match is not None and self.match(facts):
+            return True
+        return self.actions is not None and self.actions(facts)
+
+    def wants_body(self, facts: Facts) -> bool:
+        """Adapters ask before deciding (`shieldware.gate`): the body of an action that carries
+        no answer header may hold the answer in `form_field`, and is what a challenged browser
+        sends again."""
+        return self.is_action(facts) and facts.header(ANSWER_HEADER) is None
 
     def challenge(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         """Answer a CHALLENGE threshold: pass a request this layer already cleared."""
@@ -297,17 +342,13 @@ class ProofOfWork:
             extra += 1
         return extra
 
-    def _issue(
-        self,
-        facts: Facts,
-        progress: Progress,
-        prefix: str,
-        bound: str,
-        now: float,
-        level: int | None,
-        why: str | None,
-    ) -> Flow:
-        """A challenge for this client; `level` None reads its network's escalation level."""
+    def _mint(
+        self, progress: Progress, prefix: str, bound: str, now: float, level: int | None
+    ) -> MintFlow:
+        """A challenge for this client, or the verdict refusing one (issue budgets).
+
+        `level` None reads the network's escalation level.
+        """
         states: tuple[LimitState, ...] = yield Take(
             (self._bucket("issue", prefix, self._issue_spec),)
         )
@@ -334,12 +375,38 @@ class ProofOfWork:
             level = held.value if held is not None else 0
         extra = self._difficulty(progress.score, issue)
         bits = min(self.max_bits, self.bits + extra + level)
-        challenge = self.kit.mint_challenge(
+        return self.kit.mint_challenge(
             now=now, ttl=self.challenge_ttl, count=self.count, bits=bits, level=level, bound=bound
         )
+
+    def _issue(
+        self,
+        facts: Facts,
+        progress: Progress,
+        prefix: str,
+        bound: str,
+        now: float,
+        level: int | None,
+        why: str | None,
+        replay: Replay | None = None,
+        return_to: str | None = None,
+    ) -> Flow:
+        """Challenge this request: the interstitial for browsers, a 401 for API clients.
+
+        `replay` (a challenged form post) makes the page send the form again with the answer;
+        `return_to` overrides where the verify endpoint sends the browser back.
+        """
+        challenge = yield from self._mint(progress, prefix, bound, now, level)
+        if isinstance(challenge, Verdict):
+            return challenge
         reason = why or PowReason.NO_CLEARANCE
         rule = self.name + "/challenge"
-        detail = {"bits": bits, "count": self.count, "level": level, "cid": challenge.cid}
+        detail = {
+            "bits": challenge.bits,
+            "count": self.count,
+            "level": challenge.level,
+            "cid": challenge.cid,
+        }
         if self._wants_api(facts):
             reply = replies.api_challenge(
                 challenge,
@@ -349,25 +416,118 @@ class ProofOfWork:
             )
         else:
             post = facts.method not in ("GET", "HEAD")
-            target = facts.path + ("?" + facts.query if facts.query and not post else "")
+            if return_to is None:
+                target = facts.path + ("?" + facts.query if facts.query and not post else "")
+                return_to = safe_return(target)
             reply = replies.page_challenge(
                 challenge,
                 text=self.text,
                 base=BASE_PATH,
                 verify=self.verify_path,
-                return_to=safe_return(target),
+                return_to=return_to,
                 rule=f"{rule}/{reason}",
                 post=post,
+                replay=replay,
             )
         return Verdict(
             Action.CHALLENGE, rule, reason, status=reply.status, reply=reply, detail=detail
         )
 
+    # -- one proof per account action -------------------------------------------------------
+    def _action_of(self, facts: Facts) -> str:
+        return f"{facts.method} {facts.path}"
+
+    def _action_gate(self, facts: Facts, progress: Progress) -> Flow:
+        """A sign-up, login or reset: a fresh single-use proof bound to this action and network.
+
+        A clearance never covers it. The answer travels in the answer header (API clients,
+        ``fetch``) or in `form_field` of the form body the adapter buffered. Without a valid one,
+        a browser gets the interstitial carrying its form, which it sends again once solved.
+        """
+        prefix = facts.client.network(self.v4_prefix, self.v6_prefix) or "-"
+        bound = tokens.binding(prefix, facts.user_agent, self._action_of(facts))
+        now = self.clock()
+        body = body_of(facts)
+        answer = facts.header(ANSWER_HEADER)
+        if answer is None and body is not None:
+            answer = form_value(body, self.form_field)
+        why = PowReason.ACTION_PROOF
+        if answer:
+            token, _, nonces = answer.partition(";")
+            verdict = yield from self._redeem(
+                facts, prefix, bound, now, token.strip(), nonces, mint=False
+            )
+            if verdict.action is Action.THROTTLE:
+                return verdict
+            if verdict.action is Action.ALLOW:
+                detail = {k: v for k, v in verdict.detail.items() if k != "hashrate"}
+                return Verdict(
+                    Action.PASS,
+                    self.name,
+                    PowReason.ACTION_PROVED,
+                    weight=verdict.weight,
+                    detail=detail,
+                )
+            why = "answer-" + verdict.reason
+        if self._wants_api(facts):
+            verdict = yield from self._issue(facts, progress, prefix, bound, now, None, why)
+            return verdict
+        replay = self._replay(facts, body)
+        if replay is None:
+            # The form cannot be carried (too large, not a form, a file): a browsing
+            # challenge, then back to the page the form was on (never a GET of the action).
+            browse = tokens.binding(prefix, facts.user_agent)
+            back = self._referer_path(facts) or safe_return(facts.path)
+            verdict = yield from self._issue(
+                facts, progress, prefix, browse, now, None, why, return_to=back
+            )
+            return verdict
+        verdict = yield from self._issue(facts, progress, prefix, bound, now, None, why, replay)
+        return verdict
+
+    def _replay(self, facts: Facts, body: Body | None) -> Replay | None:
+        """The challenged form, to be sent again by the page: None when it cannot be."""
+        if body is None:
+            return None
+        fields = form_fields(body)
+        if fields is None:
+            return None
+        target = facts.path + ("?" + facts.query if facts.query else "")
+        action = safe_return(target, default="")
+        if not action:
+            return None
+        kept = tuple((k, v) for k, v in fields if k != self.form_field)
+        return Replay(action, kept, self.form_field, body.multipart)
+
+    @staticmethod
+    def _referer_path(facts: Facts) -> str | None:
+        """The same-origin page the request came from (path and query), or None."""
+        referer = facts.header("referer")
+        if not referer:
+            return None
+        try:
+            parts = urlsplit(referer)
+        except ValueError:
+            return None
+        if parts.scheme != facts.scheme or parts.netloc.lower() != facts.host:
+            return None
+        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        return safe_return(target, default="") or None
+
     # -- redeeming ------------------------------------------------------------------------
     def _redeem(
-        self, facts: Facts, prefix: str, bound: str, now: float, token: str, answer: str
+        self,
+        facts: Facts,
+        prefix: str,
+        bound: str,
+        now: float,
+        token: str,
+        answer: str,
+        *,
+        mint: bool = True,
     ) -> Flow:
-        """Check an answer; ALLOW with the new clearance in ``detail["clearance"]``, or refuse."""
+        """Check an answer; ALLOW with the new clearance in ``detail["clearance"]`` (when `mint`),
+        or refuse."""
         challenge = self.kit.read_challenge(token, now=now, bound=bound)
         if isinstance(challenge, str):
             return self._refused(challenge)
@@ -397,32 +557,35 @@ class ProofOfWork:
         elapsed = max(0.001, now - challenge.issued_ms / 1000)
         hashrate = challenge.work / elapsed
         fast = hashrate > self.fast_hashrate
-        clearance = self.kit.mint_clearance(
-            now=now, ttl=self.clearance_ttl, level=challenge.level, fast=fast, bound=bound
-        )
+        detail: dict[str, Any] = {
+            "solve_ms": round(elapsed * 1000, 1),
+            "hashrate": round(hashrate),
+            "fast": fast,
+            "bits": challenge.bits,
+            "count": challenge.puzzles,
+        }
+        if mint:
+            detail["clearance"] = self.kit.mint_clearance(
+                now=now, ttl=self.clearance_ttl, level=challenge.level, fast=fast, bound=bound
+            )
         return Verdict(
             Action.ALLOW,
             self.name + "/verify",
             PowReason.SOLVED,
             weight=self.fast_weight if fast else 0.0,
-            detail={
-                "clearance": clearance,
-                "solve_ms": round(elapsed * 1000, 1),
-                "hashrate": round(hashrate),
-                "fast": fast,
-                "bits": challenge.bits,
-                "count": challenge.puzzles,
-            },
+            detail=detail,
         )
 
     def _refused(self, reason: str) -> Verdict:
         return Verdict(Action.DENY, self.name + "/verify", "pow-" + reason, status=403)
 
     # -- the reserved path ------------------------------------------------------------------
-    def _endpoint(self, facts: Facts) -> Verdict | Flow:
+    def _endpoint(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         name = facts.path[len(BASE_PATH) :]
         if name == "verify":
             return self._verify(facts)
+        if name == "challenge" and facts.method in ("GET", "HEAD"):
+            return self._action_challenge(facts, progress)
         reply = asset_reply(name) if facts.method in ("GET", "HEAD") else None
         if reply is None:
             return Verdict(
@@ -433,6 +596,49 @@ class ProofOfWork:
                 reply=Reply(404, (("content-type", "text/plain; charset=utf-8"),), b"Not found\n"),
             )
         return Verdict(Action.ALLOW, self.name + "/asset", PowReason.ASSET, reply=reply)
+
+    def _action_challenge(self, facts: Facts, progress: Progress) -> Flow:
+        """``/.shieldware/pow/challenge?a=<path>[&m=POST]``: a challenge for one action, as JSON.
+
+        The form helper (``pow-form.js``) asks for it while the person types, solves it in Web
+        Workers and sends the answer with the form. Only actions get one.
+        """
+        target = safe_return(facts.query_param("a"), default="")
+        verb = (facts.query_param("m") or "POST").upper()
+        path = unquote(target.split("?", 1)[0])  # as the server will decode the post's path
+        action = None
+        if target and verb.isalpha() and len(verb) <= 10:
+            action = facts.with_(method=verb, path=path)
+        if action is None or not self.is_action(action):
+            return Verdict(
+                Action.DENY,
+                self.name + "/action",
+                PowReason.NOT_AN_ACTION,
+                status=404,
+                reply=replies.not_an_action(),
+            )
+        prefix = action.client.network(self.v4_prefix, self.v6_prefix) or "-"
+        bound = tokens.binding(prefix, facts.user_agent, self._action_of(action))
+        now = self.clock()
+        challenge = yield from self._mint(progress, prefix, bound, now, None)
+        if isinstance(challenge, Verdict):
+            return challenge
+        reply = replies.action_json(
+            challenge,
+            action=self._action_of(action),
+            ttl=self.challenge_ttl,
+            field=self.form_field,
+            header=ANSWER_NAME,
+            worker=BASE_PATH + "pow-worker.js",
+        )
+        detail = {"bits": challenge.bits, "count": self.count, "level": challenge.level}
+        return Verdict(
+            Action.ALLOW,
+            self.name + "/action",
+            PowReason.ACTION_ISSUED,
+            reply=reply,
+            detail=detail,
+        )
 
     def _verify(self, facts: Facts) -> Flow:
         """``/.shieldware/pow/verify?c=<challenge>&s=<nonces>&r=<path>``: set the cookie."""
