@@ -450,3 +450,48 @@ def test_the_preset_names_its_account_routes_and_takes_more() -> None:
     )
     assert shield.decide(f).verdict.reason == "action-proof-required"
     assert ACCOUNT_ROUTES(f.with_(path="/signup"))
+
+
+# -- the helper's markup ---------------------------------------------------------------------
+def test_the_helper_markup_is_escaped_and_has_no_inline_script() -> None:
+    from shieldware.pow.form import FormText, helper_html
+
+    markup = helper_html(action='/a"><script>x()</script>', text=FormText(ready="<b>ok</b>"))
+    assert "<script>x()" not in markup
+    assert "&lt;b&gt;ok&lt;/b&gt;" in markup
+    assert re.findall(r"<script[^>]*>(.*?)</script>", markup) == [""]  # src only, no inline
+    assert 'src="/.shieldware/pow/pow-form.js"' in markup
+    assert 'role="status" aria-live="polite"' in markup
+    assert 'name="sw-pow-answer"' in markup
+
+
+def test_the_jinja_helper() -> None:
+    from jinja2 import Environment
+
+    from shieldware.contrib import jinja
+
+    env = Environment(autoescape=True)
+    jinja.install(env)
+    out = env.from_string('<form>{{ shieldware_pow(start="focus") }}</form>').render()
+    assert 'data-start="focus"' in out
+    assert 'name="sw-pow-answer"' in out
+    assert "&lt;input" not in out  # rendered as markup, not as text
+
+
+def test_the_django_tag() -> None:
+    from django.template import Context, Engine
+
+    engine = Engine(libraries={"shieldware": "shieldware.contrib.django_tags"})
+    out = engine.from_string('{% load shieldware %}{% shieldware_pow "/join/" %}').render(Context())
+    assert 'data-action="/join/"' in out
+    assert 'src="/.shieldware/pow/pow-form.js"' in out
+
+
+def test_the_helper_script_is_served_from_the_reserved_path() -> None:
+    shield = shield_with(MemoryStore())
+    decision = shield.decide(facts(f"{BASE_PATH}pow-form.js", method="GET", accept="*/*"))
+    reply = decision.verdict.reply
+    assert reply is not None
+    assert reply.status == 200
+    assert reply.header("content-type") == "text/javascript; charset=utf-8"
+    assert b"shieldwarePow" in reply.body

@@ -19,9 +19,9 @@ from .stores import Store
 __all__ = ["ACCOUNT_RATE", "ACCOUNT_ROUTES", "default_layers", "default_shield"]
 
 
-#: Sign-up, login and password-reset style routes. A page view pays proof of work once (a
-#: clearance); every POST to them (an account action) pays a fresh single-use proof bound to the
-#: action and the network, which the form helper solves while the person types.
+#: Sign-up, login and password-reset style routes. Every POST to them (an account action) pays a
+#: fresh single-use proof bound to the action and the network, which the form helper solves while
+#: the person types (or the interstitial, which then sends the form again); the pages are free.
 ACCOUNT_ROUTES = path(
     "/accounts/login",
     "/accounts/login/",
@@ -82,7 +82,7 @@ def default_layers(
     routes: Matcher = (
         ACCOUNT_ROUTES if account_match is None else any_of(ACCOUNT_ROUTES, account_match)
     )
-    pow_layer = ProofOfWork(secret, match=routes, min_score=POW_MIN_SCORE)
+    pow_layer = ProofOfWork(secret, actions=routes, min_score=POW_MIN_SCORE)
     layers: list[Layer] = [
         IPList(),
         TokenBucket("120/minute", burst=60, name="ratelimit"),

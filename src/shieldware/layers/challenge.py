@@ -84,7 +84,9 @@ class ProofOfWork:
     """Challenge the requests it covers unless the client holds a valid, unspent clearance.
 
     It covers requests `match` accepts, requests whose score (from earlier layers) reaches
-    `min_score`, or (when neither is given) every request. Used as a `Challenger`, it answers a
+    `min_score`, or (when neither is given, nor `actions`) every request. Account actions (the
+    unsafe-method requests `match` accepts, and those `actions` names) each need a fresh proof of
+    their own instead of a clearance. Used as a `Challenger`, it answers a
     CHALLENGE `Threshold`. Browsers get an interstitial that solves in Web Workers; clients that
     do not accept HTML (or that `api` matches) get a 401 carrying the challenge (see
     `shieldware.client`). Whatever it covers, it answers the reserved path ``/.shieldware/pow/``
@@ -240,7 +242,7 @@ class ProofOfWork:
 
     def _covers(self, facts: Facts, progress: Progress) -> bool:
         if self.match is None and self.min_score is None:
-            return True
+            return self.actions is None  # `actions` alone: page views are free
         if self.match is not None and self.match(facts):
             return True
         return self.min_score is not None and progress.score >= self.min_score
