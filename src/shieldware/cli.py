@@ -145,6 +145,8 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         pages=tuple(p for p in args.pages.split(",") if p),
         seed=args.seed,
         addresses=args.addresses,
+        signup_path=args.signup_path,
+        user_signups=args.user_signups,
     )
     try:
         show = not args.quiet and sys.stderr.isatty()
@@ -249,11 +251,17 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--users", type=int, default=5, help="browser-like users (default 5)")
     drill.add_argument(
         "--scenarios",
-        default="flood,stuffing,scraper,headless,pow",
-        help="comma-separated: flood, stuffing, scraper, headless, pow",
+        default="flood,stuffing,scraper,headless,pow,signup,solver",
+        help="comma-separated: flood, stuffing, scraper, headless, pow, signup, solver",
     )
     drill.add_argument("--pages", default="/,/api/hello", help="routes users and bots GET")
     drill.add_argument("--login-path", default="/login", help="route credential stuffing POSTs")
+    drill.add_argument(
+        "--signup-path", default="/signup", help="route people and sign-up bots POST (/signup)"
+    )
+    drill.add_argument(
+        "--user-signups", type=int, default=1, help="sign-ups per user, with the form helper"
+    )
     drill.add_argument("--max-requests", type=int, default=500_000, help="request budget")
     drill.add_argument(
         "--no-forwarded", action="store_true", help="do not present addresses via X-Forwarded-For"
