@@ -10,10 +10,12 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -495,3 +497,98 @@ def test_the_helper_script_is_served_from_the_reserved_path() -> None:
     assert reply.status == 200
     assert reply.header("content-type") == "text/javascript; charset=utf-8"
     assert b"shieldwarePow" in reply.body
+
+
+# -- hostile input ---------------------------------------------------------------------------
+@settings(max_examples=300, deadline=None)
+@given(
+    content_type=st.sampled_from(
+        [
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=b",
+            'multipart/form-data; boundary="b"',
+            "multipart/form-data",
+            "text/plain",
+            "",
+        ]
+    )
+    | st.text(max_size=80),
+    data=st.binary(max_size=400)
+    | st.builds(
+        lambda parts: b"".join(parts),
+        st.lists(
+            st.sampled_from(
+                [
+                    *(b"--b", b"\r\n", b"--", b'Content-Disposition: form-data; name="x"'),
+                    *(b"=", b"&", b"sw-pow-answer", b"%FF", b"filename", b"Content-Type: x", b"v"),
+                ]
+            ),
+            max_size=30,
+        ),
+    ),
+)
+def test_form_parsing_never_raises(content_type: str, data: bytes) -> None:
+    body = Body(content_type, data)
+    fields = form_fields(body)
+    assert fields is None or all(isinstance(k, str) and isinstance(v, str) for k, v in fields)
+    value = form_value(body, "sw-pow-answer")
+    assert value is None or isinstance(value, str)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(target=st.text(max_size=60), verb=st.text(max_size=12), answer=st.text(max_size=120))
+def test_hostile_helper_and_form_input_gets_a_clean_answer(
+    target: str, verb: str, answer: str
+) -> None:
+    shield = shield_with(MemoryStore())
+    query = urlencode({"a": target, "m": verb})
+    asked = shield.decide(facts(f"{BASE_PATH}challenge?{query}", method="GET", accept="*/*"))
+    assert asked.verdict.status in (None, 404, 429)
+    body = urlencode({"sw-pow-answer": answer}).encode()
+    posted = shield.decide(with_body(facts(accept=HTML), "application/x-www-form-urlencoded", body))
+    assert posted.action is Action.CHALLENGE
+    assert posted.verdict.reply is not None
+
+
+@pytest.mark.anyio
+async def test_asgi_replays_a_chunked_body_beyond_the_bound_untouched() -> None:
+    """No Content-Length, more than 64 KiB in chunks: read up to the bound, then replayed whole."""
+    shield = Shield([layer()], store=MemoryStore(), mode="shadow")
+    got: list[bytes] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        data = b""
+        while True:
+            message = await receive()
+            data += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        got.append(data)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    chunks = [bytes([65 + i]) * 30_000 for i in range(4)]
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < 3} for i, c in enumerate(chunks)
+    ]
+    sent: list[Any] = []
+
+    async def receive() -> Any:
+        return messages.pop(0)
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/signup",
+        "query_string": b"",
+        "headers": [(b"accept", JSON.encode()), (b"user-agent", UA.encode())],
+        "client": ("10.1.2.3", 1),
+    }
+    await ShieldMiddleware(app, shield=shield)(scope, receive, send)
+    assert sent[0]["status"] == 200  # shadow mode: decided, not enforced; the app ran
+    assert got == [b"".join(chunks)]  # every byte, in order, though only 64 KiB were buffered
+    decision = scope["state"]["shieldware"]
+    assert decision.verdict.reason == "action-proof-required"  # decided without the body
