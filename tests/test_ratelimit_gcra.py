@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shieldware import Bucket, MemoryStore, Take
+from shieldware import MemoryStore
+from shieldware.ops import Bucket, Take
 from shieldware.rate import Rate, gcra
 
 US = 1_000_000

@@ -2,17 +2,22 @@
 
 Configure a `Shield` (a policy chain of layers), then wrap your app with `ShieldMiddleware` (ASGI)
 or `ShieldWSGIMiddleware` (WSGI).
+
+The top level holds what an app author needs; matchers are the `shieldware.match` namespace
+(``match.path("/login")``). Writing a layer or a reporter: `shieldware.layer`. Writing a store:
+`shieldware.stores` (the `Store` protocol) and `shieldware.ops` (the operations and their results).
 """
 
 from __future__ import annotations
 
+from . import match
 from .asgi import ShieldMiddleware
 from .clientip import TrustedProxies
 from .errors import BadRequest, ConfigurationError, ShieldwareError, StoreError, StoreOverloaded
 from .facts import Facts
 from .fingerprint import by_fingerprint
 from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
-from .layer import Challenger, Layer, Progress, Reporter, Threshold, shadowed
+from .layer import Threshold, shadowed
 from .layers import (
     Concurrency,
     Fingerprint,
@@ -24,72 +29,34 @@ from .layers import (
     TokenBucket,
 )
 from .liveview import LiveView, LiveViewReporter
-from .ops import (
-    Acquire,
-    Add,
-    Bucket,
-    Count,
-    Get,
-    Hit,
-    Incr,
-    LeaseState,
-    LimitState,
-    Op,
-    Release,
-    Take,
-    Window,
-)
 from .policy import Shield
 from .rate import Rate
-from .render import render
 from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter
-from .stores import (
-    CircuitBreaker,
-    CircuitOpen,
-    FallbackStore,
-    MemoryStore,
-    RedisStore,
-    Store,
-    store_from_url,
-)
-from .verdict import Action, Decision, Reason, Reply, Verdict
+from .stores import CircuitBreaker, FallbackStore, MemoryStore, RedisStore, store_from_url
+from .verdict import Action, Decision, Reason, Verdict
 from .wsgi import ShieldWSGIMiddleware
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Acquire",
     "Action",
-    "Add",
     "BadRequest",
-    "Bucket",
-    "Challenger",
     "CircuitBreaker",
-    "CircuitOpen",
     "Concurrency",
     "ConfigurationError",
-    "Count",
     "Decision",
     "Facts",
     "FallbackStore",
     "Fingerprint",
     "GLOBAL",
-    "Get",
-    "Hit",
     "IPList",
-    "Incr",
     "Key",
-    "Layer",
-    "LeaseState",
-    "LimitState",
     "LiveView",
     "LiveViewReporter",
     "LoggingReporter",
     "MemoryStore",
-    "Op",
     "OpenTelemetryReporter",
     "PenaltyBox",
-    "Progress",
     "PrometheusReporter",
     "ProofOfWork",
     "Quota",
@@ -97,22 +64,16 @@ __all__ = [
     "RateLimit",
     "Reason",
     "RedisStore",
-    "Release",
-    "Reply",
-    "Reporter",
     "Shield",
     "ShieldMiddleware",
     "ShieldWSGIMiddleware",
     "ShieldwareError",
-    "Store",
     "StoreError",
     "StoreOverloaded",
-    "Take",
     "Threshold",
     "TokenBucket",
     "TrustedProxies",
     "Verdict",
-    "Window",
     "__version__",
     "by_fingerprint",
     "by_header",
@@ -121,7 +82,7 @@ __all__ = [
     "by_network",
     "by_principal",
     "by_route",
-    "render",
+    "match",
     "shadowed",
     "store_from_url",
 ]
