@@ -43,7 +43,8 @@ def test_the_top_level_is_for_app_authors() -> None:
     for name in ("Layer", "Challenger", "Reporter", "Progress", "Flow", "as_flow", "store_failed"):
         assert not hasattr(shieldware, name), name
         assert name in shieldware.layer.__all__, name
-    assert "Store" in shieldware.stores.__all__ and not hasattr(shieldware, "Store")
+    assert "Store" in shieldware.stores.__all__
+    assert not hasattr(shieldware, "Store")
     assert len(shieldware.__all__) <= 50
 
 
