@@ -10,33 +10,102 @@ The top level holds what an app author needs; matchers are the `shieldware.match
 
 from __future__ import annotations
 
-from . import match
-from .asgi import ShieldMiddleware
-from .clientip import TrustedProxies
-from .errors import BadRequest, ConfigurationError, ShieldwareError, StoreError, StoreOverloaded
-from .facts import Facts
-from .fingerprint import by_fingerprint
-from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
-from .layer import Threshold, shadowed
-from .layers import (
-    Concurrency,
-    Fingerprint,
-    IPList,
-    PenaltyBox,
-    ProofOfWork,
-    Quota,
-    RateLimit,
-    TokenBucket,
-)
-from .liveview import LiveView, LiveViewReporter
-from .policy import Shield
-from .rate import Rate
-from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter
-from .stores import CircuitBreaker, FallbackStore, MemoryStore, RedisStore, store_from_url
-from .verdict import Action, Decision, Reason, Verdict
-from .wsgi import ShieldWSGIMiddleware
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from . import match
+    from .asgi import ShieldMiddleware
+    from .clientip import TrustedProxies
+    from .errors import BadRequest, ConfigurationError, ShieldwareError, StoreError, StoreOverloaded
+    from .facts import Facts
+    from .fingerprint import by_fingerprint
+    from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
+    from .layer import Threshold, shadowed
+    from .layers.challenge import ProofOfWork
+    from .layers.concurrency import Concurrency
+    from .layers.fingerprint import Fingerprint
+    from .layers.lists import IPList
+    from .layers.penalty import PenaltyBox
+    from .layers.quota import Quota
+    from .layers.ratelimit import RateLimit, TokenBucket
+    from .liveview import LiveView, LiveViewReporter
+    from .policy import Shield
+    from .rate import Rate
+    from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter
+    from .stores import store_from_url
+    from .stores.memory import MemoryStore
+    from .stores.redis import RedisStore
+    from .stores.resilience import CircuitBreaker, FallbackStore
+    from .verdict import Action, Decision, Reason, Verdict
+    from .wsgi import ShieldWSGIMiddleware
 
 __version__ = "0.1.0"
+
+#: Where each public name lives. Names load on first use (PEP 562), so ``import shieldware``
+#: costs almost nothing and an app pays only for the layers, stores and reporters it uses.
+_HOME: dict[str, str] = {
+    "Action": "verdict",
+    "BadRequest": "errors",
+    "CircuitBreaker": "stores.resilience",
+    "Concurrency": "layers.concurrency",
+    "ConfigurationError": "errors",
+    "Decision": "verdict",
+    "Facts": "facts",
+    "FallbackStore": "stores.resilience",
+    "Fingerprint": "layers.fingerprint",
+    "GLOBAL": "keys",
+    "IPList": "layers.lists",
+    "Key": "keys",
+    "LiveView": "liveview",
+    "LiveViewReporter": "liveview",
+    "LoggingReporter": "report",
+    "MemoryStore": "stores.memory",
+    "OpenTelemetryReporter": "report",
+    "PenaltyBox": "layers.penalty",
+    "PrometheusReporter": "report",
+    "ProofOfWork": "layers.challenge",
+    "Quota": "layers.quota",
+    "Rate": "rate",
+    "RateLimit": "layers.ratelimit",
+    "Reason": "verdict",
+    "RedisStore": "stores.redis",
+    "Shield": "policy",
+    "ShieldMiddleware": "asgi",
+    "ShieldWSGIMiddleware": "wsgi",
+    "ShieldwareError": "errors",
+    "StoreError": "errors",
+    "StoreOverloaded": "errors",
+    "Threshold": "layer",
+    "TokenBucket": "layers.ratelimit",
+    "TrustedProxies": "clientip",
+    "Verdict": "verdict",
+    "by_fingerprint": "fingerprint",
+    "by_header": "keys",
+    "by_ip": "keys",
+    "by_method": "keys",
+    "by_network": "keys",
+    "by_principal": "keys",
+    "by_route": "keys",
+    "shadowed": "layer",
+    "store_from_url": "stores",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name == "match":
+        return _importlib.import_module(".match", __name__)
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Action",
