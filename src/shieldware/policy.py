@@ -195,7 +195,14 @@ class Shield:
         """Decide asynchronously (ASGI); the store is reached without blocking the loop."""
         progress = Progress()
         for step in self._steps:
-            if self._count(step, await self._arun(step, facts, progress), progress):
+            # A pure layer answers with a verdict: no coroutine is made for it.
+            try:
+                out = step.check(facts, progress)
+            except Exception as exc:
+                verdict = self._failed(step, exc)
+            else:
+                verdict = out if isinstance(out, Verdict) else await self._adrive(step, out)
+            if self._count(step, verdict, progress):
                 break
         else:
             last = self._after_chain(progress)
@@ -230,11 +237,16 @@ class Shield:
             return self._failed(step, exc)
 
     async def _arun(self, step: Step, facts: Facts, progress: Progress) -> Verdict:
-        """One step, asynchronously; a store whose ops never wait is called inline."""
+        """One step, asynchronously: a verdict, never an exception (unless ``debug``)."""
         try:
             out = step.check(facts, progress)
-            if type(out) is Verdict:
-                return out
+        except Exception as exc:
+            return self._failed(step, exc)
+        return out if isinstance(out, Verdict) else await self._adrive(step, out)
+
+    async def _adrive(self, step: Step, out: Flow | Ask) -> Verdict:
+        """Run a layer's store ops; a store whose ops never wait is called inline."""
+        try:
             store = self.store
             inline = self._inline
             if type(out) is Ask:
