@@ -36,7 +36,8 @@ def serve_uds(app: Any, path: Path) -> Iterator[httpx.Client]:
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        assert thread.is_alive(), "uvicorn exited"
         time.sleep(0.01)
     try:
         with httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), timeout=5) as client:

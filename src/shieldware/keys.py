@@ -38,8 +38,8 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Union
 
-from .errors import ConfigurationError
 from .clientip import IPAddress, network_of
+from .errors import ConfigurationError
 from .facts import Facts
 
 log = logging.getLogger("shieldware")
@@ -56,6 +56,8 @@ __all__ = [
     "by_principal",
     "by_route",
     "KeyPlan",
+    "KeySpace",
+    "mounted",
     "as_key",
     "encode_key",
     "normalise_path",
@@ -211,6 +213,11 @@ by_route = Key(_Part("route", _route))
 by_mount = Key(_Part("mount", _route))
 
 
+def mounted(key: Key) -> Key:
+    """`key` counted per route as well: ``key + by_mount``, unless it is already."""
+    return key if by_mount.parts[0] in key.parts else key + by_mount
+
+
 def by_header(name: str) -> Key:
     """The value of header `name` (hashed into the key, never stored); absent: does not apply."""
     lowered = name.lower()
@@ -263,6 +270,11 @@ def encode_key(
         fields += (label, value)
     digest = hashlib.blake2b(_lp(fields), digest_size=16, person=b"sw-key").hexdigest()
     return f"{_PREFIX}:{{{tag}}}:{kind}:{digest}"
+
+
+#: What decides a layer's store keys apart from the request: kind, layer, rule and key labels.
+#: Two layers with one key space and different limits would share state: a clash.
+KeySpace = tuple[str, str, str, tuple[str, ...]]
 
 
 class KeyPlan:
