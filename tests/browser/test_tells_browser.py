@@ -13,8 +13,6 @@ Four configurations of Debian's chromium, driven by Playwright (``executable_pat
 
 from __future__ import annotations
 
-import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -27,7 +25,7 @@ from starlette.routing import Route
 from shieldware import Shield, ShieldMiddleware
 from shieldware.layers import ProofOfWork
 from shieldware.verdict import Decision, Verdict
-from tests.conftest import SECRET
+from tests.conftest import SECRET, person_chromium_args
 from tests.servers import run_asgi
 
 CHROMIUM = "/usr/bin/chromium"
@@ -70,33 +68,21 @@ def playwright() -> Iterator[Any]:
         yield p
 
 
-def person_user_agent() -> str:
-    """What headed Chromium of this build sends: ``Chrome/<major>.0.0.0`` on X11 Linux."""
-    out = subprocess.run([CHROMIUM, "--version"], capture_output=True, text=True, timeout=60)
-    major = re.search(r"(\d+)\.\d+\.\d+\.\d+", out.stdout)
-    assert major is not None, out.stdout
-    return (
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        f"Chrome/{major.group(1)}.0.0.0 Safari/537.36"
-    )
-
-
 def visit(
     playwright: Any, site: tuple[str, Recorder], args: list[str], **context: Any
-) -> tuple[Any, Verdict]:
-    """Open /protected, let the interstitial solve; (final response status, verify verdict)."""
+) -> tuple[str, Verdict]:
+    """Open /protected and let the interstitial solve: (the page's final text, verify verdict)."""
     url, recorder = site
     before = len(recorder.verdicts)
-    browser = playwright.chromium.launch(
-        executable_path=CHROMIUM, args=ARGS + args, headless=True
-    )
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS + args, headless=True)
     try:
         page = browser.new_context(**context).new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         with page.expect_response(lambda r: "/.shieldware/pow/verify" in r.url, timeout=120_000):
             first = page.goto(url + "/protected")
-            assert first is not None and first.status == 403  # the interstitial
+            assert first is not None
+            assert first.status == 403  # the interstitial
         page.wait_for_load_state()
         body = page.text_content("body") or ""
         assert not errors
@@ -124,6 +110,7 @@ def test_an_overridden_user_agent_is_seen_through(
 ) -> None:
     body, verdict = visit(playwright, site, ["--headless"], user_agent=WINDOWS_CHROME)
     assert verdict.reason == "automation-tells"
+    assert "automation-tells" in body
     tells = fired(verdict)
     assert "webdriver" in tells
     assert "headless-ua" not in tells  # the override hid it ...
@@ -136,6 +123,7 @@ def test_without_the_webdriver_flag_the_inconsistencies_alone_refuse(
     args = ["--headless", "--disable-blink-features=AutomationControlled"]
     body, verdict = visit(playwright, site, args, user_agent=WINDOWS_CHROME)
     assert verdict.reason == "automation-tells"
+    assert "automation-tells" in body
     tells = fired(verdict)
     assert "webdriver" not in tells
     assert {"platform-mismatch", "brand-mismatch", "worker-mismatch"} <= tells
@@ -143,14 +131,29 @@ def test_without_the_webdriver_flag_the_inconsistencies_alone_refuse(
 
 
 def test_a_person_browser_passes_with_no_tell(playwright: Any, site: tuple[str, Recorder]) -> None:
-    args = [
-        "--headless",
-        "--disable-blink-features=AutomationControlled",
-        "--user-agent=" + person_user_agent(),
-    ]
+    args = ["--headless", *person_chromium_args()]
+    assert any(a.startswith("--user-agent=") for a in args)
     body, verdict = visit(playwright, site, args)
     assert verdict.reason == "solved"
     assert fired(verdict) == set()
     assert "tells" not in verdict.detail  # nothing fired, nothing shadowed
     assert verdict.weight == 0.0
     assert body.strip() == "protected"
+
+
+def test_the_default_preset_refuses_plain_headless_chromium(playwright: Any) -> None:
+    recorder = Recorder()
+    app = Starlette(routes=[Route("/login", protected)])
+    shield = Shield.default(SECRET, reporters=[recorder])
+    with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*ARGS, "--headless"], headless=True
+        )
+        try:
+            page = browser.new_page()
+            with page.expect_response(lambda r: "/pow/verify" in r.url, timeout=120_000) as v:
+                page.goto(url + "/login")
+            assert v.value.status == 403
+        finally:
+            browser.close()
+    assert [v.reason for v in recorder.verdicts] == ["automation-tells"]
