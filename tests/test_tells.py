@@ -361,3 +361,12 @@ def test_an_operator_may_expect_tells_from_api_clients_too() -> None:
     with server as url, httpx.Client(auth=PowAuth(), base_url=url) as http:
         assert http.get("/feed").status_code == 401
     assert any(v.reason == "answer-automation-tells" for v in recorder.verdicts)
+
+
+def test_the_docs_example_runs() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "proof-of-work.md").read_text()
+    section = doc[doc.index("## Automation tells") :]
+    code = section[section.index("```python") + len("```python") : section.index("```\n\n")]
+    exec(code, {"secret": SECRET})
