@@ -39,7 +39,17 @@ __all__ = [
 #: The logger every `LoggingReporter` writes to unless given another.
 DECISION_LOGGER = "shieldware.decision"
 #: Reason parts that mark a failed challenge answer (``pow-wrong-answer``, ``pow-expired``, ...).
-FAILED_MARKERS = ("fail", "invalid", "expired", "replay", "bad", "wrong", "tamper", "malformed")
+FAILED_MARKERS = (
+    "fail",
+    "invalid",
+    "expired",
+    "replay",
+    "bad",
+    "wrong",
+    "tamper",
+    "malformed",
+    "tells",  # automation-tells: a solved proof refused for what the browser reported
+)
 _CHALLENGE_PREFIXES = ("pow", "challenge")
 _STORE_REASONS = frozenset({Reason.STORE_FAILED_OPEN, Reason.STORE_FAILED_CLOSED})
 _PATH_MAX = 200
@@ -83,9 +93,10 @@ def challenge_outcomes(verdict: Verdict) -> tuple[Outcome, ...]:
     - solved: a ``pow*``/``challenge*`` verdict whose reason ends with ``solved``, or that carries
       ``detail["solve_ms"]`` or ``detail["solve_seconds"]``;
     - failed: a ``pow*``/``challenge*`` verdict whose reason contains ``fail``, ``invalid``,
-      ``expired``, ``replay``, ``bad``, ``wrong``, ``tamper`` or ``malformed``, except an expired
-      *clearance* (``clearance-...``), which is not a failed answer. A fresh challenge issued
-      because an answer was wrong (reason ``answer-pow-wrong-answer``) counts as issued and failed.
+      ``expired``, ``replay``, ``bad``, ``wrong``, ``tamper``, ``malformed`` or ``tells``, except
+      an expired *clearance* (``clearance-...``), which is not a failed answer. A fresh challenge
+      issued because an answer was wrong (reason ``answer-pow-wrong-answer``) counts as issued and
+      failed.
     """
     challenge_like, outcomes = _classify(verdict.action, verdict.rule, verdict.reason)
     if (
