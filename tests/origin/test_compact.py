@@ -110,7 +110,9 @@ def test_overlapping_ranges_the_narrower_wins(tmp_path: Path) -> None:
     rows = "1.0.0.0,1.0.0.255,1,A\n1.0.0.128,1.0.1.255,2,B\n"  # B is wider: A keeps its part
     got = _asn_at(tmp_path, rows, ["1.0.0.0", "1.0.0.200", "1.0.1.0", "1.0.1.255", "1.0.2.0"])
     assert got == [1, 1, 2, 2, None]
-    nested = "10.0.0.0,10.255.255.255,1,Wide\n10.1.0.0,10.1.0.255,2,Narrow\n10.1.0.0,10.1.0.255,3,Dup\n"
+    nested = (
+        "10.0.0.0,10.255.255.255,1,Wide\n10.1.0.0,10.1.0.255,2,Narrow\n10.1.0.0,10.1.0.255,3,Dup\n"
+    )
     got = _asn_at(tmp_path, nested, ["10.0.255.255", "10.1.0.0", "10.1.0.255", "10.1.1.0"])
     assert got == [1, 2, 2, 1]  # the wide one resumes after the narrow one; a duplicate loses
     tail = "20.0.0.0,20.0.0.255,1,A\n20.0.0.0,20.0.0.15,2,B\n20.0.0.8,20.0.0.31,3,C\n"
