@@ -15,9 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .facts import Facts
 from .policy import Shield
 
-__all__ = ["RequestSpec", "load_policy", "parse_curl", "scope_for"]
+__all__ = ["RequestSpec", "load_policy", "origin_line", "parse_curl", "scope_for"]
 
 _DATA_FLAGS = {
     "-d",
@@ -187,3 +188,29 @@ def load_policy(target: str | None) -> Shield:
     if not isinstance(shield, Shield):
         raise ConfigurationError(f"{target} is not a Shield (got {type(obj).__name__})")
     return shield
+
+
+def origin_line(
+    shield: Shield, facts: Facts, db: str | None = None, country: str | None = None
+) -> str | None:
+    """Where the request's client comes from, for the explanation; None without origin data.
+
+    `db` (and `country`) name origin database files; without them, the lookup the policy's
+    own layers use (``Fingerprint(origin=)``, ``OriginList``) answers, if there is one.
+
+    :raises ConfigurationError: when a named file cannot be read.
+    """
+    from .origin import OriginDB, lookup_in
+
+    if db is not None:
+        origins = OriginDB(db, country=country, check_every=None)
+        try:
+            origin = origins.origin_of(facts.client_ip)
+        finally:
+            origins.close()
+    else:
+        lookup = lookup_in(shield)
+        if lookup is None:
+            return None
+        origin = lookup.origin_for(facts.client)
+    return str(origin)

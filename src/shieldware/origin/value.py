@@ -12,6 +12,8 @@ __all__ = [
     "Origin",
     "OriginLookup",
     "Record",
+    "lookup_in",
+    "origin_fields",
     "parse_asn",
     "parse_country",
 ]
@@ -78,6 +80,31 @@ class OriginLookup(Protocol):
     """
 
     def origin_for(self, client: Client) -> Origin: ...
+
+
+def lookup_in(shield: object) -> OriginLookup | None:
+    """The origin lookup a Shield's layers use (``Fingerprint(origin=)``, ``OriginList``), if any.
+
+    Lets ``shieldware explain``, reporters and the live view show origins without being told
+    the database a second time.
+    """
+    for layer in getattr(shield, "layers", ()):
+        layer = getattr(layer, "layer", layer)  # shadowed(...) wraps its layer
+        for name in ("origin", "origins"):
+            found = getattr(layer, name, None)
+            if found is not None and callable(getattr(found, "origin_for", None)):
+                return found  # type: ignore[no-any-return]
+    return None
+
+
+_ORG_MAX = 64
+
+
+def origin_fields(origin: Origin) -> dict[str, object]:
+    """An origin as bounded record fields: AS number, organisation (cut), category, country."""
+    category = origin.category if origin.category in Category.ALL else Category.UNKNOWN
+    org = origin.org[:_ORG_MAX] if origin.org else None
+    return {"asn": origin.asn, "org": org, "category": category, "country": origin.country}
 
 
 def parse_asn(value: object) -> int:
