@@ -95,7 +95,12 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if args.cookie is not None:
             spec.headers.append(("cookie", args.cookie))
         spec.client = args.client
-        shield = load_policy(args.policy)
+        origins = None
+        if args.origin_db and not args.policy:  # the default chain, with its origin signals
+            from .origin import OriginDB
+
+            origins = OriginDB(args.origin_db, country=args.origin_country, check_every=None)
+        shield = load_policy(args.policy, origins)
         scope = scope_for(spec)
         facts = shield.facts_from_scope(scope)
         origin = origin_line(shield, facts, args.origin_db, args.origin_country)
@@ -237,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--curl", help="a whole curl command line, quoted")
     explain.add_argument(
         "--origin-db",
-        help="an origin database (compact or .mmdb) to show where the client comes from "
-        "(default: the one the policy's layers use, if any)",
+        help="an origin database (compact or .mmdb): shows where the client comes from, and "
+        "gives the default chain its origin signals (a --policy keeps its own lookup, if any)",
     )
     explain.add_argument("--origin-country", help="a second database that supplies countries")
     explain.add_argument(

@@ -156,17 +156,18 @@ def scope_for(spec: RequestSpec) -> dict[str, Any]:
     }
 
 
-def load_policy(target: str | None) -> Shield:
+def load_policy(target: str | None, origins: Any = None) -> Shield:
     """A `Shield` from ``module:attribute`` (a Shield, a middleware holding one, or a factory).
 
-    None gives the default chain, with a throw-away secret when ``SHIELDWARE_SECRET`` is unset.
+    None gives the default chain, with a throw-away secret when ``SHIELDWARE_SECRET`` is unset
+    (and the origin signals when `origins`, an origin lookup, is given).
     """
     if not target:
         import os
 
         from .secret import ENV_VAR, generate_secret
 
-        return Shield.default(os.environ.get(ENV_VAR) or generate_secret())
+        return Shield.default(os.environ.get(ENV_VAR) or generate_secret(), origins=origins)
     module_name, sep, attribute = target.partition(":")
     if not sep or not module_name or not attribute:
         raise ConfigurationError(f"--policy wants module:attribute, not {target!r}")
@@ -202,15 +203,15 @@ def origin_line(
     """
     from .origin import OriginDB, lookup_in
 
-    if db is not None:
+    lookup = lookup_in(shield)
+    if db is not None and lookup is None:
         origins = OriginDB(db, country=country, check_every=None)
         try:
             origin = origins.origin_of(facts.client_ip)
         finally:
             origins.close()
-    else:
-        lookup = lookup_in(shield)
-        if lookup is None:
-            return None
+    elif lookup is not None:
         origin = lookup.origin_for(facts.client)
+    else:
+        return None
     return str(origin)

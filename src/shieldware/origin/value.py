@@ -125,7 +125,8 @@ def parse_asn(value: object) -> int:
 
 def parse_country(value: object) -> str:
     """An ISO 3166 alpha-2 code (``"FR"``) from ``"fr"`` or ``" FR "``; ValueError otherwise."""
-    code = value.strip().upper() if isinstance(value, str) else ""
+    code = value.strip() if isinstance(value, str) else ""
+    # checked before upper(): "ß".upper() is "SS"
     if len(code) != 2 or not code.isascii() or not code.isalpha():
         raise ValueError(f"not a two-letter country code: {value!r}")
-    return code
+    return code.upper()
