@@ -17,6 +17,7 @@ docs/origin.md quotes; test_preset.py asserts the rule.
 from __future__ import annotations
 
 import collections
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -60,6 +61,7 @@ class Scored:
         )
 
 
+@functools.cache
 def _layer(origin: Origin | None) -> Fingerprint:
     base = layer()  # the evaluation's layer: offline DNS, so reverse-DNS claims stay pending
     if origin is None:
