@@ -22,7 +22,7 @@ from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
 from ..ops import US, Hit, LimitState, Strategy, Window
-from ..rate import Rate
+from ..rate import Rate, parse_rates
 from ..verdict import Verdict
 from ._limiter import Limiter
 
@@ -158,13 +158,7 @@ def _parse(limit: str | Rate | Sequence[str | Rate]) -> list[Rate]:
     if isinstance(limit, Rate):
         return [limit]
     if isinstance(limit, str):
-        try:
-            import limits  # imported on first parse, not with shieldware
-
-            items = limits.parse_many(limit)
-        except ValueError as exc:
-            raise ConfigurationError(f"cannot parse quota {limit!r}: {exc}") from exc
-        return [Rate(int(i.amount), float(i.get_expiry())) for i in items]
+        return parse_rates(limit)
     rates = [r for part in limit for r in _parse(part)]
     if not rates:
         raise ConfigurationError("a Quota needs at least one limit")
