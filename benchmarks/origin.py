@@ -216,6 +216,102 @@ def markdown(data: dict[str, Any]) -> list[str]:
     ]
 
 
+#: Drill scenarios: where the users' addresses (192.0.2.0/24) sit; bots are always in a cloud.
+DRILL_SCENARIOS = ("no origin", "users at home", "users in a hosting network")
+
+
+def _drill_db(tmp: Path, users_hosting: bool) -> OriginDB:
+    from shieldware.origin import ASNLists
+
+    users = "16509,Amazon.com" if users_hosting else "64496,Example Broadband"
+    rows = f"198.18.0.0,198.19.255.255,16509,Amazon.com\n192.0.2.0,192.0.2.255,{users}\n"
+    csv = tmp / f"drill-{users_hosting}.csv"
+    csv.write_text(rows)
+    out = tmp / f"drill-{users_hosting}.swo"
+    build(out, [csv])
+    return OriginDB(out, lists=ASNLists(isp=[64496]), check_every=None)
+
+
+def drill(seconds: float = 8.0, bots: int = 30, users: int = 6, seed: int = 7) -> dict[str, Any]:
+    """`shieldware drill` against the default chain, without origin and with it (users at home,
+    then users in a hosting network): how often users and bots met each decision."""
+    import asyncio
+    import socket
+    import threading
+
+    import uvicorn
+
+    from shieldware.demo import build_demo_app
+    from shieldware.drill import DrillConfig, run_drill
+    from shieldware.policy import Shield
+    from shieldware.secret import generate_secret
+
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for scenario in DRILL_SCENARIOS:
+            origins = None
+            if scenario != "no origin":
+                origins = _drill_db(Path(tmp), scenario.endswith("hosting network"))
+            shield = Shield.default(
+                generate_secret(), trusted_proxies=["127.0.0.1"], origins=origins
+            )
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            server = uvicorn.Server(
+                uvicorn.Config(build_demo_app(shield), log_level="warning", lifespan="off")
+            )
+            thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+            thread.start()
+            while not server.started:
+                time.sleep(0.01)
+            try:
+                config = DrillConfig(
+                    url=f"http://127.0.0.1:{port}/",
+                    duration=seconds,
+                    bots=bots,
+                    users=users,
+                    seed=seed,
+                )
+                report = asyncio.run(run_drill(config))
+            finally:
+                server.should_exit = True
+                thread.join(10)
+                sock.close()
+            legit, bot = report["legit"], report["bots"]
+            results[scenario] = {
+                "legit_requests": legit["requests"],
+                "legit_decisions": legit["decisions"],
+                "legit_success_rate": legit["success_rate"],
+                "legit_challenged_views": legit["challenged"],
+                "bot_requests": bot["requests"],
+                "bot_admitted": bot["admitted"],
+                "bot_decisions": bot["decisions"],
+            }
+    return results
+
+
+def drill_markdown(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "| scenario | user views | users challenged | user success | bot requests | "
+        "bots challenged | bots admitted |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in results.items():
+        ch = r["legit_decisions"].get("challenge", 0)
+        bch = r["bot_decisions"].get("challenge", 0)
+        share = 100 * ch / max(1, r["legit_requests"])
+        lines.append(
+            f"| {name} | {r['legit_requests']} | {ch} ({share:.1f}%) "
+            f"| {100 * (r['legit_success_rate'] or 0):.1f}% | {r['bot_requests']} "
+            f"| {bch} ({100 * bch / max(1, r['bot_requests']):.1f}%) | {r['bot_admitted']} |"
+        )
+    return lines
+
+
 if __name__ == "__main__":
-    result = run(quick="--quick" in sys.argv)
-    print("\n".join(markdown(result)))
+    if "--drill" in sys.argv:
+        print("\n".join(drill_markdown(drill())))
+    else:
+        result = run(quick="--quick" in sys.argv)
+        print("\n".join(markdown(result)))
