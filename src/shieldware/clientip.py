@@ -60,27 +60,34 @@ def parse_ip(text: str) -> IPAddress | None:
 
 
 def _fast_parse(text: str) -> IPAddress | None:
-    """inet_pton is ten times faster than ipaddress; trust it only for canonical text."""
+    """`socket.inet_pton`, ten times faster than `ipaddress` and as strict (no leading zeros in
+    IPv4, no zone ids): any text it accepts names one address, whatever its spelling, and the
+    identity is taken from the address, never from the text."""
     try:
         if ":" in text:
-            address: IPAddress = ipaddress.IPv6Address(socket.inet_pton(socket.AF_INET6, text))
-        else:
-            address = ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+            return ipaddress.IPv6Address(socket.inet_pton(socket.AF_INET6, text))
+        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
     except (OSError, ValueError):
         return None
-    return address if str(address) == text else None
 
 
 def network_of(address: IPAddress, v4_prefix: int = 32, v6_prefix: int = 64) -> str:
     """The network a client is keyed by: the address for IPv4, its /64 for IPv6 by default.
 
     One IPv6 host usually owns a whole /64, so keying single addresses would let it rotate freely.
+    The text is `ipaddress`'s (RFC 5952); a /64 whose four groups are all non-zero, the usual
+    case, is written here without it (a flood of fresh /64s pays for every formatting).
     """
     prefix = v4_prefix if address.version == 4 else v6_prefix
     if prefix == address.max_prefixlen:
         return str(address)
     bits = address.max_prefixlen - prefix
     base = (int(address) >> bits) << bits
+    if prefix == 64 and bits == 64:
+        top = base >> 64
+        a, b, c, d = top >> 48, (top >> 32) & 0xFFFF, (top >> 16) & 0xFFFF, top & 0xFFFF
+        if a and b and c and d:
+            return f"{a:x}:{b:x}:{c:x}:{d:x}::/64"
     return f"{type(address)(base)}/{prefix}"
 
 
