@@ -76,16 +76,26 @@ def test_without_origin_nothing_changes() -> None:
         Fingerprint(weights={"origin-hosting-browser": 2})
 
 
-def test_import_shieldware_does_not_load_origin_signal_data() -> None:
+def test_without_origin_the_crawler_asns_are_never_read(
+    monkeypatch: pytest.MonkeyPatch, origins: OriginDB
+) -> None:
+    from shieldware.fingerprint import goodbots
+
+    def refuse(*args: object) -> object:
+        raise AssertionError("goodbot-asns.json read")
+
+    monkeypatch.setattr(goodbots, "bot_asns", refuse)
+    Fingerprint(verifier=False)  # no origin: not read
+    with pytest.raises(AssertionError, match="goodbot-asns"):
+        Fingerprint(verifier=False, origin=origins)
+
+
+def test_import_shieldware_imports_no_origin_module() -> None:
     import subprocess
 
-    code = (
-        "import sys, shieldware, shieldware.layers; shieldware.layers.Fingerprint(verifier=False);"
-        "from shieldware.fingerprint import goodbots;"
-        "print('maxminddb' in sys.modules)"
-    )
+    code = "import sys, shieldware; print(sorted(m for m in sys.modules if 'origin' in m))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "[]"
 
 
 def test_a_browser_head_from_a_hosting_network(origins: OriginDB) -> None:
