@@ -298,6 +298,16 @@ class Facts:
         return headers
 
     @property
+    def raw_headers(self) -> Sequence[tuple[bytes, bytes]] | None:
+        """The server's own header lines (ASGI), undecoded; None for WSGI and hand-built facts.
+
+        For layers that key a cache on the head without paying to decode it.
+        """
+        if self._environ is not None or (self._pairs is not None and not self._raw):
+            return None
+        return self._raw
+
+    @property
     def header_index(self) -> Mapping[str, str]:
         """Every header by name, as `header` reads it (for layers that read many)."""
         first = self._first
