@@ -404,6 +404,13 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
             f"{imp['pass_ms']:.0f} ms: **+{imp['added_ms']:.0f} ms** (median of "
             f"{imp['rounds']} paired fresh processes).",
         ]
+        if "default_added_ms" in imp:
+            lines += [
+                "",
+                "Names load on first use, so an app pays for what it uses: importing shieldware, "
+                "building the default chain on memory and wrapping an app in `ShieldMiddleware` "
+                f"costs **+{imp['default_added_ms']:.0f} ms** over `python -c pass`.",
+            ]
     lines += [
         "",
         "## In process",
@@ -516,6 +523,10 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
             lines += [f"| {k} | {_fmt(v)} |" for k, v in pw.get("results", {}).items()]
             if pw.get("notes"):
                 lines += [""] + [f"- {n}" for n in pw["notes"]]
+    if data.get("origin"):
+        from benchmarks import origin
+
+        lines += ["", *origin.markdown(data["origin"])]
     lines += [
         "",
         "## Reproduce",
@@ -526,6 +537,7 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
         "python -m benchmarks            # full run (~10 min): docs/benchmarks.{md,json}",
         "python -m benchmarks --quick    # the same targets in about 3 min, to a temporary folder",
         "python -m benchmarks --extra memory --extra pow   # also the memory flood and PoW ops",
+        "python -m benchmarks --extra origin   # origin lookup on a full-size table",
         "```",
         "",
     ]

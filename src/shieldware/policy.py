@@ -21,7 +21,9 @@ Semantics, in order:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple
 
@@ -42,12 +44,17 @@ from .layer import (
     store_failed,
     store_overloaded,
 )
+from .quietlog import QuietLog
 from .stores import MemoryStore, Store, require_ops, store_from_url
 from .verdict import ALLOWED, DEFAULT_ALLOW, Action, Decision, Reason, Verdict
 
 __all__ = ["Mode", "Shield", "Step"]
 
 log = logging.getLogger("shieldware")
+
+#: Seconds `Shield.finish` waits before asking a busy store again to run an after-op (about a
+#: second in all): bounded queueing, so a released lease is not lost to a burst.
+AFTER_WAITS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4)
 
 Mode = Literal["enforce", "shadow"]
 Check = Callable[[Facts, Progress], "Verdict | Flow | Ask"]
@@ -114,6 +121,8 @@ class Shield:
         self.mode: Mode = mode
         self.on_store_error: FailurePolicy = on_store_error
         self.debug = debug
+        # What a flood can trigger per request is logged at most once a second per kind and rule.
+        self._quiet = QuietLog(log)
         self.store: Store = (
             MemoryStore()
             if store is None
@@ -195,7 +204,14 @@ class Shield:
         """Decide asynchronously (ASGI); the store is reached without blocking the loop."""
         progress = Progress()
         for step in self._steps:
-            if self._count(step, await self._arun(step, facts, progress), progress):
+            # A pure layer answers with a verdict: no coroutine is made for it.
+            try:
+                out = step.check(facts, progress)
+            except Exception as exc:
+                verdict = self._failed(step, exc)
+            else:
+                verdict = out if isinstance(out, Verdict) else await self._adrive(step, out)
+            if self._count(step, verdict, progress):
                 break
         else:
             last = self._after_chain(progress)
@@ -230,11 +246,16 @@ class Shield:
             return self._failed(step, exc)
 
     async def _arun(self, step: Step, facts: Facts, progress: Progress) -> Verdict:
-        """One step, asynchronously; a store whose ops never wait is called inline."""
+        """One step, asynchronously: a verdict, never an exception (unless ``debug``)."""
         try:
             out = step.check(facts, progress)
-            if type(out) is Verdict:
-                return out
+        except Exception as exc:
+            return self._failed(step, exc)
+        return out if isinstance(out, Verdict) else await self._adrive(step, out)
+
+    async def _adrive(self, step: Step, out: Flow | Ask) -> Verdict:
+        """Run a layer's store ops; a store whose ops never wait is called inline."""
+        try:
             store = self.store
             inline = self._inline
             if type(out) is Ask:
@@ -278,17 +299,21 @@ class Shield:
 
     def _failed(self, step: Step, exc: Exception) -> Verdict:
         if isinstance(exc, BadRequest):
-            log.warning("shieldware: %s; refused with 400", exc)
+            self._quiet.warning(step.name, "shieldware: %s; refused with 400", exc)
             return Verdict(Action.DENY, step.name, Reason.BAD_REQUEST, status=400)
         if isinstance(exc, StoreOverloaded):
-            log.warning("shieldware: store overloaded in %s; shedding: %s", step.name, exc)
+            self._quiet.warning(
+                step.name, "shieldware: store overloaded in %s; shedding: %s", step.name, exc
+            )
             return store_overloaded(step.name)
         if isinstance(exc, StoreError):
-            log.warning("shieldware: store failed in %s: %s", step.name, exc)
+            self._quiet.warning(step.name, "shieldware: store failed in %s: %s", step.name, exc)
             return store_failed(step.name, step.on_store_error)
         if self.debug:
             raise exc
-        log.error(
+        self._quiet.log(
+            logging.ERROR,
+            step.name,
             "shieldware: layer %s failed; answering %r",
             step.name,
             step.on_store_error,
@@ -311,20 +336,49 @@ class Shield:
 
     # -- after the response ------------------------------------------------------------------
     def finish(self, decision: Decision) -> None:
-        """Run the decision's after-response ops (lease releases). Never raises."""
+        """Run the decision's after-response ops (lease releases). Never raises.
+
+        A busy store (`StoreOverloaded`) is waited for, a little longer each time and for about
+        a second at most (`AFTER_WAITS`): a lease given back late is better than one held until
+        it expires, locking its client out.
+        """
         for op in decision.after:
-            try:
-                self.store.run(op)
-            except StoreError as exc:
-                log.warning("shieldware: after-response op %r failed: %s", op, exc)
+            for wait in (*AFTER_WAITS, None):
+                try:
+                    self.store.run(op)
+                except StoreOverloaded as exc:
+                    if wait is None:
+                        self._quiet.warning(
+                            "after", "shieldware: after-response op %r failed: %s", op, exc
+                        )
+                    else:
+                        time.sleep(wait)
+                        continue
+                except StoreError as exc:
+                    self._quiet.warning(
+                        "after", "shieldware: after-response op %r failed: %s", op, exc
+                    )
+                break
 
     async def afinish(self, decision: Decision) -> None:
         """`finish` for async adapters."""
         for op in decision.after:
-            try:
-                await self.store.arun(op)
-            except StoreError as exc:
-                log.warning("shieldware: after-response op %r failed: %s", op, exc)
+            for wait in (*AFTER_WAITS, None):
+                try:
+                    await self.store.arun(op)
+                except StoreOverloaded as exc:
+                    if wait is None:
+                        self._quiet.warning(
+                            "after", "shieldware: after-response op %r failed: %s", op, exc
+                        )
+                    else:
+                        await asyncio.sleep(wait)
+                        continue
+                except StoreError as exc:
+                    self._quiet.warning(
+                        "after", "shieldware: after-response op %r failed: %s", op, exc
+                    )
+                break
 
     def close(self) -> None:
         """Release what the chain holds: layers' background work, then the store's connections.

@@ -6,7 +6,7 @@ Everything here is reachable piece by piece; the preset only picks sensible valu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .keys import by_network
 from .layer import Layer, Reporter
@@ -15,6 +15,9 @@ from .match import Matcher, any_of, path
 from .policy import Mode, Shield
 from .secret import SecretInput
 from .stores import Store
+
+if TYPE_CHECKING:
+    from .origin.value import OriginLookup
 
 __all__ = ["ACCOUNT_RATE", "ACCOUNT_ROUTES", "default_layers", "default_shield"]
 
@@ -59,6 +62,7 @@ ACCOUNT_RATE = "30/hour"
 def default_layers(
     secret: SecretInput = None,
     *,
+    origins: OriginLookup | None = None,
     account_match: Matcher | None = None,
     account_rate: str | None = ACCOUNT_RATE,
 ) -> list[Layer]:
@@ -77,6 +81,11 @@ def default_layers(
     actions it let through (each with its own proof) then meet a budget per network
     (`account_rate`, per /24 and /48; None for none): a 429 like any limit, in every report.
 
+    `origins` (an `OriginDB`; the preset ships none) adds the origin signals to `Fingerprint`:
+    a browser head from a hosting network (+4: alone it stays below the challenge score, so a
+    person behind a VPN is not challenged for it), a crawler's name from the wrong AS (+6), a
+    library from a hosting network (+0.5). docs/origin.md has the measurement behind the choice.
+
     :param account_match: more account routes, besides `ACCOUNT_ROUTES`.
     """
     routes: Matcher = (
@@ -86,7 +95,7 @@ def default_layers(
     layers: list[Layer] = [
         IPList(),
         TokenBucket("120/minute", burst=60, name="ratelimit"),
-        Fingerprint(),
+        Fingerprint(origin=origins),
         pow_layer,
     ]
     if account_rate is not None:
@@ -108,14 +117,20 @@ def default_shield(
     store: Store | str | None = None,
     trusted_proxies: Iterable[str] = (),
     reporters: Iterable[Reporter] = (),
+    origins: OriginLookup | None = None,
     account_match: Matcher | None = None,
     account_rate: str | None = ACCOUNT_RATE,
     **options: Any,
 ) -> Shield:
-    """A `Shield` with the default layers (`account_match`, `account_rate`: see
-    `default_layers`). Extra keyword options go to `Shield`."""
+    """A `Shield` with the default layers. Extra keyword options go to `Shield`.
+
+    `origins` opts in to the origin signals; `account_match` and `account_rate` shape the
+    account actions (see `default_layers`).
+    """
     return Shield(
-        default_layers(secret, account_match=account_match, account_rate=account_rate),
+        default_layers(
+            secret, origins=origins, account_match=account_match, account_rate=account_rate
+        ),
         mode=mode,
         store=store,
         trusted_proxies=trusted_proxies,

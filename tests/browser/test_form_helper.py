@@ -23,18 +23,21 @@ from shieldware import Shield, ShieldMiddleware
 from shieldware.contrib import jinja
 from shieldware.layers import ProofOfWork
 from shieldware.match import path
-from tests.conftest import SECRET
+from tests.conftest import SECRET, person_chromium_args
 from tests.servers import run_asgi
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    *person_chromium_args(),  # a person's Chrome: no automation flag, no "HeadlessChrome"
+]
 CSP = (
     "default-src 'self'; script-src 'self'; worker-src 'self'; style-src 'self'; "
     "connect-src 'self'; form-action 'self'"
-)
-UA = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/{major}.0.0.0 Safari/537.36"
 )
 pytestmark = [pytest.mark.browser]
 
@@ -85,7 +88,7 @@ def browser() -> Iterator[Any]:
 
 
 def _page(browser: Any) -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(user_agent=UA.format(major=browser.version.split(".")[0]))
+    context = browser.new_context()
     page = context.new_page()
     problems: list[str] = []
     page.on("pageerror", lambda exc: problems.append(str(exc)))

@@ -19,10 +19,17 @@ from typing import Any
 
 import pytest
 from sw_servers import EXAMPLES_DIR, SRC, python, serve
-from tests.conftest import SECRET
+from tests.conftest import SECRET, person_chromium_args
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    *person_chromium_args(),  # a person's browser: automation tells would refuse plain headless
+]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
@@ -122,14 +129,7 @@ class Visit:
     """One person's visit: every document response's status, and the page's script errors."""
 
     def __init__(self, browser: Any, *, block_helper: bool = False) -> None:
-        # A person's Chrome: headless Chromium says "HeadlessChrome", which the examples'
-        # fingerprint layer scores into its challenge band (every page would be challenged).
-        major = browser.version.split(".", 1)[0]
-        ua = (
-            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-            f"Chrome/{major}.0.0.0 Safari/537.36"
-        )
-        self.context = browser.new_context(user_agent=ua)
+        self.context = browser.new_context()
         self.page = self.context.new_page()
         self.documents: list[tuple[str, int]] = []
         self.errors: list[str] = []

@@ -239,3 +239,69 @@ def test_huge_heads_are_scored_but_not_cached() -> None:
     head = [(f"x-{'n' * 3000}-{i}", "v") for i in range(3)] + CURL
     assert check(fp, head).detail["band"] == "automation"
     assert len(fp._cache) == 0
+
+
+def _chrome_build(head, build: int):
+    return replace(head, user_agent=CHROME_UA.replace(".0.0.0", f".0.{build}.0", 1))
+
+
+def test_never_seen_builds_of_one_browser_share_one_evaluation() -> None:
+    # A flood rotating Chrome build numbers must not make every request a full evaluation.
+    fp = Fingerprint(verifier=False)
+    first = check(fp, _chrome_build(CHROME_NAV, 6000))
+    for build in range(6001, 6200):
+        v = check(fp, _chrome_build(CHROME_NAV, build))
+        assert (v.action, v.rule, v.weight) == (first.action, first.rule, first.weight)
+    assert len(fp._cache) == 1
+    # ... while what the parse reads still tells heads apart (another platform, a headless UA).
+    check(fp, replace(CHROME_NAV, user_agent=CHROME_UA.replace("Chrome/", "HeadlessChrome/")))
+    assert len(fp._cache) == 2
+    assert check(fp, _chrome_build(IMPOSTOR, 6001)).weight >= 6
+
+
+def test_a_signal_of_your_own_sees_every_raw_user_agent() -> None:
+    @signal("build-6001", 4.0, cacheable=True)
+    def build_6001(h: Head) -> object:
+        return ".0.6001." in h.ua_raw
+
+    fp = Fingerprint(verifier=False, extra_signals=[build_6001])
+    plain = check(fp, _chrome_build(CHROME_NAV, 6000)).weight
+    assert check(fp, _chrome_build(CHROME_NAV, 6001)).weight > plain
+    assert check(fp, _chrome_build(CHROME_NAV, 6002)).weight == plain
+    assert len(fp._cache) == 3
+
+
+def test_allow_and_deny_ua_lists_see_the_raw_text_through_the_cache() -> None:
+    fp = Fingerprint(verifier=False, deny_ua=[r"\.0\.6001\."])
+    assert check(fp, _chrome_build(CHROME_NAV, 6000)).action is Action.PASS
+    assert check(fp, _chrome_build(CHROME_NAV, 6001)).action is Action.DENY
+    assert check(fp, _chrome_build(CHROME_NAV, 6002)).action is Action.PASS
+
+
+_HEADS = [CHROME_NAV, FIREFOX_NAV, CURL, IMPOSTOR]
+_EXTRA = st.lists(
+    st.tuples(
+        st.sampled_from(["Accept", "sec-fetch-mode", "X-Junk", "user-agent", "Sec-CH-UA", "dnt"]),
+        st.sampled_from(["", "*/*", "navigate", "curl/8.0", '"Chromium";v="131"', "1"]),
+    ),
+    max_size=4,
+)
+
+
+_SHARED = Fingerprint(verifier=False)
+
+
+@given(st.sampled_from(_HEADS), _EXTRA, st.booleans())
+def test_the_raw_key_and_the_decoded_key_give_one_verdict(head, extra, twice) -> None:
+    # ASGI heads are keyed off the raw lines, hand-built ones off decoded text: same verdicts.
+    lines = [*head, *extra]
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in lines]
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": raw, "scheme": "https"}
+    by_raw, by_text = _SHARED, Fingerprint(verifier=False)  # one cache across every example
+    for _ in range(2 if twice else 1):  # the second round answers from each cache
+        a = by_raw.check(Facts.from_scope(scope), Progress())
+        text = [(k.lower(), v) for k, v in lines]  # hand-built facts take lower-case names
+        b = by_text.check(Facts("GET", "/", text, scheme="https"), Progress())
+        assert (a.action, a.rule, a.weight) == (b.action, b.rule, b.weight)
+    assert Facts.from_scope(scope).raw_headers is not None
+    assert Facts("GET", "/", lines).raw_headers is None

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from shieldware import Add, Bucket, ConfigurationError, StoreError, Take
-from shieldware.ops import Acquire, Get, Hit, Incr, Op, Release, Window
+from shieldware import ConfigurationError, StoreError
+from shieldware.ops import Acquire, Add, Bucket, Get, Hit, Incr, Op, Release, Take, Window
 from shieldware.stores import CircuitBreaker, FallbackStore, MemoryStore, RedisStore
 from tests.conftest import free_port
 

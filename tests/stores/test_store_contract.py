@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
-from shieldware import Add, Bucket, ConfigurationError, StoreError, Take
+from shieldware import ConfigurationError, StoreError
 from shieldware.ops import (
     Acquire,
+    Add,
+    Bucket,
     Count,
     Get,
     Hit,
@@ -26,6 +28,7 @@ from shieldware.ops import (
     Op,
     Release,
     Strategy,
+    Take,
     Window,
 )
 from shieldware.stores import MemoryStore, RedisStore, Store, require_ops, store_from_url

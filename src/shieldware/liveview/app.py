@@ -62,6 +62,8 @@ class LiveView:
     :param stream_seconds: a stream ends after this long; the browser reconnects by itself (this
         also bounds how long a server shutdown waits for open streams; see `close`).
     :param max_streams: concurrent event streams; more get 503.
+    :param origins: an origin lookup (an `OriginDB`): offenders are also shown by AS and by
+        organisation. By default, the one `shield`'s layers use, if any.
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class LiveView:
         stream_seconds: float = 60.0,
         max_streams: int = 8,
         title: str = "shieldware live",
+        origins: Any = None,
     ) -> None:
         if token is None and not trust_app_auth:
             raise ConfigurationError(
@@ -87,6 +90,8 @@ class LiveView:
         self.token = token
         self.reporter = LiveViewReporter(state)
         self.state = self.reporter.state
+        if origins is not None:
+            self.state.origins = origins
         self.interval = interval
         self.stream_seconds = stream_seconds
         self.max_streams = max_streams
@@ -112,6 +117,10 @@ class LiveView:
             shield.reporters = (*shield.reporters, self.reporter)
         self.state.store = shield.store
         self.state.mode = shield.mode
+        if self.state.origins is None:
+            from ..origin.value import lookup_in
+
+            self.state.origins = lookup_in(shield)
 
     # -- the routes, shared by both adapters -----------------------------------------------
     def _answer(
