@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from shieldware import Add, Bucket, ConfigurationError, StoreError, Take
-from shieldware.ops import Acquire, Get, Hit, Incr, Op, Release, Window
+from shieldware.ops import Acquire, Get, GetText, Hit, Incr, Op, Release, SetText, Window
 from shieldware.stores import CircuitBreaker, FallbackStore, MemoryStore, RedisStore
 from tests.conftest import free_port
 
 HOUR_US = 3_600_000_000
-EVERY_OP = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get})
+EVERY_OP = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get, SetText, GetText})
 
 
 def dead_redis() -> RedisStore:
