@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from .attack import AttackMonitor, AttackProfile, Trigger
 from .layer import Layer, Reporter
 from .layers import Fingerprint, IPList, ProofOfWork, TokenBucket
 from .match import path
@@ -15,7 +16,7 @@ from .policy import Mode, Shield
 from .secret import SecretInput
 from .stores import Store
 
-__all__ = ["default_layers", "default_shield"]
+__all__ = ["DEFAULT_ATTACK", "default_layers", "default_shield"]
 
 
 #: Sign-up and login style routes: proof of work before the form is even shown, so a browser holds
@@ -51,6 +52,12 @@ ACCOUNT_ROUTES = path(
 POW_MIN_SCORE = 6.0
 
 
+#: What the under-attack switch changes in the default chain: every HTML navigation and every
+#: ``/api`` route needs a clearance (or, for the API, a principal); token buckets at a quarter for
+#: requests without one; one more proof-of-work bit for networks with no solve in a week.
+DEFAULT_ATTACK = AttackProfile()
+
+
 def default_layers(secret: SecretInput = None) -> list[Layer]:
     """The default layers, in order. Grows as layers land; see docs/concepts.md.
 
@@ -80,14 +87,25 @@ def default_shield(
     store: Store | str | None = None,
     trusted_proxies: Iterable[str] = (),
     reporters: Iterable[Reporter] = (),
+    attack: AttackProfile | None = DEFAULT_ATTACK,
+    auto_attack: bool | Trigger = False,
     **options: Any,
 ) -> Shield:
-    """A `Shield` with the default layers. Extra keyword options go to `Shield`."""
-    return Shield(
+    """A `Shield` with the default layers. Extra keyword options go to `Shield`.
+
+    :param attack: what ``shield.under_attack()`` changes (`DEFAULT_ATTACK`); None: no switch.
+    :param auto_attack: True (or a `Trigger`) to let an `AttackMonitor` flip the switch when a
+        flood shows; off by default (``shieldware demo`` turns it on).
+    """
+    shield = Shield(
         default_layers(secret),
         mode=mode,
         store=store,
         trusted_proxies=trusted_proxies,
         reporters=reporters,
+        attack=attack,
         **options,
     )
+    if auto_attack and attack is not None:
+        AttackMonitor(shield, auto_attack if isinstance(auto_attack, Trigger) else None)
+    return shield
