@@ -1,4 +1,4 @@
-"""The under-attack switch and its profile: flips, expiry, reports, and what the attack chain does."""
+"""The under-attack switch and its profile: flips, expiry, reports, what the attack chain does."""
 
 from __future__ import annotations
 
@@ -99,7 +99,9 @@ def shield_with(
     chain = layers if layers is not None else [TokenBucket("120/minute", burst=60), pow_layer]
     shield = Shield(
         chain,
-        store=store if store is not None else MemoryStore(), attack=profile or AttackProfile(), debug=True
+        store=store if store is not None else MemoryStore(),
+        attack=profile or AttackProfile(),
+        debug=True,
     )
     assert shield.switch is not None
     shield.switch.clock = clock
@@ -137,7 +139,9 @@ def test_a_flip_changes_the_chain_at_once_and_off_restores_it() -> None:
     shield = shield_with()
     assert shield.decide(facts()).action is Action.ALLOW
     state = shield.under_attack(reason="flood from AS64500", by="test")
-    assert state.on and state.by == "test" and state.reason == "flood from AS64500"
+    assert state.on
+    assert state.by == "test"
+    assert state.reason == "flood from AS64500"
     decision = shield.decide(facts())
     assert decision.action is Action.CHALLENGE
     assert decision.verdict.status == 403  # the interstitial page
@@ -158,7 +162,8 @@ def test_every_flip_is_reported_with_who_when_and_why() -> None:
         ("flip", False, "liveview", "calm"),
     ]
     first = events.events[0].state
-    assert first.at == NOW and first.until == NOW + 300
+    assert first.at == NOW
+    assert first.until == NOW + 300
     assert list(shield.switch.recent) == events.events  # type: ignore[union-attr]
 
 
@@ -254,9 +259,11 @@ def test_a_shield_without_a_profile_has_no_switch() -> None:
 
 def test_the_preset_has_the_switch_and_no_monitor_unless_asked() -> None:
     plain = Shield.default(SECRET)
-    assert plain.switch is not None and plain.switch.monitor is None
+    assert plain.switch is not None
+    assert plain.switch.monitor is None
     auto = Shield.default(SECRET, auto_attack=True)
-    assert auto.switch is not None and auto.switch.monitor in auto.reporters
+    assert auto.switch is not None
+    assert auto.switch.monitor in auto.reporters
     assert Shield.default(SECRET, attack=None).switch is None
 
 
@@ -279,7 +286,8 @@ def test_api_routes_need_a_clearance_or_a_principal() -> None:
     assert shield.decide(facts("/api/orders", **api)).action is Action.ALLOW  # type: ignore[arg-type]
     shield.under_attack(by="test")
     decision = shield.decide(facts("/api/orders", **api))  # type: ignore[arg-type]
-    assert decision.action is Action.CHALLENGE and decision.verdict.status == 401
+    assert decision.action is Action.CHALLENGE
+    assert decision.verdict.status == 401
     signed_in = shield.decide(facts("/api/orders", principal="user:7", **api))  # type: ignore[arg-type]
     assert signed_in.action is Action.ALLOW
     # Not an API route, not a navigation (an image, a fetch): the normal rules.

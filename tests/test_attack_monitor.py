@@ -74,7 +74,8 @@ def test_a_rate_flood_turns_the_switch_on_within_seconds_and_off_after_the_calm(
         assert took < 10
     assert took == 3  # 3 hot seconds of the last 5
     state = shield.switch.state  # type: ignore[union-attr]
-    assert state.by == "auto" and "req/s vs baseline" in state.reason
+    assert state.by == "auto"
+    assert "req/s vs baseline" in state.reason
     for _ in range(20):  # the flood goes on: it stays on
         second(monitor, clock, 400)
     assert active(shield)
@@ -149,7 +150,8 @@ def test_the_rule_is_explainable() -> None:
     _, monitor, clock = make()
     second(monitor, clock, 30, blocked=20)
     text = "\n".join(monitor.describe())
-    assert "3 of the last 5 s" in text and "off after 30 s calm" in text
+    assert "3 of the last 5 s" in text
+    assert "off after 30 s calm" in text
     assert "last second: 30 req, 20 refused/challenged" in text
 
 

@@ -182,7 +182,11 @@ class Shield:
         self.attack_profile = profile
         self.attack_layers = tuple(layers)
         return Switch(
-            self.store, self._steps, steps, listeners=self._attack_listeners, refresh=profile.refresh
+            self.store,
+            self._steps,
+            steps,
+            listeners=self._attack_listeners,
+            refresh=profile.refresh,
         )
 
     def _attack_listeners(self) -> list[Callable[[AttackEvent], None]]:

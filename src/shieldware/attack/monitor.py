@@ -144,7 +144,9 @@ class AttackMonitor:
     ) -> None:
         switch = getattr(shield, "switch", None)
         if switch is None:
-            raise ConfigurationError("AttackMonitor needs a Shield built with attack=AttackProfile()")
+            raise ConfigurationError(
+                "AttackMonitor needs a Shield built with attack=AttackProfile()"
+            )
         self.switch: Switch = switch
         switch.monitor = self
         self.trigger = trigger or Trigger()

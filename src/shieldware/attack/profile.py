@@ -89,8 +89,10 @@ class AttackProfile:
         if not self.history_ttl > 0:
             errors.append("history_ttl must be positive")
         if not 0.05 <= self.refresh <= 1.0:
-            errors.append("refresh must be within 0.05..1 seconds (a flip must reach every "
-                          "worker within a second)")
+            errors.append(
+                "refresh must be within 0.05..1 seconds (a flip must reach every "
+                "worker within a second)"
+            )
         if isinstance(self.promote, str):
             errors.append("promote is a tuple of layer names, not one string")
         if errors:
@@ -203,13 +205,12 @@ class AttackGate:
 
     def cleared(self, facts: Facts) -> bool:
         """The request carries a valid clearance of this layer (signature, binding, expiry)."""
-        raw = (
-            facts.header(CLEARANCE_HEADER)
-            or facts.cookie(tokens.COOKIE_NAMES[1] if facts.secure else tokens.COOKIE)
+        raw = facts.header(CLEARANCE_HEADER) or facts.cookie(
+            tokens.COOKIE_NAMES[1] if facts.secure else tokens.COOKIE
         )
         if not raw:
             return False
-        prefix, bound = self._client(facts)
+        _prefix, bound = self._client(facts)
         return not isinstance(self._kit.read_clearance(raw, now=self._clock(), bound=bound), str)
 
     def _client(self, facts: Facts) -> tuple[str, str]:
@@ -268,7 +269,7 @@ class _Tightened:
 
     @classmethod
     def wrap(cls, layer: Layer, factor: float, cleared: Callable[[Facts], bool] | None) -> Layer:
-        tight = tightened(layer, factor)
+        tight: Layer = tightened(layer, factor)
         if tight is layer:
             return layer
         return cls(layer, tight, cleared)

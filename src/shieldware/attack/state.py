@@ -1,4 +1,4 @@
-"""The under-attack switch: one small record in the store, read by every worker at most twice a second.
+"""The under-attack switch: one record in the store, read by each worker at most twice a second.
 
 The record (`AttackState`) says whether the switch is on, who flipped it, when, why, and until
 when. It lives under one key (`STATE_KEY`) as JSON text (`SetText` / `GetText`), so on Redis every
@@ -69,7 +69,13 @@ class AttackState:
 
     def to_text(self) -> str:
         return json.dumps(
-            {"on": self.on, "reason": self.reason, "by": self.by, "at": self.at, "until": self.until},
+            {
+                "on": self.on,
+                "reason": self.reason,
+                "by": self.by,
+                "at": self.at,
+                "until": self.until,
+            },
             separators=(",", ":"),
             ensure_ascii=True,
         )
