@@ -438,7 +438,9 @@ def _all_headers(
         (b"cache-control", b"public, max-age=300" if cache else b"no-store"),
         (b"content-security-policy", CSP.encode()),
         (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
+        # same-origin, not no-referrer: under no-referrer a browser's form POST says
+        # ``Origin: null``, and the under-attack button checks the origin (nothing leaves the site).
+        (b"referrer-policy", b"same-origin"),
         *headers,
     ]
     if not any(k == b"content-type" for k, _ in headers):
