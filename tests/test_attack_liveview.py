@@ -64,7 +64,8 @@ def test_the_button_needs_the_token_the_origin_the_csrf_token_and_a_confirmation
         assert client.post(f"{LIVE}/attack", data={"on": "1"}).status_code == 401
         page = client.get(f"{LIVE}/?token={TOKEN}")
         assert page.status_code == 200
-        assert "Under attack" in page.text and "Turn on…" in page.text
+        assert "Under attack" in page.text
+        assert "Turn on…" in page.text
         csrf = csrf_of(page.text)
         form = {"on": "1", "reason": "flood", "until": "30m", "csrf": csrf}
         origin = {"origin": base}
@@ -91,7 +92,8 @@ def test_the_button_needs_the_token_the_origin_the_csrf_token_and_a_confirmation
         assert client.get("/", headers=NAV).status_code == 403  # the interstitial
         # GET/PUT: state as JSON (token needed), other methods refused.
         state = client.get(f"{LIVE}/attack").json()
-        assert state["active"] is True and state["state"]["by"] == "liveview"
+        assert state["active"] is True
+        assert state["state"]["by"] == "liveview"
         assert client.put(f"{LIVE}/attack").status_code == 405
         # The page shows it.
         assert "UNDER ATTACK" in client.get(f"{LIVE}/").text
@@ -105,7 +107,8 @@ def test_a_bearer_client_flips_without_csrf_and_bad_input_is_a_clean_400() -> No
         r = client.post(
             f"{LIVE}/attack", json={"on": True, "reason": "x", "by": "ops"}, headers=auth
         )
-        assert r.status_code == 200 and r.json()["active"] is True
+        assert r.status_code == 200
+        assert r.json()["active"] is True
         assert shield.switch.state.by == "ops"
         for body in ({"on": "maybe"}, {"on": True, "until": "yesterday"}, [1, 2]):
             assert client.post(f"{LIVE}/attack", json=body, headers=auth).status_code == 400
@@ -147,7 +150,8 @@ def test_the_cli_flips_through_the_live_view(capsys: pytest.CaptureFixture[str])
             == 0
         )
         assert "UNDER ATTACK" in capsys.readouterr().out
-        assert shield.switch.active and shield.switch.state.by == "cli:test"
+        assert shield.switch.active
+        assert shield.switch.state.by == "cli:test"
         assert shield.switch.state.until is not None
         assert main(["attack", "status", "--live", live, "--token", TOKEN]) == 0
         assert "ON since" in capsys.readouterr().out

@@ -72,12 +72,6 @@ class AttackPanel:
             f'<p class="attack-state attack-{"on" if active else "off"}"><b>'
             f"{'UNDER ATTACK' if active else 'normal'}</b> · {_e(state.describe(now))}</p>"
         ]
-        profile = getattr(self.shield, "attack_profile", None)
-        if profile is not None:
-            items = "".join(f"<li>{_e(line)}</li>" for line in profile.describe())
-            rows.append(
-                f"<details><summary>What the switch changes</summary><ul>{items}</ul></details>"
-            )
         monitor = switch.monitor
         if monitor is not None:
             lines = "".join(f"<li>{_e(line)}</li>" for line in monitor.describe())
@@ -110,9 +104,19 @@ class AttackPanel:
         )
 
     def panel_html(self, base: str, session: str) -> str:
+        """The whole panel: the state (`status_html`, refreshed live), what the switch changes
+        and the button (rendered once: an open ``details`` is not closed by an update)."""
+        profile = getattr(self.shield, "attack_profile", None)
+        changes = ""
+        if profile is not None:
+            items = "".join(f"<li>{_e(line)}</li>" for line in profile.describe())
+            changes = (
+                f"<details><summary>What the switch changes</summary><ul>{items}</ul></details>"
+            )
         return (
             '<section class="panel"><h2>Under attack</h2>'
-            f'<div id="attack">{self.status_html()}</div>{self.form_html(base, session)}</section>'
+            f'<div id="attack">{self.status_html()}</div>{changes}'
+            f"{self.form_html(base, session)}</section>"
         )
 
     def state_json(self) -> bytes:
