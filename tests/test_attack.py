@@ -428,3 +428,12 @@ def test_until_refuses_nonsense_and_the_past(value: Any) -> None:
 
 def test_a_store_nobody_flipped_reads_off() -> None:
     assert not read_state(MemoryStore()).on
+
+
+def test_the_switch_off_benchmark_runs() -> None:
+    """A smoke run of ``python -m benchmarks.bench_attack`` (the figures are never judged here)."""
+    from benchmarks import bench_attack
+
+    result = bench_attack.run(rounds=2, reps=1)
+    assert set(result) == {"noop", "default"}
+    assert all(result[case][driver]["ratio"] > 0 for case in result for driver in ("sync", "async"))
