@@ -240,8 +240,54 @@ def _attack_via_live(
     return data
 
 
+def _cmd_flood_drill(args: argparse.Namespace) -> int:
+    """``shieldware drill URL --flood-at S``: a flood mid-run, and the switch's answer to it."""
+    import asyncio
+    import json
+    import os
+
+    from .attack.drill import FloodDrill, format_flood_report, run_flood_drill
+    from .errors import ConfigurationError
+
+    duration = args.duration
+    if duration <= args.flood_at + args.flood_for:
+        duration = args.flood_at + args.flood_for + 30
+        print(
+            f"note: --duration raised to {duration:g} s to see the switch turn off", file=sys.stderr
+        )
+    config = FloodDrill(
+        url=args.url,
+        live=args.live or "",
+        token=args.live_token or os.environ.get("SHIELDWARE_LIVE_TOKEN", ""),
+        duration=duration,
+        flood_at=args.flood_at,
+        flood_for=args.flood_for,
+        bots=args.bots,
+        users=args.users,
+        pages=(*(p for p in args.pages.split(",") if p), args.login_path),
+        forwarded=not args.no_forwarded,
+        allow_remote=args.allow_remote,
+        seed=args.seed,
+    )
+    try:
+        report = asyncio.run(run_flood_drill(config))
+    except ConfigurationError as exc:
+        print(f"shieldware drill: {exc}", file=sys.stderr)
+        return 2
+    print(format_flood_report(report))
+    if args.output != "-":
+        path = args.output if args.output.endswith(".json") else args.output + ".json"
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+        print(f"report saved to {path}")
+    return 0
+
+
 def _cmd_drill(args: argparse.Namespace) -> int:
     import asyncio
+
+    if args.flood_at is not None:
+        return _cmd_flood_drill(args)
 
     from .drill import DrillConfig, format_report, progress_bar, run_drill, save_report
     from .errors import ConfigurationError
@@ -391,6 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="distinct bot addresses, shared round-robin (default: one per bot)",
     )
     drill.add_argument("--seed", type=int, default=None)
+    drill.add_argument(
+        "--flood-at",
+        type=float,
+        default=None,
+        help="the flood scenario: people throughout, a flood from this second on; reports the "
+        "under-attack switch's time to mitigation (needs --live-token)",
+    )
+    drill.add_argument("--flood-for", type=float, default=20.0, help="flood seconds (default 20)")
+    drill.add_argument("--live", help="the target's live view URL (default URL/.shieldware/live)")
+    drill.add_argument("--live-token", help="its token (or SHIELDWARE_LIVE_TOKEN)")
     drill.add_argument("--quiet", action="store_true", help="no progress bar")
     drill.set_defaults(func=_cmd_drill)
 
