@@ -18,6 +18,7 @@ import multiprocessing
 import random
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
@@ -72,7 +73,7 @@ class FloodDrill:
 
 
 # -- people ----------------------------------------------------------------------------------
-View = tuple[float, bool, float, bool]  # (sent at, since start; admitted; seconds; solved)
+View = tuple[float, bool, float, bool, int]  # (sent at, since start; ok; seconds; solved; status)
 
 
 def _people_in_process(config: FloodDrill, start: float, seed: float) -> list[View]:
@@ -103,6 +104,7 @@ async def _people(config: FloodDrill, start: float, seed: float) -> list[View]:
                 route = person_rng.choice(config.pages)
                 sent = time.monotonic()
                 solved = False
+                status = 0
                 try:
                     response = await client.get(route, headers=headers)
                     if response.status_code == 403 and _is_challenge(response) and auth:
@@ -112,10 +114,11 @@ async def _people(config: FloodDrill, start: float, seed: float) -> list[View]:
                         solved = True
                     elif response.history:
                         solved = True
-                    ok = response.status_code < 400
+                    status = response.status_code
+                    ok = status < 400
                 except Exception:  # a transport error is a failed view, not a crash
                     ok = False
-                views.append((sent - start, ok, time.monotonic() - sent, solved))
+                views.append((sent - start, ok, time.monotonic() - sent, solved, status))
                 await asyncio.sleep(person_rng.uniform(*config.user_think))
 
     await asyncio.gather(*(person(i) for i in range(config.users)))
@@ -126,7 +129,7 @@ def _is_challenge(response: Any) -> bool:
     action = response.headers.get(ACTION_HEADER)
     if action is not None:
         return bool(action == "challenge")
-    return "shieldware-pow" in response.text[:4096].lower()
+    return 'data-challenge="' in response.text[:8192]
 
 
 # -- bots and the poller -------------------------------------------------------------------------
@@ -188,6 +191,7 @@ async def run_flood_drill(
     check_target(config.url, config.allow_remote)
     if not config.live:
         config.live = config.url.rstrip("/") + "/.shieldware/live"
+    await _preflight(config)
     rng = random.Random(config.seed)
     loop = asyncio.get_running_loop()
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
@@ -206,6 +210,24 @@ async def run_flood_drill(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return _report(config, views, tally, samples)
+
+
+async def _preflight(config: FloodDrill) -> None:
+    """The switch must be readable before the drill starts: a wrong URL or token fails here."""
+    import httpx
+
+    url = config.live.rstrip("/") + "/attack"
+    try:
+        async with httpx.AsyncClient(timeout=config.timeout) as client:
+            response = await client.get(url, headers={"authorization": f"Bearer {config.token}"})
+        ok = response.status_code == 200 and "active" in response.json()
+    except Exception as exc:
+        raise ConfigurationError(f"cannot read the switch at {url}: {exc}") from exc
+    if not ok:
+        raise ConfigurationError(
+            f"cannot read the switch at {url}: {response.status_code} (is it a shieldware live "
+            "view with an under-attack switch, and is the token right?)"
+        )
 
 
 async def _tick(config: FloodDrill, start: float, progress: Callable[[float], None]) -> None:
@@ -267,7 +289,14 @@ def _report(
 
 def _people_figures(views: list[View]) -> dict[str, Any]:
     if not views:
-        return {"views": 0, "success": None, "p50_ms": None, "p90_ms": None, "challenged": 0}
+        return {
+            "views": 0,
+            "success": None,
+            "p50_ms": None,
+            "p90_ms": None,
+            "challenged": 0,
+            "statuses": {},
+        }
     seconds = sorted(v[2] for v in views)
     solved = sorted(v[2] for v in views if v[3])
 
@@ -282,6 +311,7 @@ def _people_figures(views: list[View]) -> dict[str, Any]:
         "challenged": len(solved),
         "challenged_p50_ms": at(solved, 0.5) if solved else None,
         "mean_ms": round(statistics.fmean(seconds) * 1000, 1),
+        "statuses": dict(sorted(Counter(str(v[4] or "error") for v in views).items())),
     }
 
 
@@ -326,6 +356,7 @@ def format_flood_report(report: dict[str, Any]) -> str:
         lines.append(
             f"    {name:<26} {p['views']:>4} views, success {100 * p['success']:.1f}%, "
             f"p50 {p['p50_ms']} ms, p90 {p['p90_ms']} ms{solved}"
+            + ("" if p["success"] == 1 else f"; statuses {p['statuses']}")
         )
     for name, b in report["bots"].items():
         share = "-" if b["share"] is None else f"{100 * b['share']:.1f}%"
