@@ -437,3 +437,31 @@ def test_the_switch_off_benchmark_runs() -> None:
     result = bench_attack.run(rounds=2, reps=1)
     assert set(result) == {"noop", "default"}
     assert all(result[case][driver]["ratio"] > 0 for case in result for driver in ("sync", "async"))
+
+
+# -- reporters ---------------------------------------------------------------------------------
+def test_flips_reach_the_metrics_and_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    from shieldware.report import LoggingReporter, PrometheusReporter
+
+    clock = Clock()
+    metrics = PrometheusReporter()
+    shield = shield_with(clock)
+    shield.reporters = (metrics, LoggingReporter(json=True))
+    with caplog.at_level("WARNING", logger="shieldware.decision"):
+        shield.under_attack(reason="flood\nforged line", by="cli:ann", until="10m")
+    text = metrics.exposition().decode()
+    assert "shieldware_under_attack 1.0" in text
+    assert 'shieldware_attack_flips_total{active="true",source="flip"} 1.0' in text
+    records = [r for r in caplog.records if r.name == "shieldware.decision"]
+    assert len(records) == 1
+    fields = json.loads(records[0].getMessage())
+    assert fields["event"] == "under-attack"
+    assert fields["by"] == "cli:ann"
+    assert fields["reason"] == "flood\nforged line"  # JSON-escaped: still one line
+    assert "\n" not in records[0].getMessage()
+    clock.now += 601
+    shield.switch.due = 0  # type: ignore[union-attr]
+    shield.decide(facts())
+    text = metrics.exposition().decode()
+    assert "shieldware_under_attack 0.0" in text
+    assert 'shieldware_attack_flips_total{active="false",source="expired"} 1.0' in text
