@@ -29,7 +29,8 @@ if __package__ in (None, ""):  # `python benchmarks/bench_redis.py`
 import redis
 
 from benchmarks.redisserver import PrivateRedis
-from shieldware import Bucket, Facts, MemoryStore, Shield, Take, TokenBucket
+from shieldware import Facts, MemoryStore, Shield, TokenBucket
+from shieldware.ops import Bucket, Take
 from shieldware.stores import RedisStore
 
 Case = Callable[[int], float]

@@ -46,7 +46,8 @@ def _rss() -> int:
 def _driver(name: str) -> tuple[Callable[[str], Any], Callable[[], dict[str, Any]]]:
     """A function that makes one decision for a client address, and one that describes state."""
     if name == "shieldware":
-        from shieldware import Bucket, MemoryStore, Take
+        from shieldware import MemoryStore
+        from shieldware.ops import Bucket, Take
 
         store = MemoryStore(BOUND)
         interval = 60_000_000 // 100  # 100 per minute, burst 20

@@ -404,6 +404,13 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
             f"{imp['pass_ms']:.0f} ms: **+{imp['added_ms']:.0f} ms** (median of "
             f"{imp['rounds']} paired fresh processes).",
         ]
+        if "default_added_ms" in imp:
+            lines += [
+                "",
+                "Names load on first use, so an app pays for what it uses: importing shieldware, "
+                "building the default chain on memory and wrapping an app in `ShieldMiddleware` "
+                f"costs **+{imp['default_added_ms']:.0f} ms** over `python -c pass`.",
+            ]
     lines += [
         "",
         "## In process",

@@ -14,7 +14,8 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from shieldware import Action, Facts, IPList, Progress, Shield, ShieldMiddleware, Verdict
+from shieldware import Action, Facts, IPList, Shield, ShieldMiddleware, Verdict
+from shieldware.layer import Progress
 from shieldware.match import path
 from tests.servers import run_asgi
 

@@ -261,3 +261,25 @@ def test_hostile_header_bytes_never_raise(raw: bytes) -> None:
     facts = Facts.from_scope(s, _TRUST_LOCAL)
     facts.cookie("a")
     assert facts.client_ip is not None
+
+
+@given(
+    st.one_of(st.ip_addresses(v=6), st.integers(1, 0xFFFF).map(lambda g: f"{g:x}:1:2:3::9")),
+    st.sampled_from([32, 48, 56, 64, 96]),
+)
+def test_network_text_is_what_ipaddress_writes(address: object, v6_prefix: int) -> None:
+    ip = ipaddress.ip_address(str(address))
+    expected = str(ipaddress.IPv6Network((int(ip), v6_prefix), strict=False))
+    assert network_of(ip, v6_prefix=v6_prefix) == expected
+
+
+@given(st.ip_addresses())
+def test_any_spelling_of_an_address_parses_to_it(address: object) -> None:
+    ip = ipaddress.ip_address(str(address))
+    spellings = [str(ip)]
+    if ip.version == 6:
+        spellings += [ip.exploded, ip.exploded.upper(), f"[{ip}]", f"[{ip}]:443"]
+    for text in spellings:
+        parsed = parse_ip(text)
+        assert parsed is not None
+        assert int(parsed) == int(ip) or (ip.version == 6 and ip.ipv4_mapped == parsed)

@@ -16,13 +16,13 @@ from shieldware import (
     ConfigurationError,
     Facts,
     MemoryStore,
-    Progress,
     Shield,
     ShieldMiddleware,
     ShieldWSGIMiddleware,
     StoreError,
     Verdict,
 )
+from shieldware.layer import Progress
 from shieldware.match import path
 
 US = 1_000_000

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from shieldware import Action, ConfigurationError, Facts, IPList, Progress, Shield, Verdict
+from shieldware import Action, ConfigurationError, Facts, IPList, Shield, Verdict
 from shieldware.demo import Reached, build_demo_app
 from shieldware.drill import DrillConfig, check_target, format_report, run_drill
+from shieldware.layer import Progress
 from tests.conftest import SECRET
 
 from .servers import run_asgi

@@ -29,3 +29,27 @@ def test_core_imports_no_framework() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_top_level_is_for_app_authors() -> None:
+    # Store operations and the layer/store contracts live in their own tiers, not at the top.
+    import shieldware.layer
+    import shieldware.ops
+    import shieldware.stores
+
+    for name in ("Take", "Bucket", "Add", "Hit", "Op", "LimitState", "Window", "Acquire"):
+        assert not hasattr(shieldware, name), name
+        assert name in shieldware.ops.__all__, name
+    for name in ("Layer", "Challenger", "Reporter", "Progress", "Flow", "as_flow", "store_failed"):
+        assert not hasattr(shieldware, name), name
+        assert name in shieldware.layer.__all__, name
+    assert "Store" in shieldware.stores.__all__
+    assert not hasattr(shieldware, "Store")
+    assert len(shieldware.__all__) <= 50
+
+
+def test_matchers_are_a_namespace() -> None:
+    from shieldware import match
+
+    assert match.path("/login")(shieldware.Facts("GET", "/login"))
+    assert not match.method("POST")(shieldware.Facts("GET", "/"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from shieldware import Action, Decision, Facts, Verdict, render
+from shieldware import Action, Decision, Facts, Verdict
 from shieldware.ops import Add, Release
-from shieldware.render import Renderer
+from shieldware.render import Renderer, render
 
 
 def scope(headers: list[tuple[Any, Any]]) -> dict[str, Any]:

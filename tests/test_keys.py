@@ -48,12 +48,20 @@ def test_ipv4_is_keyed_per_address_and_ipv6_per_64() -> None:
 
 
 def test_missing_identity_means_the_rule_does_not_apply() -> None:
-    assert by_ip(facts(None)) is None
     assert by_principal(facts()) is None
     assert by_principal(facts(principal="alice")) == ("alice",)
     assert by_header("X-Api-Key")(facts()) is None
     assert (by_ip + by_principal)(facts()) is None
     assert GLOBAL(facts(None)) == ()
+
+
+def test_a_client_without_an_address_is_keyed_to_its_peer() -> None:
+    """by_ip never lapses (issue 12 #4): no address at all is the unix socket peer."""
+    assert by_ip(facts(None)) == ("unix",)
+    assert by_network(24, 48)(facts(None)) == ("unix",)
+    assert by_ip(facts("203.0.113.7")) != by_ip(facts(None))
+    peer_only = Facts("GET", "/", peer_ip=ipaddress.ip_address("198.51.100.9"))
+    assert by_ip(peer_only) == ("198.51.100.9",)
 
 
 def test_composition_and_plain_callables() -> None:

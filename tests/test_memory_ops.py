@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from shieldware import Acquire, Add, Get, Hit, Incr, MemoryStore, Release, StoreError, Window
-from shieldware.ops import Op
+from shieldware import MemoryStore, StoreError
+from shieldware.ops import Acquire, Add, Get, Hit, Incr, Op, Release, Window
 
 US = 1_000_000
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shieldware import Add, Bucket, ConfigurationError, MemoryStore, Take, store_from_url
-from shieldware.ops import Acquire, Get, Hit, Incr, Op, Release, Window
+from shieldware import ConfigurationError, MemoryStore, store_from_url
+from shieldware.ops import Acquire, Add, Bucket, Get, Hit, Incr, Op, Release, Take, Window
 from shieldware.rate import Rate
 
 

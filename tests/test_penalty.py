@@ -12,15 +12,15 @@ from shieldware import (
     ConfigurationError,
     Facts,
     MemoryStore,
-    Op,
     PenaltyBox,
-    Progress,
-    Reply,
     Shield,
     StoreError,
     TokenBucket,
     Verdict,
 )
+from shieldware.layer import Progress
+from shieldware.ops import Op
+from shieldware.verdict import Reply
 
 US = 1_000_000
 

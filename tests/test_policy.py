@@ -11,24 +11,20 @@ import pytest
 
 from shieldware import (
     Action,
-    Add,
-    Bucket,
     ConfigurationError,
     Decision,
     Facts,
     IPList,
-    LimitState,
     MemoryStore,
-    Op,
-    Progress,
     Shield,
     StoreError,
     StoreOverloaded,
-    Take,
     Threshold,
     Verdict,
     shadowed,
 )
+from shieldware.layer import Progress
+from shieldware.ops import Add, Bucket, LimitState, Op, Take
 from shieldware.verdict import Reason
 
 FACTS = Facts(method="GET", path="/")
@@ -262,7 +258,7 @@ def test_after_ops_run_on_finish() -> None:
         name = "leasing"
 
         def check(self, facts: Facts, progress: Progress) -> Verdict:
-            from shieldware import Add
+            from shieldware.ops import Add
 
             return Verdict(Action.PASS, "test/lease", "ok", after=(Add("released", 60),))
 
@@ -271,7 +267,7 @@ def test_after_ops_run_on_finish() -> None:
     assert len(store) == 0
     shield.finish(decision)
     assert len(store) == 1
-    from shieldware import Add
+    from shieldware.ops import Add
 
     assert store.run(Add("released", 60)) is False
 

@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shieldware import Action, ConfigurationError, Facts, MemoryStore, Quota, Shield, Window
+from shieldware import Action, ConfigurationError, Facts, MemoryStore, Quota, Shield
+from shieldware.ops import Window
 from shieldware.rate import fixed_window, moving_window, sliding_window, window
 
 US = 1_000_000

@@ -17,17 +17,16 @@ from shieldware import (
     Facts,
     FallbackStore,
     MemoryStore,
-    Op,
     RateLimit,
     Shield,
     StoreError,
-    Take,
     TokenBucket,
     by_ip,
     by_principal,
     by_route,
 )
 from shieldware.match import path
+from shieldware.ops import Op, Take
 from shieldware.verdict import Reason
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shieldware import Bucket, MemoryStore, Take
-from shieldware.rate import Rate, gcra
+from shieldware import MemoryStore
+from shieldware.errors import ConfigurationError
+from shieldware.ops import Bucket, Take
+from shieldware.rate import Rate, gcra, parse_rates
 
 US = 1_000_000
 
@@ -151,3 +154,42 @@ def test_pitfall_memory_store_clock_is_monotonic(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(time, "time", lambda: 4_000_000_000.0)
     monkeypatch.setattr(time, "time_ns", lambda: 4_000_000_000 * 10**9)
     assert not store.run(Take((bucket,)))[0].allowed
+
+
+_SPACE = st.sampled_from(["", " ", "  ", "\t"])
+_UNIT = st.sampled_from(["second", "minute", "hour", "day", "month", "year", "Minute", "HOURS"])
+
+
+@given(
+    st.lists(
+        st.tuples(
+            _SPACE,
+            st.integers(1, 10**6),
+            _SPACE,
+            st.sampled_from(["/", " per ", "per", "/ ", "PER"]),
+            st.one_of(st.none(), st.integers(0, 100)),
+            _SPACE,
+            _UNIT,
+            st.sampled_from(["", "s"]),
+            _SPACE,
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from([";", ",", "|"]),
+)
+def test_rates_parse_exactly_as_limits_does(parts: list[tuple[Any, ...]], sep: str) -> None:
+    import limits
+
+    text = sep.join(
+        f"{a}{n}{b}{s}{'' if m is None else m}{c}{u}{plural}{d}"
+        for a, n, b, s, m, c, u, plural, d in parts
+    )
+    try:
+        expected = [Rate(int(i.amount), float(i.get_expiry())) for i in limits.parse_many(text)]
+    except ValueError:
+        with pytest.raises(ConfigurationError):
+            parse_rates(text)
+        return
+    assert parse_rates(text) == expected
+    assert Rate.parse(text) == expected[0]

@@ -12,9 +12,10 @@ from collections.abc import Callable
 
 import pytest
 
-from shieldware import Action, ConfigurationError, Decision, Facts, Reply, Verdict, render
-from shieldware.render import negotiate, retry_after_value
+from shieldware import Action, ConfigurationError, Decision, Facts, Verdict
+from shieldware.render import negotiate, render, retry_after_value
 from shieldware.secret import ENV_VAR, generate_secret, resolve_secrets, secret_weakness
+from shieldware.verdict import Reply
 
 
 def facts(accept: str | None) -> Facts:

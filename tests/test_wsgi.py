@@ -11,18 +11,10 @@ from wsgiref.validate import validator
 import httpx
 import pytest
 
-from shieldware import (
-    Action,
-    Add,
-    Facts,
-    IPList,
-    MemoryStore,
-    Progress,
-    Shield,
-    ShieldWSGIMiddleware,
-    Verdict,
-)
+from shieldware import Action, Facts, IPList, MemoryStore, Shield, ShieldWSGIMiddleware, Verdict
+from shieldware.layer import Progress
 from shieldware.match import path
+from shieldware.ops import Add
 from shieldware.wsgi import ENVIRON_KEY
 from tests.servers import run_wsgi
 

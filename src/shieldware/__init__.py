@@ -2,94 +2,130 @@
 
 Configure a `Shield` (a policy chain of layers), then wrap your app with `ShieldMiddleware` (ASGI)
 or `ShieldWSGIMiddleware` (WSGI).
+
+The top level holds what an app author needs; matchers are the `shieldware.match` namespace
+(``match.path("/login")``). Writing a layer or a reporter: `shieldware.layer`. Writing a store:
+`shieldware.stores` (the `Store` protocol) and `shieldware.ops` (the operations and their results).
 """
 
 from __future__ import annotations
 
-from .asgi import ShieldMiddleware
-from .clientip import TrustedProxies
-from .errors import BadRequest, ConfigurationError, ShieldwareError, StoreError, StoreOverloaded
-from .facts import Facts
-from .fingerprint import by_fingerprint
-from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
-from .layer import Challenger, Layer, Progress, Reporter, Threshold, shadowed
-from .layers import (
-    Concurrency,
-    Fingerprint,
-    IPList,
-    PenaltyBox,
-    ProofOfWork,
-    Quota,
-    RateLimit,
-    TokenBucket,
-)
-from .liveview import LiveView, LiveViewReporter
-from .ops import (
-    Acquire,
-    Add,
-    Bucket,
-    Count,
-    Get,
-    Hit,
-    Incr,
-    LeaseState,
-    LimitState,
-    Op,
-    Release,
-    Take,
-    Window,
-)
-from .policy import Shield
-from .rate import Rate
-from .render import render
-from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter
-from .stores import (
-    CircuitBreaker,
-    CircuitOpen,
-    FallbackStore,
-    MemoryStore,
-    RedisStore,
-    Store,
-    store_from_url,
-)
-from .verdict import Action, Decision, Reason, Reply, Verdict
-from .wsgi import ShieldWSGIMiddleware
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from . import match
+    from .asgi import ShieldMiddleware
+    from .clientip import TrustedProxies
+    from .errors import BadRequest, ConfigurationError, ShieldwareError, StoreError, StoreOverloaded
+    from .facts import Facts
+    from .fingerprint import by_fingerprint
+    from .keys import GLOBAL, Key, by_header, by_ip, by_method, by_network, by_principal, by_route
+    from .layer import Threshold, shadowed
+    from .layers.challenge import ProofOfWork
+    from .layers.concurrency import Concurrency
+    from .layers.fingerprint import Fingerprint
+    from .layers.lists import IPList
+    from .layers.penalty import PenaltyBox
+    from .layers.quota import Quota
+    from .layers.ratelimit import RateLimit, TokenBucket
+    from .liveview import LiveView, LiveViewReporter
+    from .policy import Shield
+    from .rate import Rate
+    from .report import LoggingReporter, OpenTelemetryReporter, PrometheusReporter
+    from .stores import store_from_url
+    from .stores.memory import MemoryStore
+    from .stores.redis import RedisStore
+    from .stores.resilience import CircuitBreaker, FallbackStore
+    from .verdict import Action, Decision, Reason, Verdict
+    from .wsgi import ShieldWSGIMiddleware
 
 __version__ = "0.1.0"
 
+#: Where each public name lives. Names load on first use (PEP 562), so ``import shieldware``
+#: costs almost nothing and an app pays only for the layers, stores and reporters it uses.
+_HOME: dict[str, str] = {
+    "Action": "verdict",
+    "BadRequest": "errors",
+    "CircuitBreaker": "stores.resilience",
+    "Concurrency": "layers.concurrency",
+    "ConfigurationError": "errors",
+    "Decision": "verdict",
+    "Facts": "facts",
+    "FallbackStore": "stores.resilience",
+    "Fingerprint": "layers.fingerprint",
+    "GLOBAL": "keys",
+    "IPList": "layers.lists",
+    "Key": "keys",
+    "LiveView": "liveview",
+    "LiveViewReporter": "liveview",
+    "LoggingReporter": "report",
+    "MemoryStore": "stores.memory",
+    "OpenTelemetryReporter": "report",
+    "PenaltyBox": "layers.penalty",
+    "PrometheusReporter": "report",
+    "ProofOfWork": "layers.challenge",
+    "Quota": "layers.quota",
+    "Rate": "rate",
+    "RateLimit": "layers.ratelimit",
+    "Reason": "verdict",
+    "RedisStore": "stores.redis",
+    "Shield": "policy",
+    "ShieldMiddleware": "asgi",
+    "ShieldWSGIMiddleware": "wsgi",
+    "ShieldwareError": "errors",
+    "StoreError": "errors",
+    "StoreOverloaded": "errors",
+    "Threshold": "layer",
+    "TokenBucket": "layers.ratelimit",
+    "TrustedProxies": "clientip",
+    "Verdict": "verdict",
+    "by_fingerprint": "fingerprint",
+    "by_header": "keys",
+    "by_ip": "keys",
+    "by_method": "keys",
+    "by_network": "keys",
+    "by_principal": "keys",
+    "by_route": "keys",
+    "shadowed": "layer",
+    "store_from_url": "stores",
+}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    if name == "match":
+        return _importlib.import_module(".match", __name__)
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
 __all__ = [
-    "Acquire",
     "Action",
-    "Add",
     "BadRequest",
-    "Bucket",
-    "Challenger",
     "CircuitBreaker",
-    "CircuitOpen",
     "Concurrency",
     "ConfigurationError",
-    "Count",
     "Decision",
     "Facts",
     "FallbackStore",
     "Fingerprint",
     "GLOBAL",
-    "Get",
-    "Hit",
     "IPList",
-    "Incr",
     "Key",
-    "Layer",
-    "LeaseState",
-    "LimitState",
     "LiveView",
     "LiveViewReporter",
     "LoggingReporter",
     "MemoryStore",
-    "Op",
     "OpenTelemetryReporter",
     "PenaltyBox",
-    "Progress",
     "PrometheusReporter",
     "ProofOfWork",
     "Quota",
@@ -97,22 +133,16 @@ __all__ = [
     "RateLimit",
     "Reason",
     "RedisStore",
-    "Release",
-    "Reply",
-    "Reporter",
     "Shield",
     "ShieldMiddleware",
     "ShieldWSGIMiddleware",
     "ShieldwareError",
-    "Store",
     "StoreError",
     "StoreOverloaded",
-    "Take",
     "Threshold",
     "TokenBucket",
     "TrustedProxies",
     "Verdict",
-    "Window",
     "__version__",
     "by_fingerprint",
     "by_header",
@@ -121,7 +151,7 @@ __all__ = [
     "by_network",
     "by_principal",
     "by_route",
-    "render",
+    "match",
     "shadowed",
     "store_from_url",
 ]

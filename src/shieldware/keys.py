@@ -6,6 +6,14 @@ Add them up to compose (``by_ip + by_route``: one bucket per client and route). 
 that returns None means "this rule does not apply to this request" (no principal yet, say).
 `GLOBAL` has no part: one bucket shared by every request.
 
+`by_ip` always applies: a request whose client resolves to no address (a unix socket whose proxy
+is not trusted) is keyed to its peer, the socket (``"unix"``), so every such request shares one
+bucket instead of escaping the limit; a warning says so, once per process.
+
+A layer mounted on one view or route (FastAPI's ``Protect``, the ``@protect`` decorators) counts
+per route: its key gains `by_mount` (the route template), so it never shares a bucket with an
+app-wide layer of the same name, nor with the same layer mounted on another route.
+
 Store keys look like this (the Redis scripts rely on nothing else; they receive them whole)::
 
     sw:{<tag>}:<kind>:<digest>
@@ -25,12 +33,16 @@ Store keys look like this (the Redis scripts rely on nothing else; they receive 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Union
 
+from .clientip import IPAddress, network_of
 from .errors import ConfigurationError
 from .facts import Facts
+
+log = logging.getLogger("shieldware")
 
 __all__ = [
     "GLOBAL",
@@ -39,10 +51,13 @@ __all__ = [
     "by_header",
     "by_ip",
     "by_method",
+    "by_mount",
     "by_network",
     "by_principal",
     "by_route",
     "KeyPlan",
+    "KeySpace",
+    "mounted",
     "as_key",
     "encode_key",
     "normalise_path",
@@ -141,10 +156,34 @@ def by_network(v4_prefix: int = 32, v6_prefix: int = 64) -> Key:
     if not (0 <= v4_prefix <= 32 and 0 <= v6_prefix <= 128):
         raise ConfigurationError(f"bad prefixes /{v4_prefix}, /{v6_prefix}")
 
-    def network(facts: Facts) -> str | None:
-        return facts.client.network(v4_prefix, v6_prefix)
+    def network(facts: Facts) -> str:
+        client = facts.client
+        found = client.network(v4_prefix, v6_prefix)
+        if found is not None:
+            return found
+        return _peer_of(client.peer, v4_prefix, v6_prefix)
 
     return Key(_Part(f"ip/{v4_prefix}/{v6_prefix}", network))
+
+
+#: The key of a request with no address at all: its peer is a unix socket.
+NO_ADDRESS = "unix"
+_warned: list[bool] = []
+
+
+def _peer_of(peer: IPAddress | None, v4_prefix: int, v6_prefix: int) -> str:
+    """A client that resolves to nobody is keyed to its peer: a limit never silently lapses."""
+    if peer is not None:  # facts built by hand with a peer but no client
+        return network_of(peer, v4_prefix, v6_prefix)
+    if not _warned:
+        _warned.append(True)
+        log.warning(
+            "shieldware: a request has no client address (a unix socket peer, and 'unix' is not "
+            "in trusted_proxies, or the trusted proxy sent no forwarding header): by_ip limits "
+            "key every such request to the socket, one bucket for all of them. Behind a proxy on "
+            "a unix socket, trust it: trusted_proxies=['unix'] (see docs/deployment.md)"
+        )
+    return NO_ADDRESS
 
 
 def _principal(facts: Facts) -> str | None:
@@ -159,7 +198,7 @@ def _route(facts: Facts) -> str:
     return facts.route or normalise_path(facts.path)
 
 
-#: The client's IPv4 address or IPv6 /64; requests without a client address do not apply.
+#: The client's IPv4 address or IPv6 /64; a request without one is keyed to its peer (``"unix"``).
 by_ip = by_network()
 #: The authenticated user or API key (set by integrations); anonymous requests do not apply.
 by_principal = Key(_Part("principal", _principal))
@@ -167,6 +206,16 @@ by_principal = Key(_Part("principal", _principal))
 by_method = Key(_Part("method", _method))
 #: The route template (``/items/{id}``) when the framework knows it, else `normalise_path`.
 by_route = Key(_Part("route", _route))
+
+
+#: Where a per-view layer is mounted: the route template, else `normalise_path` (see the module
+#: docstring). Per-route protections add it to their layers' keys; you rarely name it yourself.
+by_mount = Key(_Part("mount", _route))
+
+
+def mounted(key: Key) -> Key:
+    """`key` counted per route as well: ``key + by_mount``, unless it is already."""
+    return key if by_mount.parts[0] in key.parts else key + by_mount
 
 
 def by_header(name: str) -> Key:
@@ -221,6 +270,11 @@ def encode_key(
         fields += (label, value)
     digest = hashlib.blake2b(_lp(fields), digest_size=16, person=b"sw-key").hexdigest()
     return f"{_PREFIX}:{{{tag}}}:{kind}:{digest}"
+
+
+#: What decides a layer's store keys apart from the request: kind, layer, rule and key labels.
+#: Two layers with one key space and different limits would share state: a clash.
+KeySpace = tuple[str, str, str, tuple[str, ...]]
 
 
 class KeyPlan:

@@ -21,7 +21,9 @@ Semantics, in order:
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -52,6 +54,10 @@ if TYPE_CHECKING:
 __all__ = ["Mode", "Shield", "Step"]
 
 log = logging.getLogger("shieldware")
+
+#: Seconds `Shield.finish` waits before asking a busy store again to run an after-op (about a
+#: second in all): bounded queueing, so a released lease is not lost to a burst.
+AFTER_WAITS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4)
 
 Mode = Literal["enforce", "shadow"]
 Check = Callable[[Facts, Progress], "Verdict | Flow | Ask"]
@@ -289,7 +295,14 @@ class Shield:
                 await switch.arefresh()
             steps = switch.steps
         for step in steps:
-            if self._count(step, await self._arun(step, facts, progress), progress):
+            # A pure layer answers with a verdict: no coroutine is made for it.
+            try:
+                out = step.check(facts, progress)
+            except Exception as exc:
+                verdict = self._failed(step, exc)
+            else:
+                verdict = out if isinstance(out, Verdict) else await self._adrive(step, out)
+            if self._count(step, verdict, progress):
                 break
         else:
             last = self._after_chain(progress)
@@ -324,11 +337,16 @@ class Shield:
             return self._failed(step, exc)
 
     async def _arun(self, step: Step, facts: Facts, progress: Progress) -> Verdict:
-        """One step, asynchronously; a store whose ops never wait is called inline."""
+        """One step, asynchronously: a verdict, never an exception (unless ``debug``)."""
         try:
             out = step.check(facts, progress)
-            if type(out) is Verdict:
-                return out
+        except Exception as exc:
+            return self._failed(step, exc)
+        return out if isinstance(out, Verdict) else await self._adrive(step, out)
+
+    async def _adrive(self, step: Step, out: Flow | Ask) -> Verdict:
+        """Run a layer's store ops; a store whose ops never wait is called inline."""
+        try:
             store = self.store
             inline = self._inline
             if type(out) is Ask:
@@ -405,20 +423,41 @@ class Shield:
 
     # -- after the response ------------------------------------------------------------------
     def finish(self, decision: Decision) -> None:
-        """Run the decision's after-response ops (lease releases). Never raises."""
+        """Run the decision's after-response ops (lease releases). Never raises.
+
+        A busy store (`StoreOverloaded`) is waited for, a little longer each time and for about
+        a second at most (`AFTER_WAITS`): a lease given back late is better than one held until
+        it expires, locking its client out.
+        """
         for op in decision.after:
-            try:
-                self.store.run(op)
-            except StoreError as exc:
-                log.warning("shieldware: after-response op %r failed: %s", op, exc)
+            for wait in (*AFTER_WAITS, None):
+                try:
+                    self.store.run(op)
+                except StoreOverloaded as exc:
+                    if wait is None:
+                        log.warning("shieldware: after-response op %r failed: %s", op, exc)
+                    else:
+                        time.sleep(wait)
+                        continue
+                except StoreError as exc:
+                    log.warning("shieldware: after-response op %r failed: %s", op, exc)
+                break
 
     async def afinish(self, decision: Decision) -> None:
         """`finish` for async adapters."""
         for op in decision.after:
-            try:
-                await self.store.arun(op)
-            except StoreError as exc:
-                log.warning("shieldware: after-response op %r failed: %s", op, exc)
+            for wait in (*AFTER_WAITS, None):
+                try:
+                    await self.store.arun(op)
+                except StoreOverloaded as exc:
+                    if wait is None:
+                        log.warning("shieldware: after-response op %r failed: %s", op, exc)
+                    else:
+                        await asyncio.sleep(wait)
+                        continue
+                except StoreError as exc:
+                    log.warning("shieldware: after-response op %r failed: %s", op, exc)
+                break
 
     def close(self) -> None:
         """Release what the chain holds: layers' background work, then the store's connections.

@@ -11,6 +11,7 @@ every 0.6 s. Over any span t it is admitted at most ``burst + t / interval`` uni
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from .errors import ConfigurationError
@@ -25,6 +26,7 @@ __all__ = [
     "fixed_window",
     "gcra",
     "moving_window",
+    "parse_rates",
     "peek",
     "sliding_window",
     "window",
@@ -49,13 +51,7 @@ class Rate:
         """Parse ``"10/second"``, ``"100 per minute"``, ``"5/2 hours"`` (limits' grammar)."""
         if isinstance(value, Rate):
             return value
-        try:
-            import limits  # imported on first parse: it costs a third of `import shieldware`
-
-            item = limits.parse(value)
-        except ValueError as exc:
-            raise ConfigurationError(f"cannot parse rate {value!r}: {exc}") from exc
-        return cls(int(item.amount), float(item.get_expiry()))
+        return parse_rates(value, what="rate")[0]
 
     @property
     def interval_us(self) -> int:
@@ -64,6 +60,41 @@ class Rate:
 
     def __str__(self) -> str:
         return f"{self.amount} per {self.period:g} s"
+
+
+#: The everyday spellings (``"10/second"``, ``"100 per minute"``, ``"5/2 hours"``), parsed here
+#: exactly as `limits` parses them; anything else goes to `limits` itself, whose import (about 40
+#: ms, most of it `limits.aio`) an app then pays once at start-up.
+_SIMPLE = re.compile(
+    r"[ \t]*([0-9]{1,18})[ \t]*(?:/|[ \t]*per[ \t]*)[ \t]*([0-9]{1,18})?[ \t]*"
+    r"(second|minute|hour|day)s?[ \t]*",
+    re.ASCII,
+)
+_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def parse_rates(text: str, *, what: str = "quota") -> list[Rate]:
+    """Rates in `limits`' string notation, several joined by ``,``, ``;`` or ``|``."""
+    if not isinstance(text, str):
+        raise ConfigurationError(f"cannot parse {what} {text!r}: not a string")
+    rates: list[Rate] = []
+    for part in re.split(r"[,;|]", text):
+        match = _SIMPLE.fullmatch(part)
+        if match is None or (match.group(2) is not None and int(match.group(2)) == 0):
+            return _parse_with_limits(text, what)
+        amount, multiples, unit = match.groups()
+        rates.append(Rate(int(amount), float(_SECONDS[unit] * int(multiples or 1))))
+    return rates
+
+
+def _parse_with_limits(text: str, what: str) -> list[Rate]:
+    try:
+        import limits
+
+        items = limits.parse_many(text)
+    except ValueError as exc:
+        raise ConfigurationError(f"cannot parse {what} {text!r}: {exc}") from exc
+    return [Rate(int(i.amount), float(i.get_expiry())) for i in items]
 
 
 def gcra(tat: int | None, now: int, bucket: Bucket) -> tuple[int | None, LimitState]:

@@ -22,7 +22,9 @@ from wsgiref.validate import validator
 
 import httpx
 
-from shieldware import Action, Facts, MemoryStore, Op, Progress, Release, Shield, Verdict
+from shieldware import Action, Facts, MemoryStore, Shield, Verdict
+from shieldware.layer import Progress
+from shieldware.ops import Op, Release
 
 R = TypeVar("R")
 OK = b"ok"

@@ -11,20 +11,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from shieldware import (
-    Action,
-    Add,
-    Bucket,
-    Facts,
-    IPList,
-    MemoryStore,
-    Op,
-    Progress,
-    Shield,
-    Take,
-    Verdict,
-)
-from shieldware.layer import Flow
+from shieldware import Action, Facts, IPList, MemoryStore, Shield, Verdict
+from shieldware.layer import Flow, Progress
+from shieldware.ops import Add, Bucket, Op, Take
 
 R = TypeVar("R")
 

@@ -304,7 +304,7 @@ def test_uvicorn_asgi() -> None:
 
 
 def test_repeated_header_fields_are_combined() -> None:
-    from shieldware import Reply
+    from shieldware.verdict import Reply
 
     reply = Reply(
         429,

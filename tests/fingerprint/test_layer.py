@@ -239,3 +239,40 @@ def test_huge_heads_are_scored_but_not_cached() -> None:
     head = [(f"x-{'n' * 3000}-{i}", "v") for i in range(3)] + CURL
     assert check(fp, head).detail["band"] == "automation"
     assert len(fp._cache) == 0
+
+
+def _chrome_build(head, build: int):
+    return replace(head, user_agent=CHROME_UA.replace(".0.0.0", f".0.{build}.0", 1))
+
+
+def test_never_seen_builds_of_one_browser_share_one_evaluation() -> None:
+    # A flood rotating Chrome build numbers must not make every request a full evaluation.
+    fp = Fingerprint(verifier=False)
+    first = check(fp, _chrome_build(CHROME_NAV, 6000))
+    for build in range(6001, 6200):
+        v = check(fp, _chrome_build(CHROME_NAV, build))
+        assert (v.action, v.rule, v.weight) == (first.action, first.rule, first.weight)
+    assert len(fp._cache) == 1
+    # ... while what the parse reads still tells heads apart (another platform, a headless UA).
+    check(fp, replace(CHROME_NAV, user_agent=CHROME_UA.replace("Chrome/", "HeadlessChrome/")))
+    assert len(fp._cache) == 2
+    assert check(fp, _chrome_build(IMPOSTOR, 6001)).weight >= 6
+
+
+def test_a_signal_of_your_own_sees_every_raw_user_agent() -> None:
+    @signal("build-6001", 4.0, cacheable=True)
+    def build_6001(h: Head) -> object:
+        return ".0.6001." in h.ua_raw
+
+    fp = Fingerprint(verifier=False, extra_signals=[build_6001])
+    plain = check(fp, _chrome_build(CHROME_NAV, 6000)).weight
+    assert check(fp, _chrome_build(CHROME_NAV, 6001)).weight > plain
+    assert check(fp, _chrome_build(CHROME_NAV, 6002)).weight == plain
+    assert len(fp._cache) == 3
+
+
+def test_allow_and_deny_ua_lists_see_the_raw_text_through_the_cache() -> None:
+    fp = Fingerprint(verifier=False, deny_ua=[r"\.0\.6001\."])
+    assert check(fp, _chrome_build(CHROME_NAV, 6000)).action is Action.PASS
+    assert check(fp, _chrome_build(CHROME_NAV, 6001)).action is Action.DENY
+    assert check(fp, _chrome_build(CHROME_NAV, 6002)).action is Action.PASS

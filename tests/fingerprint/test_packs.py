@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from shieldware.errors import ConfigurationError
 from shieldware.fingerprint import CATEGORIES, PackMatcher, builtin_packs, load_pack
-from shieldware.fingerprint.packs import required_literal
+from shieldware.fingerprint.packs import UAPack, required_literal
 
 PACKS = builtin_packs()
 MATCHER = PackMatcher(PACKS)
@@ -136,3 +136,16 @@ def test_bad_packs_report_every_problem() -> None:
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_pack("/nonexistent/pack.json")
     assert re.compile("x")
+
+
+def test_every_shipped_pattern_compiles() -> None:
+    # The shipped packs load without compiling (start-up cost); this is where they are checked.
+    for pack in builtin_packs():
+        for rule in pack.rules:
+            assert rule.regex.pattern == rule.pattern, rule.id
+
+
+def test_a_user_pack_with_a_bad_pattern_is_refused_at_load() -> None:
+    raw = {"name": "mine", "source": "me", "date": "2026-12-03", "licence": "MIT"}
+    with pytest.raises(ConfigurationError, match="rule #0"):
+        UAPack.from_dict({**raw, "rules": [{"pattern": "Bot(", "category": "crawler"}]})

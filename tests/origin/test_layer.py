@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from shieldware import Action, Challenger, Facts, Shield, Threshold, Verdict
+from shieldware import Action, Facts, Shield, Threshold, Verdict
 from shieldware.errors import ConfigurationError
-from shieldware.layer import Flow, Progress
+from shieldware.layer import Challenger, Flow, Progress
 from shieldware.layers import OriginList, ProofOfWork, TokenBucket
 from shieldware.origin import Category, OriginDB, by_asn, by_org
 from shieldware.secret import generate_secret

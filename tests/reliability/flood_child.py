@@ -14,7 +14,8 @@ import time
 
 import psutil
 
-from shieldware import Bucket, MemoryStore, Take
+from shieldware import MemoryStore
+from shieldware.ops import Bucket, Take
 
 INTERVAL_US = 360_000_000  # 10 per hour
 CAPACITY = 10

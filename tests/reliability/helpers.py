@@ -20,9 +20,10 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import shieldware
-from shieldware import Action, Bucket, IPList, Shield, Take, Verdict
+from shieldware import Action, IPList, Shield, Verdict
 from shieldware.facts import Facts
 from shieldware.layer import Flow, Progress
+from shieldware.ops import Bucket, Take
 from tests.conftest import SECRET
 
 HELLO = b"Hello, world!"

@@ -65,7 +65,8 @@ def test_million_key_flood_stays_at_bound_with_flat_memory_and_legit_buckets_sur
 
 def test_small_flood_evicts_the_earliest_expiring_first() -> None:
     """In process, quick: the flood's entries go before any indebted client's."""
-    from shieldware import Bucket, MemoryStore, Take
+    from shieldware import MemoryStore
+    from shieldware.ops import Bucket, Take
 
     now = [0]
     store = MemoryStore(100, clock=lambda: now[0])

@@ -13,8 +13,21 @@ from typing import Any
 
 import pytest
 
-from shieldware import Add, Bucket, ConfigurationError, StoreError, Take
-from shieldware.ops import Acquire, Get, GetText, Hit, Incr, Op, Release, SetText, Window
+from shieldware import ConfigurationError, StoreError
+from shieldware.ops import (
+    Acquire,
+    Add,
+    Bucket,
+    Get,
+    GetText,
+    Hit,
+    Incr,
+    Op,
+    Release,
+    SetText,
+    Take,
+    Window,
+)
 from shieldware.stores import CircuitBreaker, FallbackStore, MemoryStore, RedisStore
 from tests.conftest import free_port
 

@@ -18,8 +18,19 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shieldware import Bucket, Take
-from shieldware.ops import Acquire, Count, Get, Hit, Incr, Op, Release, Strategy, Window
+from shieldware.ops import (
+    Acquire,
+    Bucket,
+    Count,
+    Get,
+    Hit,
+    Incr,
+    Op,
+    Release,
+    Strategy,
+    Take,
+    Window,
+)
 from shieldware.stores import MemoryStore, RedisStore
 
 pytestmark = pytest.mark.redis

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from shieldware import Action, Bucket, Facts, Shield, StoreError, Take, Verdict
+from shieldware import Action, Facts, Shield, StoreError, Verdict
 from shieldware.layer import Progress
-from shieldware.ops import Op
+from shieldware.ops import Bucket, Op, Take
 from shieldware.stores import CircuitBreaker, CircuitOpen, FallbackStore, MemoryStore, RedisStore
 from shieldware.verdict import Reason
 

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 import redis
 
-from shieldware import Add, Bucket, StoreError, Take
+from shieldware import StoreError
 from shieldware.errors import StoreOverloaded
+from shieldware.ops import Add, Bucket, Take
 from shieldware.stores import FallbackStore, RedisStore
 
 pytestmark = pytest.mark.redis

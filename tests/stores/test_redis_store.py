@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import redis
 
-from shieldware import Add, Bucket, ConfigurationError, Take
-from shieldware.ops import Acquire, Hit, Incr, Release, Window
+from shieldware import ConfigurationError
+from shieldware.ops import Acquire, Add, Bucket, Hit, Incr, Release, Take, Window
 from shieldware.stores import RedisStore, store_from_url
 
 HOUR_US = 3_600_000_000
@@ -254,7 +254,7 @@ def test_concurrent_takes_admit_exactly_the_capacity(store: Any) -> None:
 
 CHILD = """
 import sys
-from shieldware import Bucket, Take
+from shieldware.ops import Bucket, Take
 from shieldware.stores import store_from_url
 
 store = store_from_url(sys.argv[1])

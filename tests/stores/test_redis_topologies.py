@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis
 
-from shieldware import Add, Bucket, Take
+from shieldware.ops import Add, Bucket, Take
 from shieldware.stores import RedisStore, store_from_url
 from tests.conftest import REDIS_HOST, free_port, require
 

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
-from shieldware import Add, Bucket, ConfigurationError, StoreError, Take
+from shieldware import ConfigurationError, StoreError
 from shieldware.ops import (
     Acquire,
+    Add,
+    Bucket,
     Count,
     Get,
     GetText,
@@ -28,6 +30,7 @@ from shieldware.ops import (
     Release,
     SetText,
     Strategy,
+    Take,
     Window,
 )
 from shieldware.stores import MemoryStore, RedisStore, Store, require_ops, store_from_url

@@ -51,7 +51,7 @@ from ..gate import (
 from ..policy import Mode, Shield
 from ..render import merge_headers
 from ..verdict import Decision, Reply
-from . import Protection, ProtectTarget
+from . import Protection, ProtectTarget, stacked_on
 
 __all__ = [
     "SETTING",
@@ -339,6 +339,7 @@ def protect(target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V],
     protection = Protection(target, base=_app_shield, mode=mode)
 
     def decorate(view: V) -> V:
+        stacked_on(view, protection)
         if iscoroutinefunction(view):
             async_view = cast("Callable[..., Awaitable[HttpResponseBase]]", view)
 

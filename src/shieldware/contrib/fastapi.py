@@ -23,6 +23,13 @@ A route's headers (``RateLimit``, cookies) are added where the response is sent,
 wrapper `install` adds: it reads the route's decision from the scope state at
 ``http.response.start`` and merges its headers by the one rule (`render.merge_headers`), so a
 ``Cache-Control: public`` response never carries one client's counters into a shared cache.
+
+A route's layers count per route (their keys carry the route template; see
+`shieldware.contrib`): ``Protect(TokenBucket("5/minute"))`` never shares a bucket with the
+app-wide layer of the same name, nor with a default-named bucket on another route. Two `Protect`
+on one route template (``GET`` and ``POST /login``, say) whose layers would share store keys with
+different limits are refused when the app starts (`check_routes`, run by the wrapper `install`
+adds): the app fails its startup with a `ConfigurationError` naming both.
 """
 
 from __future__ import annotations
@@ -36,12 +43,13 @@ from starlette.responses import Response
 
 from ..asgi import ASGIApp, Message, Receive, Scope, Send, ShieldMiddleware, add_headers
 from ..asgi import decision_of as _scope_decision
+from ..errors import ConfigurationError
 from ..facts import Facts
 from ..gate import VIEW_KEY, aread_principal, read_facts
 from ..policy import Mode, Shield
 from ..render import merge_headers
 from ..verdict import Decision, Reply
-from . import Protection, ProtectTarget
+from . import Protection, ProtectTarget, check_clashes
 
 __all__ = [
     "Blocked",
@@ -49,6 +57,7 @@ __all__ = [
     "RouteHeaders",
     "apply_headers",
     "blocked_handler",
+    "check_routes",
     "decision_of",
     "install",
     "reply_response",
@@ -113,6 +122,9 @@ class RouteHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, self._checked_startup(scope, send))
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -127,6 +139,17 @@ class RouteHeaders:
 
         await self.app(scope, receive, send_route_headers)
 
+    @staticmethod
+    def _checked_startup(scope: Scope, send: Send) -> Send:
+        """`send`, refusing to report a started app whose routes' layers clash."""
+
+        async def checked(message: Message) -> None:
+            if message["type"] == "lifespan.startup.complete" and scope.get("app") is not None:
+                check_routes(scope["app"])  # raises: the app's startup fails with the message
+            await send(message)
+
+        return checked
+
 
 def install(app: Any, shield: Shield | None = None) -> None:
     """Prepare a FastAPI/Starlette app for shieldware: the `Blocked` handler, the `RouteHeaders`
@@ -138,6 +161,37 @@ def install(app: Any, shield: Shield | None = None) -> None:
     app.add_middleware(RouteHeaders)
     if shield is not None:
         app.add_middleware(ShieldMiddleware, shield=shield)
+
+
+def _protects(dependant: Any) -> list[Protect]:
+    found: list[Protect] = []
+    for dependency in getattr(dependant, "dependencies", ()):
+        if isinstance(dependency.call, Protect):
+            found.append(dependency.call)
+        found += _protects(dependency)
+    return found
+
+
+def check_routes(app: Any) -> None:
+    """Refuse `Protect` layers that would share store keys with different limits on one route
+    template (raises `ConfigurationError` naming both). `install`'s wrapper runs it at startup."""
+    by_path: dict[str, dict[int, tuple[str, Protect]]] = {}
+    for route in getattr(app, "routes", ()):
+        path = getattr(route, "path", None)
+        if not isinstance(path, str):
+            continue
+        where = f"{' '.join(sorted(getattr(route, 'methods', None) or ()))} {path}".strip()
+        for protect in _protects(getattr(route, "dependant", None)):
+            by_path.setdefault(path, {}).setdefault(id(protect), (where, protect))
+    errors: list[str] = []
+    for found in by_path.values():
+        if len(found) > 1:
+            try:
+                check_clashes([(w, p.protection.layers) for w, p in found.values()])
+            except ConfigurationError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise ConfigurationError("; ".join(errors))
 
 
 def _app_shield(app: Any) -> Shield | None:

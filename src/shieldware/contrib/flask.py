@@ -30,7 +30,7 @@ from ..gate import DECISION_KEY, VIEW_KEY, Entry, Gate, decision_in, read_facts,
 from ..policy import Mode, Shield
 from ..render import merge_headers
 from ..verdict import Decision, Reply
-from . import Protection, ProtectTarget
+from . import Protection, ProtectTarget, stacked_on
 
 __all__ = ["EXTENSION_KEY", "Shieldware", "decision_of", "protect", "reply_response"]
 
@@ -167,6 +167,8 @@ def _protect(
     protection = Protection(target, base=base, mode=mode)
 
     def decorate(view: V) -> V:
+        stacked_on(view, protection)
+
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             gate = protection.gate

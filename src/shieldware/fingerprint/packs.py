@@ -76,8 +76,13 @@ class Rule:
     category: str
     pack: str
     tags: tuple[str, ...] = ()
-    regex: re.Pattern[str] = field(compare=False, repr=False, default=re.compile(""))
+    flags: int = field(compare=False, repr=False, default=0)
     literal: str = field(compare=False, repr=False, default="")
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The compiled pattern (`PackMatcher` compiles each rule once, on its first candidate)."""
+        return re.compile(self.pattern, self.flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,8 +99,13 @@ class UAPack:
     priority: int = 100
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> UAPack:
-        """Validate and compile a pack; all problems are reported together."""
+    def from_dict(cls, data: Mapping[str, Any], *, compile_check: bool = True) -> UAPack:
+        """Validate a pack; all problems are reported together.
+
+        ``compile_check=False`` skips compiling every pattern up front: the shipped packs (some
+        1,700 patterns, checked by the test suite) then cost a process nothing until a user
+        agent first reaches a rule.
+        """
         errors: list[str] = []
         for key in ("name", "source", "date", "licence", "rules"):
             if key not in data:
@@ -106,7 +116,7 @@ class UAPack:
         rules: list[Rule] = []
         for index, raw in enumerate(data["rules"]):
             try:
-                rules.append(_rule(name, index, raw))
+                rules.append(_rule(name, index, raw, compile_check))
             except (KeyError, TypeError, ValueError, re.error) as exc:
                 errors.append(f"rule #{index}: {exc}")
         if errors:
@@ -134,19 +144,21 @@ class UAPack:
         }
 
 
-def _rule(pack: str, index: int, raw: Mapping[str, Any]) -> Rule:
+def _rule(pack: str, index: int, raw: Mapping[str, Any], compile_check: bool = True) -> Rule:
     pattern = str(raw["pattern"])
     category = str(raw.get("category", "crawler"))
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     flags = re.IGNORECASE if "i" in str(raw.get("flags", "")) else 0
+    if compile_check:
+        re.compile(pattern, flags)
     return Rule(
         id=str(raw.get("id", f"{pack}-{index}")),
         pattern=pattern,
         category=category,
         pack=pack,
         tags=tuple(str(t) for t in raw.get("tags", ())),
-        regex=re.compile(pattern, flags),
+        flags=flags,
         literal=required_literal(pattern).lower(),
     )
 
@@ -173,7 +185,7 @@ def builtin_packs(names: Iterable[str] = BUILTIN_PACKS) -> tuple[UAPack, ...]:
             if name not in BUILTIN_PACKS:
                 raise ConfigurationError(f"no built-in UA pack {name!r}; have {BUILTIN_PACKS}")
             text = resources.files(__package__).joinpath(f"data/{name}.json").read_text("utf-8")
-            _BUILTIN[name] = UAPack.from_dict(json.loads(text))
+            _BUILTIN[name] = UAPack.from_dict(json.loads(text), compile_check=False)
         out.append(_BUILTIN[name])
     return tuple(out)
 
@@ -257,6 +269,7 @@ class PackMatcher:
             load[best] = load.get(best, 0) + 1
             index.setdefault(best, []).append(position)
         self._index = {k: tuple(v) for k, v in index.items()}
+        self._compiled: list[re.Pattern[str] | None] = [None] * len(self.rules)
         self._keys = frozenset(self._index)
         self._always = tuple(always)
 
@@ -275,10 +288,16 @@ class PackMatcher:
         if not positions:
             return ()
         rules = self.rules
+        compiled = self._compiled
         hits: list[Rule] = []
         for position in sorted(positions):
             rule = rules[position]
-            if rule.literal in lower and rule.regex.search(ua):
+            if rule.literal not in lower:
+                continue
+            regex = compiled[position]
+            if regex is None:
+                regex = compiled[position] = rule.regex
+            if regex.search(ua):
                 hits.append(rule)
                 if len(hits) >= limit:
                     break

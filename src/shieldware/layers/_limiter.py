@@ -73,6 +73,14 @@ class Limiter(Generic[ItemT]):
         if not 0 <= jitter <= 1:
             raise ConfigurationError("jitter is a fraction of the wait, between 0 and 1")
         self.name = name
+        #: The layer options, as given (a mounted copy is built with the same).
+        self.options: dict[str, Any] = {
+            "headers": headers,
+            "on_store_error": on_store_error,
+            "jitter": jitter,
+            "local_cache": local_cache,
+            "status": status,
+        }
         self.headers: HeaderStyle = check_style(headers)
         self.on_store_error = check_failure_policy(on_store_error)
         self.jitter = jitter

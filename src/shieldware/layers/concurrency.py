@@ -15,7 +15,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, policy_item
-from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
+from ..keys import Key, KeyInput, KeyPlan, KeySpace, as_key, by_ip, encode_key, mounted
 from ..layer import FailurePolicy, Progress, check_failure_policy
 from ..match import Matcher
 from ..ops import Acquire, Op, Release
@@ -75,6 +75,24 @@ class Concurrency:
 
     def __repr__(self) -> str:
         return f"Concurrency({self.limit}, key={self.key!r}, name={self.name!r})"
+
+    def mounted(self) -> Concurrency:
+        """This limit counted per route (see `shieldware.keys.by_mount`)."""
+        return Concurrency(
+            self.limit,
+            key=mounted(self.key),
+            match=self.match,
+            lease_ttl=self.lease_ttl,
+            retry_after=self.retry_after,
+            on_store_error=self.on_store_error,
+            headers=self.headers,
+            name=self.name,
+            status=self.status,
+        )
+
+    def key_spaces(self) -> tuple[tuple[KeySpace, object], ...]:
+        """The leases' key space (kind, layer, rule, key labels) and the limit kept there."""
+        return ((("cc", self.name, self.name, self.key.labels), (self.limit,)),)
 
     def check(self, facts: Facts, progress: Progress) -> Verdict | Generator[Op[Any], Any, Verdict]:
         if self.match is not None and not self.match(facts):

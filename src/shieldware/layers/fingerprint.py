@@ -25,6 +25,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..facts import Facts
+from ..fingerprint import signals as _builtin
 from ..fingerprint.goodbots import BotVerifier, GoodBot, Verification
 from ..fingerprint.head import Head, header_fingerprint
 from ..fingerprint.packs import UAPack, builtin_packs, load_pack
@@ -182,7 +183,15 @@ class Fingerprint:
             int, tuple[tuple[Signal, ...], tuple[tuple[str, tuple[str, ...]], ...]]
         ] = {}
         self._pass = Verdict(Action.PASS, name, "not-scored")
-        self._cache_headers = CACHE_HEADERS + ((self.ja4_header,) if self.ja4_header else ())
+        # The shipped signals read the user agent only through its parse (`UAInfo`) and the three
+        # raw tells in `_ua_key`, so heads are cached by what the UA *says*, not its exact text:
+        # a flood of never-seen User-Agents (a fresh build number each) reuses one evaluation.
+        # A signal of your own may read the raw text: then the raw UA is part of the key.
+        self._ua_by_class = all(s.check in _BUILTIN_CHECKS for s in self.signals if s.cacheable)
+        heads = CACHE_HEADERS + ((self.ja4_header,) if self.ja4_header else ())
+        if self._ua_by_class:
+            heads = tuple(h for h in heads if h != "user-agent")
+        self._cache_headers = heads
         self._cache: Memo[tuple[Any, ...], _Entry] = Memo(max(1, cache_size))
         self._uncached = any(not s.cacheable for s in self.signals)
 
@@ -283,7 +292,8 @@ class Fingerprint:
         secure = facts.secure
         order = self.order_signals and facts.header_order_known
         trusted = self.ja4_header is not None and facts.from_trusted_proxy
-        key = (facts.method, secure, order, trusted, names, values)
+        ua = self._ua_key(facts.user_agent) if self._ua_by_class else None
+        key = (facts.method, secure, order, trusted, names, values, ua)
         entry = self._cache.get(key)
         if entry is None:
             entry = self._evaluate(facts, secure, order, trusted)
@@ -295,6 +305,20 @@ class Fingerprint:
         if self._uncached:
             entry = self._run_uncached(facts, entry, secure, order, trusted)
         return entry
+
+    def _ua_key(self, raw: str) -> tuple[Any, ...]:
+        """What the shipped signals and the layer read of a user agent (see ``_ua_by_class``)."""
+        info = self.classifier(raw)
+        bot = self.verifier.claimed(raw) if self.verifier is not None and info.hits else None
+        return (
+            info,
+            bot,
+            len(raw) > 512 or not raw.isprintable(),
+            "Goanna/" in raw,
+            "; wv)" in raw,
+            self._allow_ua is not None and self._allow_ua.search(raw) is not None,
+            self._deny_ua is not None and self._deny_ua.search(raw) is not None,
+        )
 
     def _head(self, facts: Facts, secure: bool, order: bool, trusted: bool) -> Head:
         ua_raw = facts.user_agent
@@ -451,6 +475,10 @@ class Fingerprint:
         detail["hfp"] = header_fingerprint(facts)
         detail["why_skipped"] = {k: WHY[k] for k, _ in result.skipped}
         return detail
+
+
+#: The checks of the signals shipped in `shieldware.fingerprint.signals`.
+_BUILTIN_CHECKS = frozenset(s.check for s in vars(_builtin).values() if isinstance(s, Signal))
 
 
 def _regex(patterns: Iterable[str]) -> re.Pattern[str] | None:

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import Policy, policy_item
-from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
+from ..keys import Key, KeyInput, KeyPlan, KeySpace, as_key, by_ip, encode_key, mounted
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
 from ..ops import US, Hit, LimitState, Strategy, Window
-from ..rate import Rate
+from ..rate import Rate, parse_rates
 from ..verdict import Verdict
 from ._limiter import Limiter
 
@@ -111,6 +111,28 @@ class Quota(Limiter[_Item]):
         rates = "; ".join(str(lim.rate) for lim in self.limits)
         return f"Quota({rates!r}, strategy={self.strategy!r}, key={self.key!r}, name={self.name!r})"
 
+    def mounted(self) -> Quota:
+        """This quota counted per route (see `shieldware.keys.by_mount`)."""
+        return Quota(
+            [lim.rate for lim in self.limits],
+            strategy=self.strategy,
+            key=mounted(self.key),
+            cost=self.cost,
+            match=self.match,
+            name=self.name,
+            **self.options,
+        )
+
+    def key_spaces(self) -> tuple[tuple[KeySpace, object], ...]:
+        """Each window's key space (kind, layer, rule, key labels) and its limit."""
+        return tuple(
+            (
+                ("win", self.name, f"{lim.name}/{self.strategy}", self._labels),
+                (lim.rate.amount, lim.rate.period),
+            )
+            for lim in self.limits
+        )
+
     def check(self, facts: Facts, progress: Progress) -> Verdict | Ask:
         if self.match is not None and not self.match(facts):
             return self._pass
@@ -158,13 +180,7 @@ def _parse(limit: str | Rate | Sequence[str | Rate]) -> list[Rate]:
     if isinstance(limit, Rate):
         return [limit]
     if isinstance(limit, str):
-        try:
-            import limits  # imported on first parse, not with shieldware
-
-            items = limits.parse_many(limit)
-        except ValueError as exc:
-            raise ConfigurationError(f"cannot parse quota {limit!r}: {exc}") from exc
-        return [Rate(int(i.amount), float(i.get_expiry())) for i in items]
+        return parse_rates(limit)
     rates = [r for part in limit for r in _parse(part)]
     if not rates:
         raise ConfigurationError("a Quota needs at least one limit")

@@ -21,7 +21,7 @@ from typing import Any
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..headers import Policy, policy_item
-from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
+from ..keys import Key, KeyInput, KeyPlan, KeySpace, as_key, by_ip, encode_key, mounted
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
 from ..ops import US, Bucket, LimitState, Take
@@ -74,6 +74,7 @@ class TokenBucket:
         self.name = name
         self.rule = "ratelimit" if name == "ratelimit" else f"ratelimit/{name}"
         self.policy = Policy(name, self.rate.amount, self.rate.period, self.burst)
+        self._options = options
         self._layer = RateLimit([self], name=name, **options)
         self.ops = self._layer.ops
         #: Used alone, the bucket is its `RateLimit`'s check (no forwarding call per request).
@@ -89,6 +90,23 @@ class TokenBucket:
     def on_store_error(self) -> FailurePolicy | None:
         """The failure policy of the bucket used as a layer (None: the Shield's)."""
         return self._layer.on_store_error
+
+    def mounted(self) -> TokenBucket:
+        """This bucket counted per route (see `shieldware.keys.by_mount`): per-view protections
+        use it, so a route's bucket never shares state with an app-wide one of the same name."""
+        return TokenBucket(
+            self.rate,
+            burst=self.burst,
+            key=mounted(self.key),
+            cost=self.cost,
+            match=self.match,
+            name=self.name,
+            **self._options,
+        )
+
+    def key_spaces(self) -> tuple[tuple[KeySpace, object], ...]:
+        """What decides the bucket's store keys, and the limit it keeps there."""
+        return self._layer.key_spaces()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +176,17 @@ class RateLimit(Limiter[_Item]):
 
     def __repr__(self) -> str:
         return f"RateLimit({list(self.rules)!r}, name={self.name!r})"
+
+    def mounted(self) -> RateLimit:
+        """These buckets counted per route (see `TokenBucket.mounted`)."""
+        return RateLimit([r.mounted() for r in self.rules], name=self.name, **self.options)
+
+    def key_spaces(self) -> tuple[tuple[KeySpace, object], ...]:
+        """Each bucket's key space (kind, layer, rule, key labels) and its limit."""
+        return tuple(
+            (("gcra", self.name, r.name, r.key.labels), (r.rate.interval_us, r.burst))
+            for r in self.rules
+        )
 
     def check(self, facts: Facts, progress: Progress) -> Verdict | Ask:
         if self._single is not None:  # one unconditional rule with a fixed cost: the common case

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import ConfigurationError
 from .base import Store, require_ops
 from .memory import MemoryStore
-from .redis import SCHEMES as _REDIS_SCHEMES
-from .redis import RedisStore
 from .resilience import CircuitBreaker, CircuitOpen, FallbackStore
+
+if TYPE_CHECKING:
+    from .redis import RedisStore
+
+
+def __getattr__(name: str) -> Any:
+    # The Redis store (redis-py, asyncio, ssl) loads on first use: an app on memory never pays it.
+    if name == "RedisStore":
+        from .redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CircuitBreaker",
@@ -52,7 +63,9 @@ def store_from_url(url: str) -> Store:
         except ValueError as exc:
             raise ConfigurationError(f"bad max_entries in {url!r}") from exc
         return MemoryStore(size)
-    if parts.scheme.lower() in _REDIS_SCHEMES:
+    from .redis import SCHEMES
+
+    if parts.scheme.lower() in SCHEMES:
         return _redis_from_url(url)
     raise ConfigurationError(f"unknown store URL scheme {parts.scheme!r} in {url!r}")
 
@@ -76,4 +89,6 @@ def _redis_from_url(url: str) -> Store:
         ours["breaker"] = CircuitBreaker(failures or 3, cooldown or 1.0)
     # Rebuilt by hand: urlunsplit would turn ``redis+unix:///path`` into ``redis+unix:/path``.
     clean = url.split("?", 1)[0] + (f"?{urlencode(rest)}" if rest else "")
+    from .redis import RedisStore
+
     return RedisStore(clean, **ours)
