@@ -5,7 +5,8 @@ vs a profile whose switch is off), in paired rounds (alternating which goes firs
 are medians of the per-round ratios and added nanoseconds, so a noisy machine's drift falls on
 both sides. The switch-off cost is one monotonic clock read and two attribute reads per request
 (the store is read at most every 0.5 s); the ``noop`` case shows it against the cheapest chain,
-``default`` against the chain people run.
+``default`` against the chain people run (deciding alone, and through `ShieldMiddleware` around a
+Starlette hello world: what an app sees).
 """
 
 from __future__ import annotations
@@ -93,6 +94,50 @@ def _timed_async(shield: Shield, batch: list[Facts], reps: int) -> float:
     return asyncio.run(run())
 
 
+def _scopes(batch: list[Facts]) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/",
+            "raw_path": b"/",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(k.encode(), v.encode()) for k, v in HEADERS],
+            "client": (str(f.client_ip), 50000),
+            "server": ("bench.example", 80),
+        }
+        for f in batch
+    ]
+
+
+def _timed_asgi(shield: Shield, batch: list[Facts], reps: int) -> float:
+    """Through `ShieldMiddleware` around a Starlette hello world: what an app sees."""
+    from benchmarks.apps import starlette_hello
+    from shieldware.asgi import ShieldMiddleware
+
+    app = ShieldMiddleware(starlette_hello(), shield=shield)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        pass
+
+    async def run() -> float:
+        scopes = [_scopes(batch) for _ in range(reps)]
+        started = time.perf_counter()
+        for round_scopes in scopes:
+            for scope in round_scopes:
+                await app(scope, receive, send)
+        return (time.perf_counter() - started) / (reps * len(batch))
+
+    return asyncio.run(run())
+
+
 def paired(
     plain: Shield,
     switched: Shield,
@@ -129,6 +174,8 @@ def run(rounds: int = 15, reps: int = 40) -> dict[str, Any]:
             "sync": paired(plain, switched, _timed_sync, rounds, reps),
             "async": paired(plain, switched, _timed_async, rounds, reps),
         }
+        if name == "default":
+            out[name]["asgi"] = paired(plain, switched, _timed_asgi, rounds, reps)
     return out
 
 
