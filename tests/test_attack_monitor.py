@@ -187,3 +187,69 @@ def test_a_bursty_flood_makes_at_most_one_on_off_cycle(
     ons = [on for _, on in monitor.flips]
     assert ons in ([], [True, False])
     assert not active(shield)
+
+
+def test_timed_measures_the_app_and_feeds_the_latency_signal() -> None:
+    import asyncio
+
+    shield, monitor, clock = make(Trigger(rate_factor=None, blocked_share=None, latency=0.04))
+
+    async def slow(scope: dict[str, object], receive: object, send: object) -> None:
+        await asyncio.sleep(0.05)
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    timed = monitor.timed(slow)
+
+    async def one_second() -> None:
+        async def receive() -> dict[str, object]:
+            return {"type": "http.request"}
+
+        async def send(message: object) -> None:
+            pass
+
+        await asyncio.gather(*(timed({"type": "http"}, receive, send) for _ in range(25)))
+        for _ in range(25):
+            monitor.report(ALLOW, FACTS)
+
+    for _ in range(3):
+        asyncio.run(one_second())
+        clock.now += 1
+        monitor.tick()
+    assert monitor.last is not None
+    assert monitor.last.latency is not None
+    assert monitor.last.latency >= 0.05  # asyncio.sleep never returns early
+    assert active(shield)
+
+
+@pytest.mark.redis
+def test_inside_an_event_loop_the_monitor_flips_a_redis_switch_without_blocking(
+    redis_url: str,
+) -> None:
+    import asyncio
+
+    clock = Clock()
+    shield = Shield(
+        [ProofOfWork(SECRET, match=path("/login"), clock=clock)],
+        store=redis_url,
+        attack=AttackProfile(),
+    )
+    assert shield.switch is not None
+    shield.switch.clock = clock
+    monitor = AttackMonitor(shield, Trigger(calm_period=2), clock=clock)
+
+    async def flood_then_calm() -> list[bool]:
+        seen = []
+        for rate in (500, 500, 500, 0, 0, 0):
+            second(monitor, clock, rate)
+            for _ in range(100):  # the flip runs as a task on this loop
+                if not monitor._tasks:
+                    break
+                await asyncio.sleep(0.01)
+            seen.append(shield.switch.active)  # type: ignore[union-attr]
+        await shield.aclose()
+        return seen
+
+    seen = asyncio.run(flood_then_calm())
+    assert seen == [False, False, True, True, False, False]  # off after 2 calm seconds
+    assert [on for _, on in monitor.flips] == [True, False]
