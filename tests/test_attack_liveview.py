@@ -299,3 +299,51 @@ def test_attach_without_a_switch_has_no_button() -> None:
     }
     asyncio.run(live(scope, receive, send))
     assert sent[0]["status"] == 404
+
+
+def explain_policy() -> Shield:
+    """A policy for ``shieldware explain --policy tests.test_attack_liveview:explain_policy``."""
+    from shieldware.attack import Trigger
+
+    return Shield.default(SECRET, auto_attack=Trigger(calm_period=45))
+
+
+def test_explain_shows_the_switch_and_the_thresholds_and_can_explain_the_attack_chain(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from shieldware.drill import BROWSER_HEADERS
+
+    headers = [part for k, v in BROWSER_HEADERS.items() for part in ("-H", f"{k}: {v}")]
+    args = [
+        "explain",
+        "--policy",
+        "tests.test_attack_liveview:explain_policy",
+        *headers,
+        "http://localhost/",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "switch:  off (never flipped)" in out
+    assert "automatic trigger: on when 3 of the last 5 s" in out
+    assert "off after 45 s calm" in out
+    assert "=> the app is called" in out
+    assert main([*args[:1], "--under-attack", *args[1:]]) == 0
+    out = capsys.readouterr().out
+    assert "explained UNDER ATTACK" in out
+    assert "challenge by pow/challenge" in out
+    assert (
+        main(
+            [
+                "explain",
+                "--under-attack",
+                "--policy",
+                "tests.test_attack_liveview:no_switch",
+                "http://localhost/",
+            ]
+        )
+        == 2
+    )
+
+
+def no_switch() -> Shield:
+    return Shield.default(SECRET, attack=None)
