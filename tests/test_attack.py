@@ -465,3 +465,12 @@ def test_flips_reach_the_metrics_and_the_log(caplog: pytest.LogCaptureFixture) -
     text = metrics.exposition().decode()
     assert "shieldware_under_attack 0.0" in text
     assert 'shieldware_attack_flips_total{active="false",source="expired"} 1.0' in text
+
+
+def test_a_store_without_the_switch_ops_is_refused_with_a_way_out() -> None:
+    class TakeOnly(MemoryStore):
+        supports = frozenset(MemoryStore.supports - {GetText})
+
+    with pytest.raises(ConfigurationError, match=r"GetText.*attack=None"):
+        Shield.default(SECRET, store=TakeOnly())
+    assert Shield.default(SECRET, store=TakeOnly(), attack=None).switch is None

@@ -180,7 +180,10 @@ class Shield:
         from .attack import Switch, switch_ops
 
         layers = profile.compile(self.layers, self.challenger)
-        require_ops(self.store, switch_ops(), "the under-attack switch")
+        try:
+            require_ops(self.store, switch_ops(), "the under-attack switch")
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{exc} (or build the Shield with attack=None)") from None
         for layer in layers:
             inner = layer.layer if isinstance(layer, Shadowed) else layer
             require_ops(self.store, getattr(inner, "ops", ()), f"attack layer {layer.name!r}")
