@@ -523,6 +523,10 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
             lines += [f"| {k} | {_fmt(v)} |" for k, v in pw.get("results", {}).items()]
             if pw.get("notes"):
                 lines += [""] + [f"- {n}" for n in pw["notes"]]
+    if data.get("origin"):
+        from benchmarks import origin
+
+        lines += ["", *origin.markdown(data["origin"])]
     lines += [
         "",
         "## Reproduce",
@@ -533,6 +537,7 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
         "python -m benchmarks            # full run (~10 min): docs/benchmarks.{md,json}",
         "python -m benchmarks --quick    # the same targets in about 3 min, to a temporary folder",
         "python -m benchmarks --extra memory --extra pow   # also the memory flood and PoW ops",
+        "python -m benchmarks --extra origin   # origin lookup on a full-size table",
         "```",
         "",
     ]

@@ -66,7 +66,7 @@ def _environment() -> dict[str, Any]:
 
 
 PARTS = ("inprocess", "roundtrips", "loopback", "import")
-EXTRAS = ("memory", "pow")
+EXTRAS = ("memory", "pow", "origin")
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 
 
@@ -82,6 +82,10 @@ def _extra(name: str, quick: bool, log: Callable[[str], None]) -> dict[str, Any]
                 trace_budget=10 if quick else 45,
                 log=log,
             )
+        if name == "origin":
+            from benchmarks import origin
+
+            return origin.run(quick, log)
         from benchmarks import pow_bench
 
         return pow_bench.run()

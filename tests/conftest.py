@@ -14,7 +14,9 @@ with the one command that installs it, except under CI (``CI=true``), which inst
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -90,6 +92,31 @@ def require(name: str) -> str:
         _missing(f"{name} is not installed (install it: {SYSTEM_PACKAGES[name][1]})")
     assert found is not None
     return found
+
+
+@functools.lru_cache(maxsize=1)
+def person_chromium_args() -> tuple[str, ...]:
+    """Flags under which new-headless Chromium reports what headed Chromium of the same build does.
+
+    The "person" of browser tests (CI has no display for headed Chrome): no automation flag
+    (``navigator.webdriver`` false) and Chromium's own User-Agent without ``Headless``, so the
+    proof-of-work page's automation tells (docs/proof-of-work.md) see a consistent browser. Plain
+    headless Chromium under Playwright is refused at verify time, as it should be.
+    """
+    try:
+        out = subprocess.run(
+            ["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=60
+        ).stdout
+    except OSError:
+        return ()  # no chromium: browser tests are skipped (or fail under CI) anyway
+    found = re.search(r"(\d+)\.\d+\.\d+\.\d+", out)
+    if found is None:
+        return ()
+    ua = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{found.group(1)}.0.0.0 Safari/537.36"
+    )
+    return ("--disable-blink-features=AutomationControlled", "--user-agent=" + ua)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

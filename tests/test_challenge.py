@@ -460,7 +460,7 @@ def test_challenge_threshold_uses_the_layer() -> None:
 
 def test_fast_solves_are_flagged_and_weighted() -> None:
     clock = Clock()
-    shield = make(clock, fast_weight=7.0, fast_hashrate=1000.0)
+    shield = make(clock, fast_weight=7.0, fast_hashrate=1000.0, tells=False)
     token, count, bits = challenge_of(shield, facts())
     fast = verify(shield, token, answer(token, count, bits))  # clock did not move: "0 ms"
     assert fast.detail["fast"] is True

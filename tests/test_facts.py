@@ -11,12 +11,22 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from shieldware import Facts, Quota, Shield, ShieldMiddleware, TrustedProxies, by_header
+from shieldware import (
+    BadRequest,
+    Facts,
+    Quota,
+    Shield,
+    ShieldMiddleware,
+    TrustedProxies,
+    by_header,
+)
 from tests.servers import run_asgi
 
 
@@ -144,3 +154,27 @@ def test_an_ipv4_mapped_client_is_the_ipv4_client_however_facts_are_built() -> N
     served = Facts.from_scope(scope(peer="::ffff:192.0.2.7"))
     assert by_hand.client_ip == served.client_ip == ipaddress.ip_address("192.0.2.7")
     assert by_hand.client.network() == served.client.network() == "192.0.2.7"
+
+
+_NAMES = st.sampled_from(["accept", "Accept", "X-Api-Key", "x-api-key", "host", "cookie", "via"])
+
+
+@given(
+    st.lists(st.tuples(_NAMES, st.text(alphabet=st.characters(max_codepoint=255), max_size=8))),
+    st.sampled_from(["accept", "x-api-key", "host", "cookie", "via", "absent"]),
+)
+def test_the_first_lookup_reads_what_the_index_reads(
+    lines: list[tuple[str, str]], name: str
+) -> None:
+    # A lone lookup scans the raw lines; later ones use the index: both give the app's view.
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in lines]
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": raw}
+    scanned = Facts.from_scope(scope).header(name)
+    indexed = Facts.from_scope(scope).header_index.get(name)
+    assert scanned == indexed
+
+
+def test_a_lone_lookup_of_unreadable_lines_is_a_bad_request() -> None:
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"accept", 7)]}
+    with pytest.raises(BadRequest):
+        Facts.from_scope(scope).header("accept")

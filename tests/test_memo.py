@@ -40,3 +40,32 @@ def test_racing_puts_trim_back_to_the_bound() -> None:
     for t in threads:
         t.join()
     assert len(memo) <= 16
+
+
+def test_the_order_stays_bounded_when_threads_put_the_same_keys() -> None:
+    memo: Memo[int, int] = Memo(16)
+    start = threading.Barrier(8)
+
+    def work() -> None:
+        start.wait()
+        for i in range(5_000):
+            memo.put(i, i)  # every thread puts the same keys: some are met twice
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(memo) <= 16
+    assert len(memo._order) <= 16 + 8 * 2  # at most a few duplicates left behind
+    memo.put(10**6, 0)
+    assert 10**6 in memo
+
+
+def test_entries_set_without_put_are_still_evicted() -> None:
+    memo: Memo[int, int] = Memo(4)
+    for i in range(4):
+        memo[i] = i  # plain dict assignment: not in the eviction order
+    memo.put(99, 99)
+    assert len(memo) == 4
+    assert 0 not in memo

@@ -92,7 +92,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     from .errors import ConfigurationError
-    from .explain import RequestSpec, load_policy, parse_curl, parse_header, scope_for
+    from .explain import RequestSpec, load_policy, origin_line, parse_curl, parse_header, scope_for
     from .render import render
 
     try:
@@ -110,8 +110,15 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         if args.cookie is not None:
             spec.headers.append(("cookie", args.cookie))
         spec.client = args.client
-        shield = load_policy(args.policy)
+        origins = None
+        if args.origin_db and not args.policy:  # the default chain, with its origin signals
+            from .origin import OriginDB
+
+            origins = OriginDB(args.origin_db, country=args.origin_country, check_every=None)
+        shield = load_policy(args.policy, origins)
         scope = scope_for(spec)
+        facts = shield.facts_from_scope(scope)
+        origin = origin_line(shield, facts, args.origin_db, args.origin_country)
     except ConfigurationError as exc:
         print(f"shieldware explain: {exc}", file=sys.stderr)
         return 2
@@ -120,13 +127,14 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         return 2
     if args.under_attack and shield.switch is not None:
         shield.switch.force(True)  # this process only: nothing is written to the store
-    facts = shield.facts_from_scope(scope)
     decision = shield.decide(facts, report=False)  # an explanation is not traffic
     print(
         f"request: {facts.method} {facts.scheme}://{facts.host}{facts.path}"
         + (f"?{facts.query}" if facts.query else "")
     )
     print(f"client:  {facts.client_ip} (peer {facts.peer_ip}; proxies trusted: {shield.proxies!r})")
+    if origin is not None:
+        print(f"origin:  {origin}")
     print(f"policy:  {shield!r}")
     _explain_switch(shield, args.under_attack)
     print(decision.explain())
@@ -397,6 +405,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("-A", "--user-agent", help="User-Agent header")
     explain.add_argument("-b", "--cookie", help="Cookie header")
     explain.add_argument("--curl", help="a whole curl command line, quoted")
+    explain.add_argument(
+        "--origin-db",
+        help="an origin database (compact or .mmdb): shows where the client comes from, and "
+        "gives the default chain its origin signals (a --policy keeps its own lookup, if any)",
+    )
+    explain.add_argument("--origin-country", help="a second database that supplies countries")
     explain.add_argument(
         "-v", "--verbose", action="store_true", help="also print each verdict's detail"
     )

@@ -15,9 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .facts import Facts
 from .policy import Shield
 
-__all__ = ["RequestSpec", "load_policy", "parse_curl", "scope_for"]
+__all__ = ["RequestSpec", "load_policy", "origin_line", "parse_curl", "scope_for"]
 
 _DATA_FLAGS = {
     "-d",
@@ -155,17 +156,18 @@ def scope_for(spec: RequestSpec) -> dict[str, Any]:
     }
 
 
-def load_policy(target: str | None) -> Shield:
+def load_policy(target: str | None, origins: Any = None) -> Shield:
     """A `Shield` from ``module:attribute`` (a Shield, a middleware holding one, or a factory).
 
-    None gives the default chain, with a throw-away secret when ``SHIELDWARE_SECRET`` is unset.
+    None gives the default chain, with a throw-away secret when ``SHIELDWARE_SECRET`` is unset
+    (and the origin signals when `origins`, an origin lookup, is given).
     """
     if not target:
         import os
 
         from .secret import ENV_VAR, generate_secret
 
-        return Shield.default(os.environ.get(ENV_VAR) or generate_secret())
+        return Shield.default(os.environ.get(ENV_VAR) or generate_secret(), origins=origins)
     module_name, sep, attribute = target.partition(":")
     if not sep or not module_name or not attribute:
         raise ConfigurationError(f"--policy wants module:attribute, not {target!r}")
@@ -187,3 +189,29 @@ def load_policy(target: str | None) -> Shield:
     if not isinstance(shield, Shield):
         raise ConfigurationError(f"{target} is not a Shield (got {type(obj).__name__})")
     return shield
+
+
+def origin_line(
+    shield: Shield, facts: Facts, db: str | None = None, country: str | None = None
+) -> str | None:
+    """Where the request's client comes from, for the explanation; None without origin data.
+
+    `db` (and `country`) name origin database files; without them, the lookup the policy's
+    own layers use (``Fingerprint(origin=)``, ``OriginList``) answers, if there is one.
+
+    :raises ConfigurationError: when a named file cannot be read.
+    """
+    from .origin import OriginDB, lookup_in
+
+    lookup = lookup_in(shield)
+    if db is not None and lookup is None:
+        origins = OriginDB(db, country=country, check_every=None)
+        try:
+            origin = origins.origin_of(facts.client_ip)
+        finally:
+            origins.close()
+    elif lookup is not None:
+        origin = lookup.origin_for(facts.client)
+    else:
+        return None
+    return str(origin)

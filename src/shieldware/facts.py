@@ -65,6 +65,7 @@ class Facts:
         "_proxies",
         "_query",
         "_raw",
+        "_scans",
         "_scheme",
         "_server",
         "extra",
@@ -98,6 +99,7 @@ class Facts:
         self._pairs: Sequence[tuple[str, str]] | None = pairs
         self._headers: tuple[tuple[str, str], ...] | None = None
         self._first: dict[str, str] | None = None
+        self._scans = 0
         self._raw: Sequence[Any] = ()
         self._environ: Mapping[str, Any] | None = None
         self._client: Client | None = (
@@ -134,6 +136,7 @@ class Facts:
         self._pairs = None
         self._headers = None
         self._first = None
+        self._scans = 0
         self._client = None
         self._proxies = proxies
         client = scope.get("client")
@@ -167,6 +170,7 @@ class Facts:
         self._pairs = None
         self._headers = None
         self._first = None
+        self._scans = 0
         self._client = None
         self._proxies = proxies
         self._peer_text = str(environ.get("REMOTE_ADDR") or "") or None
@@ -294,6 +298,16 @@ class Facts:
         return headers
 
     @property
+    def raw_headers(self) -> Sequence[tuple[bytes, bytes]] | None:
+        """The server's own header lines (ASGI), undecoded; None for WSGI and hand-built facts.
+
+        For layers that key a cache on the head without paying to decode it.
+        """
+        if self._environ is not None or (self._pairs is not None and not self._raw):
+            return None
+        return self._raw
+
+    @property
     def header_index(self) -> Mapping[str, str]:
         """Every header by name, as `header` reads it (for layers that read many)."""
         first = self._first
@@ -308,6 +322,18 @@ class Facts:
         """
         first = self._first
         if first is None:
+            if self._scans < _SCANS and self._pairs is None and name != "cookie" and self._raw:
+                # A chain that reads a header or two (a refusal reads Accept) finds them in the
+                # raw lines, without decoding every header to build the index.
+                self._scans += 1
+                wanted = name.encode("latin-1")
+                try:
+                    for key, value in self._raw:
+                        if key == wanted or bytes(key).lower() == wanted:
+                            return _text(value)
+                except (AttributeError, TypeError, ValueError) as exc:
+                    raise BadRequest(f"unreadable request headers: {exc}") from exc
+                return default
             first = self._first = _index(self._all())
         return first.get(name, default)
 
@@ -316,7 +342,8 @@ class Facts:
 
     @property
     def user_agent(self) -> str:
-        return self.header("user-agent") or ""
+        # Whoever reads the user agent (fingerprints, proof of work) reads more: index at once.
+        return self.header_index.get("user-agent") or ""
 
     def cookie(self, name: str) -> str | None:
         """The value of cookie `name`, or None. Malformed cookie headers yield None."""
@@ -368,6 +395,9 @@ class Facts:
             return [_text(v) for k, v in self._raw if bytes(k).lower() == wanted]
         return [v for k, v in self._all() if k == name]
 
+
+#: Header lookups answered by scanning the raw lines before the index is built.
+_SCANS = 1
 
 _PUBLIC = frozenset(
     {"method", "path", "header_order_known", "protocol", "principal", "route", "extra"}

@@ -22,6 +22,7 @@ from typing import Any, ParamSpec
 
 from .facts import Facts
 from .policy import Shield
+from .quietlog import QuietLog
 from .render import BAD_REQUEST, Renderer
 from .verdict import Action, Decision, Reason, Reply, Verdict
 
@@ -44,6 +45,8 @@ VIEW_KEY = "shieldware_view"
 
 P = ParamSpec("P")
 log = logging.getLogger("shieldware")
+#: Unreadable requests are a flood's to make: logged at most once a second.
+quiet = QuietLog(log)
 
 _UNREADABLE_VERDICT = Verdict(Action.DENY, "shieldware/unreadable", Reason.BAD_REQUEST, status=400)
 _UNREADABLE = Decision(_UNREADABLE_VERDICT, (_UNREADABLE_VERDICT,))
@@ -163,9 +166,13 @@ def read_facts(read: Callable[P, Facts], *args: P.args, **kwargs: P.kwargs) -> F
     """``read(...)``, or None when the request cannot be read (logged; the gate answers 400)."""
     try:
         return read(*args, **kwargs)
-    except Exception:
-        log.warning(
-            "shieldware: unreadable request refused (%s)", Reason.BAD_REQUEST, exc_info=True
+    except Exception as exc:
+        quiet.log(
+            logging.WARNING,
+            "facts",
+            "shieldware: unreadable request refused (%s)",
+            Reason.BAD_REQUEST,
+            exc_info=exc,
         )
         return None
 

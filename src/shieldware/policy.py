@@ -45,6 +45,7 @@ from .layer import (
     store_failed,
     store_overloaded,
 )
+from .quietlog import QuietLog
 from .stores import MemoryStore, Store, require_ops, store_from_url
 from .verdict import ALLOWED, DEFAULT_ALLOW, Action, Decision, Reason, Verdict
 
@@ -127,6 +128,8 @@ class Shield:
         self.mode: Mode = mode
         self.on_store_error: FailurePolicy = on_store_error
         self.debug = debug
+        # What a flood can trigger per request is logged at most once a second per kind and rule.
+        self._quiet = QuietLog(log)
         self.store: Store = (
             MemoryStore()
             if store is None
@@ -393,17 +396,21 @@ class Shield:
 
     def _failed(self, step: Step, exc: Exception) -> Verdict:
         if isinstance(exc, BadRequest):
-            log.warning("shieldware: %s; refused with 400", exc)
+            self._quiet.warning(step.name, "shieldware: %s; refused with 400", exc)
             return Verdict(Action.DENY, step.name, Reason.BAD_REQUEST, status=400)
         if isinstance(exc, StoreOverloaded):
-            log.warning("shieldware: store overloaded in %s; shedding: %s", step.name, exc)
+            self._quiet.warning(
+                step.name, "shieldware: store overloaded in %s; shedding: %s", step.name, exc
+            )
             return store_overloaded(step.name)
         if isinstance(exc, StoreError):
-            log.warning("shieldware: store failed in %s: %s", step.name, exc)
+            self._quiet.warning(step.name, "shieldware: store failed in %s: %s", step.name, exc)
             return store_failed(step.name, step.on_store_error)
         if self.debug:
             raise exc
-        log.error(
+        self._quiet.log(
+            logging.ERROR,
+            step.name,
             "shieldware: layer %s failed; answering %r",
             step.name,
             step.on_store_error,
@@ -438,12 +445,16 @@ class Shield:
                     self.store.run(op)
                 except StoreOverloaded as exc:
                     if wait is None:
-                        log.warning("shieldware: after-response op %r failed: %s", op, exc)
+                        self._quiet.warning(
+                            "after", "shieldware: after-response op %r failed: %s", op, exc
+                        )
                     else:
                         time.sleep(wait)
                         continue
                 except StoreError as exc:
-                    log.warning("shieldware: after-response op %r failed: %s", op, exc)
+                    self._quiet.warning(
+                        "after", "shieldware: after-response op %r failed: %s", op, exc
+                    )
                 break
 
     async def afinish(self, decision: Decision) -> None:
@@ -454,12 +465,16 @@ class Shield:
                     await self.store.arun(op)
                 except StoreOverloaded as exc:
                     if wait is None:
-                        log.warning("shieldware: after-response op %r failed: %s", op, exc)
+                        self._quiet.warning(
+                            "after", "shieldware: after-response op %r failed: %s", op, exc
+                        )
                     else:
                         await asyncio.sleep(wait)
                         continue
                 except StoreError as exc:
-                    log.warning("shieldware: after-response op %r failed: %s", op, exc)
+                    self._quiet.warning(
+                        "after", "shieldware: after-response op %r failed: %s", op, exc
+                    )
                 break
 
     def close(self) -> None:

@@ -6,7 +6,7 @@ Everything here is reachable piece by piece; the preset only picks sensible valu
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .attack import AttackMonitor, AttackProfile, Trigger
 from .layer import Layer, Reporter
@@ -15,6 +15,9 @@ from .match import path
 from .policy import Mode, Shield
 from .secret import SecretInput
 from .stores import Store
+
+if TYPE_CHECKING:
+    from .origin.value import OriginLookup
 
 __all__ = ["DEFAULT_ATTACK", "default_layers", "default_shield"]
 
@@ -58,7 +61,9 @@ POW_MIN_SCORE = 6.0
 DEFAULT_ATTACK = AttackProfile()
 
 
-def default_layers(secret: SecretInput = None) -> list[Layer]:
+def default_layers(
+    secret: SecretInput = None, *, origins: OriginLookup | None = None
+) -> list[Layer]:
     """The default layers, in order. Grows as layers land; see docs/concepts.md.
 
     `IPList` comes first so allow-listed networks skip everything. `Fingerprint` is a weighting
@@ -71,11 +76,16 @@ def default_layers(secret: SecretInput = None) -> list[Layer]:
     client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
 
     Proof of work comes last so it sees the score of every scoring layer before it.
+
+    `origins` (an `OriginDB`; the preset ships none) adds the origin signals to `Fingerprint`:
+    a browser head from a hosting network (+4: alone it stays below the challenge score, so a
+    person behind a VPN is not challenged for it), a crawler's name from the wrong AS (+6), a
+    library from a hosting network (+0.5). docs/origin.md has the measurement behind the choice.
     """
     return [
         IPList(),
         TokenBucket("120/minute", burst=60, name="ratelimit"),
-        Fingerprint(),
+        Fingerprint(origin=origins),
         ProofOfWork(secret, match=ACCOUNT_ROUTES, min_score=POW_MIN_SCORE),
     ]
 
@@ -87,18 +97,21 @@ def default_shield(
     store: Store | str | None = None,
     trusted_proxies: Iterable[str] = (),
     reporters: Iterable[Reporter] = (),
+    origins: OriginLookup | None = None,
     attack: AttackProfile | None = DEFAULT_ATTACK,
     auto_attack: bool | Trigger = False,
     **options: Any,
 ) -> Shield:
     """A `Shield` with the default layers. Extra keyword options go to `Shield`.
 
+    `origins` opts in to the origin signals (see `default_layers`).
+
     :param attack: what ``shield.under_attack()`` changes (`DEFAULT_ATTACK`); None: no switch.
     :param auto_attack: True (or a `Trigger`) to let an `AttackMonitor` flip the switch when a
         flood shows; off by default (``shieldware demo`` turns it on).
     """
     shield = Shield(
-        default_layers(secret),
+        default_layers(secret, origins=origins),
         mode=mode,
         store=store,
         trusted_proxies=trusted_proxies,

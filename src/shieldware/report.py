@@ -31,6 +31,7 @@ from .verdict import Action, Decision, Reason, Verdict
 
 if TYPE_CHECKING:
     from .attack import AttackEvent
+    from .origin.value import Origin, OriginLookup
 
 __all__ = [
     "DecisionJSONFormatter",
@@ -46,7 +47,17 @@ __all__ = [
 #: The logger every `LoggingReporter` writes to unless given another.
 DECISION_LOGGER = "shieldware.decision"
 #: Reason parts that mark a failed challenge answer (``pow-wrong-answer``, ``pow-expired``, ...).
-FAILED_MARKERS = ("fail", "invalid", "expired", "replay", "bad", "wrong", "tamper", "malformed")
+FAILED_MARKERS = (
+    "fail",
+    "invalid",
+    "expired",
+    "replay",
+    "bad",
+    "wrong",
+    "tamper",
+    "malformed",
+    "tells",  # automation-tells: a solved proof refused for what the browser reported
+)
 _CHALLENGE_PREFIXES = ("pow", "challenge")
 _STORE_REASONS = frozenset({Reason.STORE_FAILED_OPEN, Reason.STORE_FAILED_CLOSED})
 _PATH_MAX = 200
@@ -90,9 +101,10 @@ def challenge_outcomes(verdict: Verdict) -> tuple[Outcome, ...]:
     - solved: a ``pow*``/``challenge*`` verdict whose reason ends with ``solved``, or that carries
       ``detail["solve_ms"]`` or ``detail["solve_seconds"]``;
     - failed: a ``pow*``/``challenge*`` verdict whose reason contains ``fail``, ``invalid``,
-      ``expired``, ``replay``, ``bad``, ``wrong``, ``tamper`` or ``malformed``, except an expired
-      *clearance* (``clearance-...``), which is not a failed answer. A fresh challenge issued
-      because an answer was wrong (reason ``answer-pow-wrong-answer``) counts as issued and failed.
+      ``expired``, ``replay``, ``bad``, ``wrong``, ``tamper``, ``malformed`` or ``tells``, except
+      an expired *clearance* (``clearance-...``), which is not a failed answer. A fresh challenge
+      issued because an answer was wrong (reason ``answer-pow-wrong-answer``) counts as issued and
+      failed.
     """
     challenge_like, outcomes = _classify(verdict.action, verdict.rule, verdict.reason)
     if (
@@ -126,10 +138,16 @@ def solve_seconds(verdict: Verdict) -> float | None:
     return seconds if 0 <= seconds < 1e6 else None
 
 
-def decision_record(decision: Decision, facts: Facts, salt: bytes = b"") -> dict[str, Any]:
-    """The structured fields of one decision: safe to log (no query, cookie or token values)."""
+def decision_record(
+    decision: Decision, facts: Facts, salt: bytes = b"", origin: Origin | None = None
+) -> dict[str, Any]:
+    """The structured fields of one decision: safe to log (no query, cookie or token values).
+
+    With `origin`, an ``origin`` field holds its AS number, organisation (at most 64
+    characters), category and country: a fixed, bounded shape.
+    """
     verdict = decision.verdict
-    return {
+    record = {
         "action": verdict.action.value,
         "rule": verdict.rule,
         "reason": verdict.reason,
@@ -142,6 +160,21 @@ def decision_record(decision: Decision, facts: Facts, salt: bytes = b"") -> dict
         "path": (facts.route or facts.path)[:_PATH_MAX],
         "trail": [f"{v.rule}:{v.action.value}:{v.reason}" for v in decision.trail],
     }
+    if origin is not None:
+        from .origin.value import origin_fields
+
+        record["origin"] = origin_fields(origin)
+    return record
+
+
+def _origin_of(origins: OriginLookup | None, facts: Facts) -> Origin | None:
+    """The client's origin for a reporter; None without a lookup (or when it fails)."""
+    if origins is None:
+        return None
+    try:
+        return origins.origin_for(facts.client)
+    except Exception:  # a reporter never turns a lookup problem into a failed request
+        return None
 
 
 class LoggingReporter:
@@ -157,6 +190,8 @@ class LoggingReporter:
     :param json: make the message a JSON object instead of a line.
     :param salt: keys the client hash; random per process unless given (give one to correlate
         across processes).
+    :param origins: an origin lookup (an `OriginDB`): records gain an ``origin`` field (AS,
+        organisation, category, country) and lines an ``origin=AS…/category`` part.
     """
 
     def __init__(
@@ -169,6 +204,7 @@ class LoggingReporter:
         json: bool = False,
         salt: bytes | None = None,
         rng: Callable[[], float] = random.random,
+        origins: OriginLookup | None = None,
     ) -> None:
         if not 0.0 <= allowed_sample <= 1.0:
             from .errors import ConfigurationError
@@ -181,6 +217,7 @@ class LoggingReporter:
         self.json = json
         self.salt = os.urandom(16) if salt is None else salt
         self._rng = rng
+        self.origins = origins
 
     def __repr__(self) -> str:
         return f"LoggingReporter({self.logger.name!r}, allowed_sample={self.allowed_sample})"
@@ -192,15 +229,20 @@ class LoggingReporter:
             return
         if not blocking and self.allowed_sample < 1.0 and self._rng() >= self.allowed_sample:
             return
-        record = decision_record(decision, facts, self.salt)
+        origin = _origin_of(self.origins, facts)
+        record = decision_record(decision, facts, self.salt, origin)
         if self.json:
             message = _dumps(record)
         else:
             mode = "" if decision.enforced else " (shadow)"
+            where = ""
+            if origin is not None:
+                asn = "AS?" if origin.asn is None else f"AS{origin.asn}"
+                where = f" origin={asn}/{record['origin']['category']}"
             message = (
                 f"{record['action']} {_line(record['method'])} {_line(record['path'])} "
                 f"by {_line(record['rule'])} ({_line(record['reason'])}) "
-                f"score={record['score']:g} client={record['client']}{mode}"
+                f"score={record['score']:g} client={record['client']}{where}{mode}"
             )
         self.logger.log(level, "%s", message, extra={"shieldware": record})
 
@@ -294,12 +336,18 @@ class PrometheusReporter:
     ``challenge_solve_seconds`` (histogram, from ``detail["solve_ms"]`` or ``["solve_seconds"]``),
     ``storage_errors_total{rule}``, ``degraded_decisions_total``, ``store_entries`` (when the
     watched store has a size), ``under_attack`` (1 while this process runs the attack profile)
-    and ``attack_flips_total{source,active}``.
+    and ``attack_flips_total{source,active}``. With `origins`: ``origin_decisions_total{action,
+    category}`` (three categories: hosting, isp, unknown) and, with `asn_labels`,
+    ``origin_blocked_total{asn}``.
 
     :param registry: where the metrics live; a fresh ``CollectorRegistry`` by default so two
         shields (or tests) never collide. Pass ``prometheus_client.REGISTRY`` to use the global one.
     :param store: a store to watch; its ``len()`` becomes ``shieldware_store_entries``.
     :param max_label_values: distinct rule and reason values kept per label before ``other``.
+    :param origins: an origin lookup (an `OriginDB`) for the origin metrics.
+    :param asn_labels: how many AS numbers get a label value of their own in
+        ``origin_blocked_total`` (0, the default, leaves that metric out). The first ones
+        blocked keep theirs; every later AS counts as ``other``, so the label stays bounded.
     """
 
     def __init__(
@@ -310,6 +358,8 @@ class PrometheusReporter:
         max_label_values: int = 50,
         namespace: str = "shieldware",
         solve_buckets: Iterable[float] = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60),
+        origins: OriginLookup | None = None,
+        asn_labels: int = 0,
     ) -> None:
         try:
             prom = importlib.import_module("prometheus_client")
@@ -380,6 +430,30 @@ class PrometheusReporter:
         )
         if store is not None:
             self.watch_store(store)
+        if asn_labels < 0:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(f"asn_labels must be 0 or more, not {asn_labels}")
+        self.origins = origins
+        self.origin_decisions: Any = None
+        self.origin_blocked: Any = None
+        if origins is not None:
+            self.origin_decisions = prom.Counter(
+                "origin_decisions",
+                "Decisions by the client's network category (hosting, isp, unknown).",
+                ["action", "category"],
+                namespace=namespace,
+                registry=reg,
+            )
+            if asn_labels:
+                self._asn = _BoundedLabel(asn_labels)
+                self.origin_blocked = prom.Counter(
+                    "origin_blocked",
+                    "Blocking decisions by the client's AS (the first ones seen; then other).",
+                    ["asn"],
+                    namespace=namespace,
+                    registry=reg,
+                )
 
     def attack_changed(self, event: AttackEvent) -> None:
         self.under_attack.set(1 if event.active else 0)
@@ -422,6 +496,21 @@ class PrometheusReporter:
                     self.solve_time.observe(seconds)
         if degraded:
             self.degraded.inc()
+        if self.origin_decisions is not None:
+            self._report_origin(decision, facts)
+
+    def _report_origin(self, decision: Decision, facts: Facts) -> None:
+        origin = _origin_of(self.origins, facts)
+        if origin is None:
+            return
+        from .origin.value import Category
+
+        category = origin.category if origin.category in Category.ALL else Category.UNKNOWN
+        action = decision.verdict.action
+        self.origin_decisions.labels(action.value, category).inc()
+        if self.origin_blocked is not None and action.blocks:
+            asn = "unknown" if origin.asn is None else f"AS{origin.asn}"
+            self.origin_blocked.labels(self._asn(asn)).inc()
 
     def exposition(self) -> bytes:
         """The metrics in Prometheus text format (what a ``/metrics`` endpoint serves)."""

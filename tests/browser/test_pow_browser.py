@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from shieldware import Shield, ShieldMiddleware
 from shieldware.layers import ProofOfWork
-from tests.conftest import SECRET
+from tests.conftest import SECRET, person_chromium_args
 from tests.servers import run_asgi
 
 CHROMIUM = "/usr/bin/chromium"
@@ -29,6 +29,7 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    *person_chromium_args(),  # a person's browser: automation tells would refuse plain headless
 ]
 pytestmark = [
     pytest.mark.browser,
@@ -134,19 +135,19 @@ def test_disabled_cookies_are_reported_instead_of_looping(server: str, browser: 
 
 
 def test_default_preset_in_chromium(browser: object) -> None:
-    """`Shield.default`: headless Chromium scores in the fingerprint's challenge band, solves the
-    proof of work once, then browses on its clearance."""
-    app = Starlette(routes=[Route("/protected", protected)])
+    """`Shield.default`: a person's Chromium meets proof of work on an account route, solves it
+    once, then browses on its clearance (plain headless Chromium: see test_tells_browser)."""
+    app = Starlette(routes=[Route("/protected", protected), Route("/login", protected)])
     shield = Shield.default(SECRET)
     with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
         context = browser.new_context()  # type: ignore[attr-defined]
         try:
             page = context.new_page()
-            first = page.goto(url + "/protected?z=3")
+            first = page.goto(url + "/login?z=3")
             assert first is not None
             assert first.status == 403
             page.wait_for_selector("#ok", timeout=120_000)
-            assert page.url == url + "/protected?z=3"
+            assert page.url == url + "/login?z=3"
             again = page.goto(url + "/protected")
             assert again is not None
             assert again.status == 200

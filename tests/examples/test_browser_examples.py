@@ -12,10 +12,17 @@ from collections.abc import Iterator
 
 import pytest
 from sw_servers import EXAMPLES_DIR, SRC, python, serve
-from tests.conftest import SECRET
+from tests.conftest import SECRET, person_chromium_args
 
 CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-sync",
+    *person_chromium_args(),  # a person's browser: automation tells would refuse plain headless
+]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,

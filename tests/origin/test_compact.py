@@ -97,10 +97,52 @@ def test_bad_rows_are_named_with_their_line(tmp_path: Path, row: str, message: s
     assert "bad.csv:2" in str(info.value)
 
 
-def test_overlapping_ranges_are_refused(tmp_path: Path) -> None:
-    path = write(tmp_path / "o.csv", "1.0.0.0,1.0.0.255,1,A\n1.0.0.128,1.0.1.255,2,B\n")
-    with pytest.raises(ConfigurationError, match=r"o.csv:2: overlaps"):
-        build_tables([path])
+def _asn_at(tmp: Path, rows: str, addresses: list[str]) -> list[int | None]:
+    out = tmp / "o.swo"
+    report = build(out, [write(tmp / "o.csv", rows)])
+    db = OriginDB(out, lists=ASNLists(base=False), check_every=None)
+    assert report.overlaps == db.info()["files"][0]["overlaps_resolved"]
+    return [db.origin_of(a).asn for a in addresses]
+
+
+def test_overlapping_ranges_the_narrower_wins(tmp_path: Path) -> None:
+    # the published data has such rows: 214.95.0.0-215.0.255.255 (AS749) then 215.0.0.0/22...
+    rows = "1.0.0.0,1.0.0.255,1,A\n1.0.0.128,1.0.1.255,2,B\n"  # B is wider: A keeps its part
+    got = _asn_at(tmp_path, rows, ["1.0.0.0", "1.0.0.200", "1.0.1.0", "1.0.1.255", "1.0.2.0"])
+    assert got == [1, 1, 2, 2, None]
+    nested = (
+        "10.0.0.0,10.255.255.255,1,Wide\n10.1.0.0,10.1.0.255,2,Narrow\n10.1.0.0,10.1.0.255,3,Dup\n"
+    )
+    got = _asn_at(tmp_path, nested, ["10.0.255.255", "10.1.0.0", "10.1.0.255", "10.1.1.0"])
+    assert got == [1, 2, 2, 1]  # the wide one resumes after the narrow one; a duplicate loses
+    tail = "20.0.0.0,20.0.0.255,1,A\n20.0.0.0,20.0.0.15,2,B\n20.0.0.8,20.0.0.31,3,C\n"
+    got = _asn_at(tmp_path, tail, ["20.0.0.0", "20.0.0.15", "20.0.0.16", "20.0.0.31", "20.0.0.32"])
+    assert got == [2, 2, 3, 3, 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(1, 9)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_overlaps_resolve_to_the_narrowest_covering_range(
+    tmp_path_factory: pytest.TempPathFactory, rows: list[tuple[int, int, int]]
+) -> None:
+    ranges = [(min(a, b), max(a, b), asn) for a, b, asn in rows]
+    text = "".join(f"30.0.0.{a},30.0.0.{b},{asn},o{asn}\n" for a, b, asn in ranges)
+    tables = build_tables([write(tmp_path_factory.mktemp("ov") / "o.csv", text)])
+    for last in range(256):
+        covering = [(b - a, i) for i, (a, b, _) in enumerate(ranges) if a <= last <= b]
+        index = tables.asn4.find4((30 << 24) + last)
+        got = tables.asns[index - 1] if index else None
+        if not covering:
+            assert got is None
+        else:
+            width = min(covering)[0]
+            assert got in {asn for a, b, asn in ranges if b - a == width and a <= last <= b}
 
 
 def test_missing_inputs(tmp_path: Path) -> None:

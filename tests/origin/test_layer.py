@@ -165,6 +165,17 @@ def test_rotating_flood_is_held_to_one_asn_budget(origins: OriginDB) -> None:
         assert not shield.decide(facts("1.0.0.7")).answered
 
 
+def test_rotating_ipv6_flood_is_held_to_one_asn_budget(origins: OriginDB) -> None:
+    bucket = TokenBucket("20/hour", key=by_asn(origins, categories={Category.HOSTING}))
+    shield = Shield([bucket])
+    # 300 /64s of Hetzner's 2a01:4f8::/32, one address in each: 300 clients to a per-/64 key
+    flood = [ip(f"2a01:4f8:{i >> 16:x}:{i & 0xFFFF:x}::{i + 1:x}") for i in range(300)]
+    assert len({str(a) for a in flood}) == 300
+    admitted = sum(not shield.decide(facts(str(a))).answered for a in flood)
+    assert admitted == 20
+    assert not shield.decide(facts("2001:db8::9")).answered  # an AS that is not hosting
+
+
 def test_the_same_flood_per_address_is_not_held() -> None:
     from shieldware.keys import by_ip
 

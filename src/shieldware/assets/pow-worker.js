@@ -3,7 +3,7 @@
  * `bits` zero bits. A hand-written single-block SHA-256 (the input is at most 55 bytes) increments
  * the nonce's digits in place; WebCrypto is the fallback if the self-test of that code fails.
  * Messages in:  {cid, indices: [i, ...], bits}
- * Messages out: {type: "progress", hashes}, {type: "done", index, nonce}, {type: "error", message}
+ * Messages out: {type: "tells", env}, {type: "progress", hashes}, {type: "done", index, nonce}, {type: "error", message}
  */
 "use strict";
 
@@ -135,6 +135,26 @@ async function solveWebCrypto(prefix, bits, report) {
   }
 }
 
+/* The worker's half of the automation tells (see collectTells in pow.js): its own navigator and
+ * the features a modern browser's worker has. */
+function workerTells() {
+  var n = self.navigator || {}, o = {};
+  try {
+    o.ua = typeof n.userAgent === "string" ? n.userAgent.slice(0, 512) : undefined;
+    o.pf = typeof n.platform === "string" ? n.platform.slice(0, 80) : undefined;
+    o.hc = n.hardwareConcurrency;
+    o.lg = Array.prototype.slice.call(n.languages || [], 0, 12);
+    if (n.userAgentData) {
+      o.b = (n.userAgentData.brands || []).slice(0, 12).map(function (b) { return [b.brand, b.version]; });
+      o.bp = n.userAgentData.platform;
+      o.bm = n.userAgentData.mobile;
+    }
+    o.wa = typeof WebAssembly === "object";
+    o.cs = !!(self.crypto && self.crypto.subtle);
+  } catch (e) { /* report what we have */ }
+  return o;
+}
+
 var selfTestOk = sha256Short("abc") === "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
 if (typeof module !== "undefined" && module.exports) {
@@ -142,6 +162,7 @@ if (typeof module !== "undefined" && module.exports) {
 } else if (typeof self !== "undefined") {
   self.onmessage = async function (event) {
     var job = event.data, last = 0;
+    self.postMessage({ type: "tells", env: workerTells() });
     var report = function (hashes) { self.postMessage({ type: "progress", hashes: hashes - last }); last = hashes; };
     try {
       for (var n = 0; n < job.indices.length; n++) {

@@ -39,6 +39,7 @@ __all__ = [
     "SocketResolver",
     "TemporaryLookupError",
     "Verification",
+    "bot_asns",
     "builtin_good_bots",
 ]
 
@@ -151,6 +152,35 @@ def builtin_good_bots() -> tuple[GoodBot, ...]:
             bot = by_name[str(data["name"])] = GoodBot.from_dict(data, by_name)
             _BUILTIN.append(bot)
     return tuple(_BUILTIN)
+
+
+def bot_asns(
+    extra: Mapping[str, Iterable[int | str]] | None = None,
+) -> tuple[dict[str, frozenset[int]], dict[str, Any]]:
+    """The ASNs each verifiable bot's operator crawls from, and the provenance of the snapshot.
+
+    Read from ``data/goodbot-asns.json`` (only when asked: the origin signals need it). `extra`
+    maps bot names to ASNs that replace the shipped ones (an empty list: no expectation).
+    """
+    from ..origin.value import parse_asn
+
+    text = resources.files(__package__).joinpath("data/goodbot-asns.json").read_text("utf-8")
+    data = json.loads(text)
+    table = {
+        str(name): frozenset(parse_asn(a) for a in entry["asns"])
+        for name, entry in data["bots"].items()
+    }
+    errors = []
+    for name, asns in (extra or {}).items():
+        try:
+            table[name] = frozenset(parse_asn(a) for a in asns)
+        except (TypeError, ValueError) as exc:
+            errors.append(f"{name}: {exc}")
+    if errors:
+        raise ConfigurationError("bot_asns: " + "; ".join(errors))
+    table = {name: asns for name, asns in table.items() if asns}
+    provenance = {k: data[k] for k in ("name", "date", "source", "licence") if k in data}
+    return table, provenance
 
 
 class BotVerifier:

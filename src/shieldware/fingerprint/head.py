@@ -9,9 +9,13 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..facts import Facts
 from .ua import UAInfo
+
+if TYPE_CHECKING:
+    from ..origin.value import Origin
 
 __all__ = [
     "PROXY_HEADERS",
@@ -109,6 +113,9 @@ class Head:
     :param order_known: header order is meaningful (False under WSGI and behind sorting proxies).
     :param ja4: a JA4 value forwarded by a trusted proxy, else "".
     :param ja4_untrusted: a JA4 header arrived from a peer that is not a trusted proxy.
+    :param origin: where the client comes from (only for signals that need ``"origin"``).
+    :param bot: the good bot the UA claims, unverified (``""``: none, or verified).
+    :param bot_asns: the ASNs that bot's operator crawls from (empty: not known).
     """
 
     facts: Facts
@@ -120,6 +127,9 @@ class Head:
     ja4_untrusted: bool = False
     _names: tuple[str, ...] | None = field(default=None, repr=False)
     _brands: tuple[tuple[str, str], ...] | bool | None = field(default=False, repr=False)
+    origin: Origin | None = None
+    bot: str = ""
+    bot_asns: frozenset[int] = frozenset()
 
     def get(self, name: str) -> str | None:
         return self.facts.header(name)

@@ -63,13 +63,20 @@ DEFAULT_EXEMPT_PATHS: tuple[str, ...] = (
 )
 SAFE_CATEGORIES = frozenset({"preview", "feed", "tool"})
 #: Bit flags for the preconditions a head meets.
-HTTPS, ORDER, BROWSER, UNCLAIMED = 1, 2, 4, 8
-FLAG_OF = {"https": HTTPS, "order": ORDER, "browser": BROWSER, "unclaimed": UNCLAIMED}
+HTTPS, ORDER, BROWSER, UNCLAIMED, ORIGIN = 1, 2, 4, 8, 16
+FLAG_OF = {
+    "https": HTTPS,
+    "order": ORDER,
+    "browser": BROWSER,
+    "unclaimed": UNCLAIMED,
+    "origin": ORIGIN,
+}
 WHY = {
     "https": "not https (fetch metadata and client hints are not sent)",
     "order": "header order unknown (WSGI, or a proxy that reorders)",
     "browser": "the UA claims no browser",
     "unclaimed": "the UA names itself",
+    "origin": "no origin database (Fingerprint(origin=...))",
 }
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_CAPS",
     "DEFAULT_SIGNALS",
     "NEEDS",
+    "ORIGIN_SIGNALS",
     "Check",
     "Signal",
     "signal",
@@ -36,6 +37,7 @@ NEEDS = frozenset(
         "order",  # header order is meaningful (not WSGI, not a sorting proxy)
         "browser",  # the UA claims a mainstream browser and no pack calls it a robot
         "unclaimed",  # the UA names no robot category and is not empty (browsers and unknowns)
+        "origin",  # the layer has an origin database (Fingerprint(origin=...)); see ORIGIN_SIGNALS
     }
 )
 #: The header values cacheable signals may read (with method, scheme and header names).
@@ -61,6 +63,8 @@ DEFAULT_CAPS: Mapping[str, float] = {
     "consistency": 8.0,
     "transport": 6.0,
     "trust": -2.0,
+    # a failed range check and a claim from the wrong AS are one fact: count it once
+    "goodbot": 6.0,
 }
 
 
@@ -415,6 +419,58 @@ def upgrade_insecure(h: Head) -> object:
     """A browser navigation with Upgrade-Insecure-Requests: 1."""
     return h.get("upgrade-insecure-requests") == "1" and h.navigation
 
+
+# -- origin (only with Fingerprint(origin=...)) ------------------------------------------------
+# Signals that need "origin" read only `origin`, `bot`, `bot_asns` and the UA's category and
+# flags: the layer remembers their result per (UA class, claimed bot, origin), not per head.
+_HOSTING = "hosting"  # Category.HOSTING, without importing the origin package
+
+
+def _network(h: Head) -> str:
+    origin = h.origin
+    if origin is None:
+        return ""
+    name = "AS?" if origin.asn is None else f"AS{origin.asn}"
+    return f"{name} {origin.category}"
+
+
+@signal("origin-hosting-browser", 4.0, group="origin", needs=("origin", "browser"))
+def origin_hosting_browser(h: Head) -> object:
+    """A browser head from a hosting or cloud network: a VM, not a home or a phone."""
+    return h.origin is not None and h.origin.category == _HOSTING and _network(h)
+
+
+@signal("origin-hosting-library", 0.5, group="origin", needs=("origin",))
+def origin_hosting_library(h: Head) -> object:
+    """A self-declared HTTP library from a hosting network: normal for servers, weighs little."""
+    return (
+        h.origin is not None
+        and h.origin.category == _HOSTING
+        and h.ua.category == "library"
+        and _network(h)
+    )
+
+
+@signal("origin-bot-wrong-asn", 6.0, group="goodbot", needs=("origin",))
+def origin_bot_wrong_asn(h: Head) -> object:
+    """A verifiable crawler's name from an AS its operator does not crawl from (no DNS wait)."""
+    origin = h.origin
+    return (
+        h.bot
+        and h.bot_asns
+        and origin is not None
+        and origin.asn is not None
+        and origin.asn not in h.bot_asns
+        and f"{h.bot} from AS{origin.asn}"
+    )
+
+
+#: Signals from where the request comes from; `Fingerprint(origin=...)` adds them.
+ORIGIN_SIGNALS: tuple[Signal, ...] = (
+    origin_hosting_browser,
+    origin_hosting_library,
+    origin_bot_wrong_asn,
+)
 
 #: The default signal set, in evaluation order.
 DEFAULT_SIGNALS: tuple[Signal, ...] = (

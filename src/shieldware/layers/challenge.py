@@ -23,6 +23,9 @@ from ..pow import puzzle, replies, tokens
 from ..pow.assets import asset_reply
 from ..pow.page import PageText
 from ..pow.redirect import safe_return
+from ..pow.tells import QUERY_PARAM as TELLS_PARAM
+from ..pow.tells import Tells, TellScore
+from ..pow.tells import resolve as resolve_tells
 from ..rate import Rate
 from ..secret import SecretInput, resolve_secrets
 from ..verdict import Action, Reply, Verdict
@@ -55,6 +58,7 @@ class PowReason:
     WRONG_ANSWER = "wrong-answer"
     TOO_EASY = "wrong-difficulty"
     REPLAYED = "replayed"
+    TELLS = "automation-tells"
     ASSET = "asset"
     NOT_FOUND = "not-found"
 
@@ -88,6 +92,8 @@ class ProofOfWork:
     :param fast_hashrate: hashes/s above which a solve is flagged as faster than a browser.
     :param fast_weight: weight added to flagged solves and to requests using their clearance.
     :param v4_prefix: / `v6_prefix`: the network a client is bound to and metered by.
+    :param tells: automation tells the page reports with its answer (`shieldware.pow.tells`):
+        None or True for the default `Tells`, False to collect nothing, or your own `Tells`.
     :param text: the interstitial's strings (translate by passing your own `PageText`).
     :param clock: seconds since the epoch (tests inject one).
     """
@@ -120,6 +126,7 @@ class ProofOfWork:
         fast_weight: float = 10.0,
         v4_prefix: int = 24,
         v6_prefix: int = 64,
+        tells: Tells | bool | None = None,
         text: PageText | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -150,6 +157,7 @@ class ProofOfWork:
         self.challenge_ttl, self.clearance_ttl = challenge_ttl, clearance_ttl
         self.fast_hashrate, self.fast_weight = fast_hashrate, fast_weight
         self.v4_prefix, self.v6_prefix = v4_prefix, v6_prefix
+        self.tells = resolve_tells(tells)
         self.text = text or PageText()
         self.clock = clock
         self.verify_path = BASE_PATH + "verify"
@@ -219,7 +227,10 @@ class ProofOfWork:
         answer = facts.header(ANSWER_HEADER)
         if answer is not None:
             token, _, nonces = answer.partition(";")
-            verdict = yield from self._redeem(facts, prefix, bound, now, token.strip(), nonces)
+            judged = self._judge(None, facts, api=True)
+            verdict = yield from self._redeem(
+                facts, prefix, bound, now, token.strip(), nonces, judged
+            )
             if verdict.action is Action.THROTTLE:
                 return verdict
             if verdict.action is not Action.ALLOW:  # a fresh challenge says what went wrong
@@ -266,9 +277,14 @@ class ProofOfWork:
             Action.PASS,
             self.name,
             PowReason.SOLVED if solved else PowReason.CLEARED,
-            weight=self.fast_weight if clearance.fast else 0.0,
+            weight=(self.fast_weight if clearance.fast else 0.0) + clearance.tells,
             headers=extra,
-            detail={"clearance": clearance.tid[:8], "remaining": meter.remaining, **solved},
+            detail={
+                "clearance": clearance.tid[:8],
+                "remaining": meter.remaining,
+                **({"tells": clearance.tells} if clearance.tells else {}),
+                **solved,
+            },
         )
 
     def _difficulty(self, score: float, issue: LimitState, pressure: LimitState) -> int:
@@ -338,10 +354,24 @@ class ProofOfWork:
         )
 
     # -- redeeming ------------------------------------------------------------------------
+    def _judge(self, raw: str | None, facts: Facts, *, api: bool) -> TellScore | None:
+        return None if self.tells is None else self.tells.score(raw, facts, api=api)
+
     def _redeem(
-        self, facts: Facts, prefix: str, bound: str, now: float, token: str, answer: str
+        self,
+        facts: Facts,
+        prefix: str,
+        bound: str,
+        now: float,
+        token: str,
+        answer: str,
+        judged: TellScore | None = None,
     ) -> Flow:
-        """Check an answer; ALLOW with the new clearance in ``detail["clearance"]``, or refuse."""
+        """Check an answer; ALLOW with the new clearance in ``detail["clearance"]``, or refuse.
+
+        Tells are judged only after the proof is checked and spent, so probing which tells fire
+        costs a solve each time.
+        """
         challenge = self.kit.read_challenge(token, now=now, bound=bound)
         if isinstance(challenge, str):
             return self._refused(challenge)
@@ -368,18 +398,32 @@ class ProofOfWork:
         )
         if not fresh:
             return self._refused(PowReason.REPLAYED)
+        told: dict[str, Any] = {}
+        if judged is not None and (judged.fired or judged.shadow):
+            told = {"tells": judged.detail(), "signals": judged.fired}
+            if judged.refused:
+                return Verdict(
+                    Action.DENY, self.name + "/verify", PowReason.TELLS, status=403, detail=told
+                )
+        carried = judged.carried if judged is not None else 0
         elapsed = max(0.001, now - challenge.issued_ms / 1000)
         hashrate = challenge.work / elapsed
         fast = hashrate > self.fast_hashrate
         clearance = self.kit.mint_clearance(
-            now=now, ttl=self.clearance_ttl, level=challenge.level, fast=fast, bound=bound
+            now=now,
+            ttl=self.clearance_ttl,
+            level=challenge.level,
+            fast=fast,
+            bound=bound,
+            tells=carried,
         )
         return Verdict(
             Action.ALLOW,
             self.name + "/verify",
             PowReason.SOLVED,
-            weight=self.fast_weight if fast else 0.0,
+            weight=(self.fast_weight if fast else 0.0) + carried,
             detail={
+                **told,
                 "clearance": clearance,
                 "solve_ms": round(elapsed * 1000, 1),
                 "hashrate": round(hashrate),
@@ -417,8 +461,9 @@ class ProofOfWork:
         if header is not None and not token:
             token, _, answer = header.partition(";")
         target = safe_return(facts.query_param("r"))
-        verdict = yield from self._redeem(facts, prefix, bound, now, token.strip(), answer)
         api = self._wants_api(facts)
+        judged = self._judge(facts.query_param(TELLS_PARAM), facts, api=api)
+        verdict = yield from self._redeem(facts, prefix, bound, now, token.strip(), answer, judged)
         if verdict.action is not Action.ALLOW:
             status = verdict.status or 403
             reply = replies.refusal(

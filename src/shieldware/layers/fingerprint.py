@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ..errors import ConfigurationError
 from ..facts import Facts
@@ -36,6 +36,7 @@ from ..fingerprint.scoring import (
     FLAG_OF,
     HTTPS,
     ORDER,
+    ORIGIN,
     SAFE_CATEGORIES,
     UNCLAIMED,
     WHY,
@@ -44,12 +45,21 @@ from ..fingerprint.scoring import (
     Score,
     fire,
 )
-from ..fingerprint.signals import CACHE_HEADERS, DEFAULT_CAPS, DEFAULT_SIGNALS, Signal
+from ..fingerprint.signals import (
+    CACHE_HEADERS,
+    DEFAULT_CAPS,
+    DEFAULT_SIGNALS,
+    ORIGIN_SIGNALS,
+    Signal,
+)
 from ..fingerprint.ua import UAClassifier
 from ..layer import Progress, Threshold
 from ..match import Matcher
 from ..memo import Memo
 from ..verdict import Action, Verdict
+
+if TYPE_CHECKING:
+    from ..origin.value import Origin, OriginLookup
 
 __all__ = ["DEFAULT_BANDS", "DEFAULT_EXEMPT_PATHS", "Band", "Fingerprint", "Score"]
 
@@ -58,6 +68,17 @@ _UNCONFIRMED = 6.0
 _CACHE_MAX_HEADERS = 40
 _CACHE_MAX_CHARS = 4096  # a cached head's key text; bigger heads are evaluated every time
 _first = itemgetter(0)
+_NEEDS_ORIGIN = "origin"
+
+
+class _OriginPart(NamedTuple):
+    """What the origin signals said about one (UA class, claimed bot, origin)."""
+
+    fired: tuple[tuple[str, float, str, str], ...] = ()
+    shadow: tuple[tuple[str, float, str], ...] = ()
+
+
+_NO_ORIGIN = _OriginPart()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +93,9 @@ class _Entry:
     shadow: tuple[tuple[str, float, str], ...] = ()
     skipped: tuple[tuple[str, tuple[str, ...]], ...] = ()
     sums: Mapping[str, float] = field(default_factory=dict)
-    verdicts: dict[tuple[bool, bool], Verdict] = field(default_factory=dict, compare=False)
+    verdicts: dict[tuple[bool, bool, _OriginPart], Verdict] = field(
+        default_factory=dict, compare=False
+    )
 
 
 class Fingerprint:
@@ -103,6 +126,12 @@ class Fingerprint:
     :param debug_match: only add the debug header for requests this matcher accepts.
     :param match: only score requests this matcher accepts.
     :param cache_size: entries kept in each bounded cache (parsed user agents, evaluated heads).
+    :param origin: where clients come from (an `OriginDB`). Adds the origin signals
+        (`ORIGIN_SIGNALS`: a browser head from a hosting network, a library from one, a
+        verifiable crawler's name from the wrong AS); without it nothing about origin is
+        loaded or looked up. Costs one memoised lookup per request.
+    :param bot_asns: per good bot, the ASNs its operator crawls from, replacing the shipped
+        snapshot's entry (an empty list: no expectation). Only read with `origin`.
     """
 
     def __init__(
@@ -131,6 +160,8 @@ class Fingerprint:
         match: Matcher | None = None,
         cache_size: int = 4096,
         name: str = "fingerprint",
+        origin: OriginLookup | None = None,
+        bot_asns: Mapping[str, Iterable[int | str]] | None = None,
     ) -> None:
         self.name = name
         errors: list[str] = []
@@ -138,7 +169,11 @@ class Fingerprint:
         shadow = set(shadow_signals)
         chosen: list[Signal] = []
         seen: set[str] = set()
-        for sig in (*signals, *extra_signals):
+        candidates = (*signals, *extra_signals)
+        if origin is not None:
+            given = {sig.name for sig in candidates}
+            candidates += tuple(sig for sig in ORIGIN_SIGNALS if sig.name not in given)
+        for sig in candidates:
             if sig.name in seen:
                 errors.append(f"two signals are named {sig.name!r}")
             seen.add(sig.name)
@@ -150,7 +185,10 @@ class Fingerprint:
                 chosen.append(sig)
         unknown = (set(weights) | shadow) - seen
         if unknown:
-            errors.append(f"unknown signal names: {sorted(unknown)}")
+            hint = ""
+            if origin is None and unknown & {sig.name for sig in ORIGIN_SIGNALS}:
+                hint = " (origin signals need Fingerprint(origin=...))"
+            errors.append(f"unknown signal names: {sorted(unknown)}{hint}")
         self.caps = {**DEFAULT_CAPS, **(caps or {})}
         self.signals = tuple(chosen)
         all_packs = list(builtin_packs() if packs is None else packs)
@@ -192,8 +230,20 @@ class Fingerprint:
         if self._ua_by_class:
             heads = tuple(h for h in heads if h != "user-agent")
         self._cache_headers = heads
+        self._cache_bytes = frozenset(h.encode("latin-1") for h in heads)
         self._cache: Memo[tuple[Any, ...], _Entry] = Memo(max(1, cache_size))
-        self._uncached = any(not s.cacheable for s in self.signals)
+        self._uncached = any(not s.cacheable and _NEEDS_ORIGIN not in s.needs for s in self.signals)
+        #: Where clients come from, or None (no origin signal, no lookup).
+        self.origin = origin
+        self._origin_flag = ORIGIN if origin is not None else 0
+        self._bot_asns: Mapping[str, frozenset[int]] = {}
+        self.bot_asns_provenance: Mapping[str, Any] = {}
+        if origin is not None:
+            from ..fingerprint.goodbots import bot_asns as load_bot_asns
+
+            self._bot_asns, self.bot_asns_provenance = load_bot_asns(bot_asns)
+        self._origin_plans: dict[int, tuple[Signal, ...]] = {}
+        self._origin_parts: Memo[tuple[Any, ...], _OriginPart] = Memo(max(1, cache_size))
 
     def __repr__(self) -> str:
         packs = [p.name for p in self.classifier.matcher.packs]
@@ -221,12 +271,14 @@ class Fingerprint:
             self.debug_match is None or self.debug_match(facts)
         )
         if entry.bot is None or self.verifier is None:
-            # The common case: everything but the path exemption is a function of the head.
+            # The common case: everything but the path exemption (and the origin signals, one
+            # memoised lookup) is a function of the head.
+            part = _NO_ORIGIN if self.origin is None else self._origin_part(facts, entry, None)
             exempt = entry.category not in SAFE_CATEGORIES and self._exempt(facts.path)
-            slot = (exempt, debug)
+            slot = (exempt, debug, part)
             verdict = entry.verdicts.get(slot)
             if verdict is None:
-                verdict = self._verdict(self._finish(facts, entry, None), None, debug)
+                verdict = self._verdict(self._finish(facts, entry, None, part), None, debug)
                 if len(entry.verdicts) < 8:
                     entry.verdicts[slot] = verdict
             return verdict
@@ -234,7 +286,8 @@ class Fingerprint:
         hard = self._bot_verdict(check)
         if hard is not None:
             return hard
-        return self._verdict(self._finish(facts, entry, check), check, debug)
+        part = _NO_ORIGIN if self.origin is None else self._origin_part(facts, entry, check)
+        return self._verdict(self._finish(facts, entry, check, part), check, debug)
 
     def _verdict(self, result: Score, check: Verification | None, debug: bool) -> Verdict:
         headers: tuple[tuple[str, str], ...] = ()
@@ -265,7 +318,10 @@ class Fingerprint:
         check = None
         if entry.bot is not None and self.verifier is not None:
             check = self.verifier.verify(entry.bot, facts.client_ip)
-        return self._finish(facts, entry, check)
+        part = _NO_ORIGIN
+        if self.origin is not None and entry.hard is None:
+            part = self._origin_part(facts, entry, check)
+        return self._finish(facts, entry, check, part)
 
     def _bot_verdict(self, check: Verification) -> Verdict | None:
         info = {"bot": check.bot.name, "outcome": check.outcome, "method": check.method}
@@ -287,24 +343,64 @@ class Fingerprint:
 
     def _entry(self, facts: Facts) -> _Entry:
         """The cacheable part of the evaluation, reused for identical heads."""
-        names = tuple(map(_first, facts.headers))
-        values = tuple(map(facts.header_index.get, self._cache_headers))
         secure = facts.secure
         order = self.order_signals and facts.header_order_known
         trusted = self.ja4_header is not None and facts.from_trusted_proxy
-        ua = self._ua_key(facts.user_agent) if self._ua_by_class else None
-        key = (facts.method, secure, order, trusted, names, values, ua)
+        raw = facts.raw_headers
+        head = self._raw_key(raw) if raw is not None else None
+        if head is not None:
+            key: tuple[Any, ...] = (facts.method, secure, order, trusted, head)
+            cacheable = True
+        else:
+            names = tuple(map(_first, facts.headers))
+            values = tuple(map(facts.header_index.get, self._cache_headers))
+            ua = self._ua_key(facts.user_agent) if self._ua_by_class else None
+            key = (facts.method, secure, order, trusted, names, values, ua)
+            cacheable = (
+                len(names) <= _CACHE_MAX_HEADERS
+                and sum(map(len, names)) + sum(map(len, filter(None, values))) <= _CACHE_MAX_CHARS
+            )
         entry = self._cache.get(key)
         if entry is None:
             entry = self._evaluate(facts, secure, order, trusted)
-            if (
-                len(names) <= _CACHE_MAX_HEADERS
-                and sum(map(len, names)) + sum(map(len, filter(None, values))) <= _CACHE_MAX_CHARS
-            ):
+            if cacheable:
                 self._cache.put(key, entry)
         if self._uncached:
             entry = self._run_uncached(facts, entry, secure, order, trusted)
         return entry
+
+    def _raw_key(self, raw: Sequence[tuple[bytes, bytes]]) -> tuple[Any, ...] | None:
+        """The head's cache key read off the server's raw lines, without decoding a header.
+
+        Every name in order, the value of each line of `CACHE_HEADERS` and what the user agent
+        says (`_ua_key`): a finer key than the decoded one (every line, names as sent), so two
+        heads sharing it share every input of the cached evaluation. None for heads too big to
+        cache (or ``bytearray`` lines, left to the decoded path).
+        """
+        if len(raw) > _CACHE_MAX_HEADERS:
+            return None
+        keyed = self._cache_bytes
+        parts: list[Any] = []
+        size = 0
+        agent: bytes | None = None
+        for name, value in raw:
+            if type(name) is not bytes or type(value) is not bytes:
+                return None
+            if not name.islower():
+                name = name.lower()
+            size += len(name)
+            if name in keyed:
+                parts.append((name, value))
+                size += len(value)
+            else:
+                parts.append(name)
+                if name == b"user-agent" and agent is None:
+                    agent = value
+        if size > _CACHE_MAX_CHARS:
+            return None
+        if self._ua_by_class:
+            parts.append(self._ua_key(agent.decode("latin-1") if agent is not None else ""))
+        return tuple(parts)
 
     def _ua_key(self, raw: str) -> tuple[Any, ...]:
         """What the shipped signals and the layer read of a user agent (see ``_ua_by_class``)."""
@@ -340,7 +436,7 @@ class Fingerprint:
             return _Entry(hard=Verdict(Action.DENY, f"{self.name}/deny-ua", "ua-deny-listed"))
         head = self._head(facts, secure, order, trusted)
         ua = head.ua
-        flags = self._flags(head)
+        flags = self._flags(head) | self._origin_flag
         active, skipped = self._plan(flags)
         sums: dict[str, float] = {}
         fired: list[tuple[str, float, str, str]] = []
@@ -373,7 +469,7 @@ class Fingerprint:
         fired = list(entry.fired)
         shadow = list(entry.shadow)
         for sig in active:
-            if not sig.cacheable:
+            if not sig.cacheable and _NEEDS_ORIGIN not in sig.needs:
                 fire(sig, head, sums, fired, shadow)
         return _Entry(
             None,
@@ -403,9 +499,57 @@ class Fingerprint:
             self._plans[flags] = plan
         return plan
 
-    def _finish(self, facts: Facts, entry: _Entry, check: Verification | None) -> Score:
+    def _origin_part(self, facts: Facts, entry: _Entry, check: Verification | None) -> _OriginPart:
+        """The origin signals for this request: one memoised lookup, then a memo of results."""
+        assert self.origin is not None
+        origin = self.origin.origin_for(facts.client)
+        claim = ""
+        if entry.bot is not None and check is not None and check.outcome != "verified":
+            claim = entry.bot.name  # a verified claim is believed, whatever the AS says
+        key = (entry.flags, entry.category, claim, origin)
+        part = self._origin_parts.get(key)
+        if part is None:
+            part = self._origin_parts.put(key, self._run_origin(facts, entry, claim, origin))
+        return part
+
+    def _run_origin(self, facts: Facts, entry: _Entry, claim: str, origin: Origin) -> _OriginPart:
+        plan = self._origin_plans.get(entry.flags)
+        if plan is None:
+            active, _ = self._plan(entry.flags)
+            plan = tuple(s for s in active if _NEEDS_ORIGIN in s.needs)
+            self._origin_plans[entry.flags] = plan
+        if not plan:
+            return _NO_ORIGIN
+        ua_raw = facts.user_agent
+        head = Head(facts, self.classifier(ua_raw), ua_raw, facts.secure, False)
+        head.origin = origin
+        head.bot = claim
+        head.bot_asns = self._bot_asns.get(claim, frozenset())
+        sums: dict[str, float] = {}
+        fired: list[tuple[str, float, str, str]] = []
+        shadow: list[tuple[str, float, str]] = []
+        for sig in plan:
+            fire(sig, head, sums, fired, shadow)
+        if not fired and not shadow:
+            return _NO_ORIGIN
+        return _OriginPart(tuple(fired), tuple(shadow))
+
+    def _finish(
+        self,
+        facts: Facts,
+        entry: _Entry,
+        check: Verification | None,
+        part: _OriginPart = _NO_ORIGIN,
+    ) -> Score:
         sums = entry.sums
         fired = entry.fired
+        shadow = entry.shadow
+        if part is not _NO_ORIGIN:
+            sums = dict(sums)
+            for _, weight, group, _ in part.fired:
+                sums[group] = sums.get(group, 0.0) + weight
+            fired = (*fired, *part.fired)
+            shadow = (*shadow, *part.shadow)
         if check is not None and check.outcome == "failed":
             sums = {**sums, "goodbot": sums.get("goodbot", 0.0) + _UNCONFIRMED}
             fired = (*fired, ("good-bot-unconfirmed", _UNCONFIRMED, "goodbot", check.bot.name))
@@ -434,7 +578,7 @@ class Fingerprint:
             round(total, 3),
             band,
             fired,
-            entry.shadow,
+            shadow,
             tuple(capped),
             entry.skipped,
             exempt,

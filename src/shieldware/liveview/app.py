@@ -63,6 +63,8 @@ class LiveView:
     :param stream_seconds: a stream ends after this long; the browser reconnects by itself (this
         also bounds how long a server shutdown waits for open streams; see `close`).
     :param max_streams: concurrent event streams; more get 503.
+    :param origins: an origin lookup (an `OriginDB`): offenders are also shown by AS and by
+        organisation. By default, the one `shield`'s layers use, if any.
     """
 
     def __init__(
@@ -76,6 +78,7 @@ class LiveView:
         stream_seconds: float = 60.0,
         max_streams: int = 8,
         title: str = "shieldware live",
+        origins: Any = None,
     ) -> None:
         if token is None and not trust_app_auth:
             raise ConfigurationError(
@@ -88,6 +91,8 @@ class LiveView:
         self.token = token
         self.reporter = LiveViewReporter(state)
         self.state = self.reporter.state
+        if origins is not None:
+            self.state.origins = origins
         self.interval = interval
         self.stream_seconds = stream_seconds
         self.max_streams = max_streams
@@ -117,6 +122,10 @@ class LiveView:
         self.state.mode = shield.mode
         if getattr(shield, "switch", None) is not None:
             self.panel = AttackPanel(shield, self.token)
+        if self.state.origins is None:
+            from ..origin.value import lookup_in
+
+            self.state.origins = lookup_in(shield)
 
     # -- the routes, shared by both adapters -----------------------------------------------
     def _answer(

@@ -133,7 +133,17 @@ def _tops(s: Snapshot) -> str:
             _bars("Top reasons", s.top_reasons, "nothing to explain"),
             _bars("Top offending networks", s.top_networks, "no blocked client"),
             _bars("Top offending fingerprints", s.top_fingerprints, "no blocked client"),
+            _origin_tops(s),
         )
+    )
+
+
+def _origin_tops(s: Snapshot) -> str:
+    """Offenders by AS and by organisation: only when an origin lookup feeds the state."""
+    if not s.origins:
+        return ""
+    return _bars("Top offending AS", s.top_asns, "no blocked client") + _bars(
+        "Top offending organisations", s.top_orgs, "no blocked client"
     )
 
 

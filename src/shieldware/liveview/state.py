@@ -12,11 +12,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..facts import Facts
 from ..report import challenge_outcomes, solve_seconds
 from ..verdict import Action, Decision, Reason
+
+if TYPE_CHECKING:
+    from ..origin.value import OriginLookup
 
 __all__ = ["ACTIONS", "LiveState", "LiveViewReporter", "Snapshot", "TopK"]
 
@@ -83,6 +86,8 @@ class _Slot:
     reasons: TopK = field(default_factory=TopK)
     networks: TopK = field(default_factory=TopK)
     fingerprints: TopK = field(default_factory=TopK)
+    asns: TopK = field(default_factory=TopK)  # offending networks by AS (with an origin lookup)
+    orgs: TopK = field(default_factory=TopK)  # ... and by the organisation owning the AS
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,10 @@ class Snapshot:
     store_entries: int | None
     mode: str
     last_store_error: float | None
+    top_asns: list[tuple[str, int]] = field(default_factory=list)
+    top_orgs: list[tuple[str, int]] = field(default_factory=list)
+    #: An origin lookup feeds the state (the page then shows offenders by AS and organisation).
+    origins: bool = False
 
 
 class LiveState:
@@ -118,6 +127,8 @@ class LiveState:
     :param slot_seconds: granularity of the top-k windows.
     :param top_capacity: entries per top-k table per slot.
     :param clock: wall-clock seconds (a seam for tests).
+    :param origins: an origin lookup (an `OriginDB`): offending clients are also counted by AS
+        and by organisation (one memoised lookup per blocked request).
     """
 
     def __init__(
@@ -128,6 +139,7 @@ class LiveState:
         top_capacity: int = 64,
         solve_samples: int = 512,
         clock: Callable[[], float] = time.time,
+        origins: OriginLookup | None = None,
     ) -> None:
         self.window = max(10, int(window))
         self.slot_seconds = max(1, int(slot_seconds))
@@ -136,9 +148,17 @@ class LiveState:
         n_slots = -(-self.window // self.slot_seconds)
         cap = top_capacity
         self._slots = [
-            _Slot(rules=TopK(cap), reasons=TopK(cap), networks=TopK(cap), fingerprints=TopK(cap))
+            _Slot(
+                rules=TopK(cap),
+                reasons=TopK(cap),
+                networks=TopK(cap),
+                fingerprints=TopK(cap),
+                asns=TopK(cap),
+                orgs=TopK(cap),
+            )
             for _ in range(n_slots)
         ]
+        self.origins = origins
         self._solves: deque[tuple[float, float]] = deque(maxlen=solve_samples)
         self._lock = threading.Lock()
         self.mode = "enforce"
@@ -152,10 +172,12 @@ class LiveState:
         t = int(now)
         verdict = decision.verdict
         offending = verdict.action.blocks
-        network = fingerprint = None
+        network = fingerprint = asn = org = None
         if offending:
             fingerprint = _fingerprint(decision, facts)
             network = facts.client.network()
+            if self.origins is not None:
+                asn, org = _origin_labels(self.origins, facts)
         with self._lock:
             self.mode = "enforce" if decision.enforced else "shadow"
             sec = self._second(t)
@@ -171,6 +193,10 @@ class LiveState:
                 slot.networks.add(network)
             if fingerprint:
                 slot.fingerprints.add(fingerprint)
+            if asn is not None:
+                slot.asns.add(asn)
+            if org is not None:
+                slot.orgs.add(org)
             for v in decision.trail:
                 if v.degraded:
                     sec.degraded += 1
@@ -199,7 +225,14 @@ class LiveState:
         slot = self._slots[(start // self.slot_seconds) % len(self._slots)]
         if slot.start != start:
             slot.start = start
-            for table in (slot.rules, slot.reasons, slot.networks, slot.fingerprints):
+            for table in (
+                slot.rules,
+                slot.reasons,
+                slot.networks,
+                slot.fingerprints,
+                slot.asns,
+                slot.orgs,
+            ):
                 table.counts.clear()
         return slot
 
@@ -229,7 +262,7 @@ class LiveState:
             live = [s for s in self._slots if s.start + self.slot_seconds > now - self.window]
             tops = [
                 _merge([getattr(s, name) for s in live], top)
-                for name in ("rules", "reasons", "networks", "fingerprints")
+                for name in ("rules", "reasons", "networks", "fingerprints", "asns", "orgs")
             ]
             solves = [s for ts, s in self._solves if ts > now - self.window]
             last_error = self.last_store_error
@@ -257,6 +290,9 @@ class LiveState:
             store_entries=_size(self.store),
             mode=mode,
             last_store_error=last_error,
+            top_asns=tops[4],
+            top_orgs=tops[5],
+            origins=self.origins is not None,
         )
 
 
@@ -266,6 +302,19 @@ def _merge(tables: Iterable[TopK], top: int) -> list[tuple[str, int]]:
         for key, n in table.counts.items():
             merged[key] = merged.get(key, 0) + n
     return sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+
+
+def _origin_labels(origins: OriginLookup, facts: Facts) -> tuple[str, str]:
+    """(``"AS16509 Amazon.com"``, ``"Amazon.com"``) for a client; "unknown" where not known."""
+    try:
+        origin = origins.origin_for(facts.client)
+    except Exception:  # the live view never fails a request
+        return "unknown", "unknown"
+    org = (origin.org or "").strip()[:_LABEL_MAX]
+    if origin.asn is None:
+        return "unknown", org or "unknown"
+    asn = f"AS{origin.asn} {org}".strip()
+    return asn, org or asn
 
 
 def _size(store: object | None) -> int | None:

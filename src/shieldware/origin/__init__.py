@@ -13,7 +13,16 @@ from __future__ import annotations
 from .db import OriginDB, Source, open_source
 from .keys import by_asn, by_org
 from .networks import ASNLists
-from .value import UNKNOWN, Category, Origin, OriginLookup, Record, parse_asn
+from .value import (
+    UNKNOWN,
+    Category,
+    Origin,
+    OriginLookup,
+    Record,
+    lookup_in,
+    origin_fields,
+    parse_asn,
+)
 
 __all__ = [
     "ASNLists",
@@ -26,6 +35,8 @@ __all__ = [
     "UNKNOWN",
     "by_asn",
     "by_org",
+    "lookup_in",
+    "origin_fields",
     "open_source",
     "parse_asn",
 ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import heapq
 import io
 import socket
 from array import array
@@ -53,6 +54,8 @@ class BuildReport(NamedTuple):
     asn_ranges: int
     country_ranges: int
     records: int
+    #: Rows that overlapped another (the narrower range kept its addresses).
+    overlaps: int = 0
 
 
 def _parse(text: str) -> tuple[int, int]:
@@ -99,6 +102,8 @@ class _Collector:
         self.records: dict[tuple[int, str], int] = {}
         self.countries: dict[str, int] = {}
         self.errors: list[str] = []
+        self.overlaps = 0
+        self.overlap_examples: list[str] = []
 
     def add(self, where: str, row: list[str]) -> None:
         try:
@@ -127,16 +132,46 @@ class _Collector:
     def error(self, message: str) -> None:
         self.errors.append(message)
 
+    def resolve(self, ranges: list[_Range]) -> list[_Range]:
+        """`ranges` sorted, overlaps resolved: where two rows overlap, the narrower one wins.
+
+        The published data is not always clean (a ``/15`` announced by one AS with a ``/22``
+        inside it announced by another); the more specific route is the one packets follow.
+        Each overlap is counted in `overlaps` and its rows named in `overlap_examples`.
+        """
+        # (start, end, width of the original row, value, where): a trimmed piece keeps its
+        # row's width, so it is judged as the route it is part of
+        heap = [(r.start, r.end, r.end - r.start, r.value, r.where) for r in ranges]
+        heapq.heapify(heap)
+        out: list[tuple[int, int, int, int, str]] = []
+        while heap:
+            item = heapq.heappop(heap)
+            start, end, width, value, where = item
+            if not out or start > out[-1][1]:
+                out.append(item)
+                continue
+            last = out[-1]  # it starts at or before `start` and overlaps it
+            self.overlaps += 1
+            if len(self.overlap_examples) < 3:
+                self.overlap_examples.append(f"{where} overlaps {last[4]}")
+            if width < last[2]:  # the newcomer is narrower: it wins
+                out.pop()
+                if last[0] < start:
+                    out.append((last[0], start - 1, *last[2:]))
+                out.append(item)
+                if last[1] > end:  # what is left of the wider one comes back in order
+                    heapq.heappush(heap, (end + 1, *last[1:]))
+            elif end > last[1]:  # the earlier one is narrower: the newcomer keeps the rest
+                heapq.heappush(heap, (last[1] + 1, end, width, value, where))
+        return [_Range(start, end, value, where) for start, end, _, value, where in out]
+
     def table(self, ranges: list[_Range], family: int, code: str) -> RangeTable:
         """Sorted starts with explicit gaps; neighbours with one value merge into one range."""
         last = _V4_END if family == 4 else _V6_END
         starts: list[int] = []
         values: list[int] = []
         end = -1
-        for r in sorted(ranges):
-            if r.start <= end:
-                self.error(f"{r.where}: overlaps the range before it")
-                continue
+        for r in self.resolve(ranges):
             if r.start > end + 1 and starts:
                 starts.append(end + 1)
                 values.append(0)
@@ -192,6 +227,7 @@ def build_tables(
         "sources": [Path(s).name for s in sources],
         "attribution": ATTRIBUTION,
         "licence": "CC BY 4.0 (ASN data); CC0 (asn-country data)",
+        "overlaps_resolved": c.overlaps,
         **(meta or {}),
     }
     return Tables(
@@ -223,4 +259,5 @@ def build(
         len(tables.asn4) + len(tables.asn6),
         len(tables.country4) + len(tables.country6),
         len(tables.asns),
+        int(tables.header.get("overlaps_resolved", 0)),
     )

@@ -23,6 +23,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
         f"wrote {report.path}: {report.size / 1e6:.1f} MB, {report.asn_ranges} ASN ranges, "
         f"{report.country_ranges} country ranges, {report.records} AS records"
     )
+    if report.overlaps:
+        print(f"{report.overlaps} overlapping rows: the narrower range kept its addresses")
     print("Keep the attribution: see docs/origin.md (CC BY 4.0 for the ASN data).")
     return 0
 

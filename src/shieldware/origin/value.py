@@ -12,6 +12,8 @@ __all__ = [
     "Origin",
     "OriginLookup",
     "Record",
+    "lookup_in",
+    "origin_fields",
     "parse_asn",
     "parse_country",
 ]
@@ -80,6 +82,31 @@ class OriginLookup(Protocol):
     def origin_for(self, client: Client) -> Origin: ...
 
 
+def lookup_in(shield: object) -> OriginLookup | None:
+    """The origin lookup a Shield's layers use (``Fingerprint(origin=)``, ``OriginList``), if any.
+
+    Lets ``shieldware explain``, reporters and the live view show origins without being told
+    the database a second time.
+    """
+    for layer in getattr(shield, "layers", ()):
+        layer = getattr(layer, "layer", layer)  # shadowed(...) wraps its layer
+        for name in ("origin", "origins"):
+            found = getattr(layer, name, None)
+            if found is not None and callable(getattr(found, "origin_for", None)):
+                return found  # type: ignore[no-any-return]
+    return None
+
+
+_ORG_MAX = 64
+
+
+def origin_fields(origin: Origin) -> dict[str, object]:
+    """An origin as bounded record fields: AS number, organisation (cut), category, country."""
+    category = origin.category if origin.category in Category.ALL else Category.UNKNOWN
+    org = origin.org[:_ORG_MAX] if origin.org else None
+    return {"asn": origin.asn, "org": org, "category": category, "country": origin.country}
+
+
 def parse_asn(value: object) -> int:
     """An AS number from ``16509``, ``"16509"`` or ``"AS16509"``; ValueError otherwise."""
     if isinstance(value, bool):
@@ -98,7 +125,8 @@ def parse_asn(value: object) -> int:
 
 def parse_country(value: object) -> str:
     """An ISO 3166 alpha-2 code (``"FR"``) from ``"fr"`` or ``" FR "``; ValueError otherwise."""
-    code = value.strip().upper() if isinstance(value, str) else ""
+    code = value.strip() if isinstance(value, str) else ""
+    # checked before upper(): "ß".upper() is "SS"
     if len(code) != 2 or not code.isascii() or not code.isalpha():
         raise ValueError(f"not a two-letter country code: {value!r}")
-    return code
+    return code.upper()

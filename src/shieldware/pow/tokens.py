@@ -5,7 +5,9 @@ rotation: the newest signs, every one verifies). Payload fields are dot-separate
 ``[A-Za-z0-9_-]``, so tokens travel unchanged in a cookie, a header or a query string::
 
     challenge: c1.<cid>.<issued_ms>.<expires_s>.<count>.<bits>.<level>.<binding>.<scope>.<sig>
-    clearance: k1.<tid>.<issued_s>.<expires_s>.<level>.<fast>.<binding>.<scope>.<sig>
+    clearance: k1.<tid>.<issued_s>.<expires_s>.<level>.<fast>.<binding>.<scope>[.<tells>].<sig>
+
+``<tells>`` (0..99, absent when 0) is the automation-tell score the answer came with (pow/tells.py).
 
 Reading a token never raises: it returns the claims or a short reason string.
 """
@@ -178,7 +180,8 @@ class Challenge(NamedTuple):
 
 
 class Clearance(NamedTuple):
-    """What a clearance token says: ``fast`` marks a solve quicker than a browser manages."""
+    """What a clearance token says: ``fast`` marks a solve quicker than a browser manages,
+    ``tells`` the automation-tell score signed in with it."""
 
     tid: str
     issued: int
@@ -188,12 +191,15 @@ class Clearance(NamedTuple):
     binding: str
     scope: str
     token: str = ""
+    tells: int = 0
 
 
 _ID = "([A-Za-z0-9_-]{1,64})"
 _N = "([0-9]{1,15})"
 _CHALLENGE = re.compile(rf"c1\.{_ID}\.{_N}\.{_N}\.{_N}\.{_N}\.{_N}\.{_ID}\.{_ID}", re.ASCII)
-_CLEARANCE = re.compile(rf"k1\.{_ID}\.{_N}\.{_N}\.{_N}\.([01])\.{_ID}\.{_ID}", re.ASCII)
+_CLEARANCE = re.compile(
+    rf"k1\.{_ID}\.{_N}\.{_N}\.{_N}\.([01])\.{_ID}\.{_ID}(?:\.([1-9][0-9]?))?", re.ASCII
+)
 
 
 class TokenKit:
@@ -243,15 +249,18 @@ class TokenKit:
 
     # -- clearances ----------------------------------------------------------------------
     def mint_clearance(
-        self, *, now: float, ttl: int, level: int, fast: bool, bound: str
+        self, *, now: float, ttl: int, level: int, fast: bool, bound: str, tells: int = 0
     ) -> Clearance:
         issued = int(now)
         expires = issued + ttl
         tid = _random_id()
         flag = int(fast)
         payload = f"k1.{tid}.{issued}.{expires}.{level}.{flag}.{bound}.{self.scope}"
+        tells = max(0, min(99, tells))
+        if tells:
+            payload += f".{tells}"
         token = self._clearances.sign(payload).decode("ascii")
-        return Clearance(tid, issued, expires, level, fast, bound, self.scope, token)
+        return Clearance(tid, issued, expires, level, fast, bound, self.scope, token, tells)
 
     def read_clearance(self, token: str, *, now: float, bound: str) -> Clearance | str:
         """The clearance's claims, or the reason it is refused."""
@@ -261,7 +270,7 @@ class TokenKit:
         m = _CLEARANCE.fullmatch(payload)
         if m is None:
             return MALFORMED
-        tid, issued, expires, level, fast, bound_to, scope = m.groups()
+        tid, issued, expires, level, fast, bound_to, scope, tells = m.groups()
         if int(expires) <= now:
             return EXPIRED
         if not hmac.compare_digest(bound_to, bound):
@@ -269,7 +278,15 @@ class TokenKit:
         if scope != self.scope:
             return WRONG_SCOPE
         return Clearance(
-            tid, int(issued), int(expires), int(level), fast == "1", bound_to, scope, token
+            tid,
+            int(issued),
+            int(expires),
+            int(level),
+            fast == "1",
+            bound_to,
+            scope,
+            token,
+            int(tells or 0),
         )
 
     @staticmethod
