@@ -326,7 +326,10 @@ class Facts:
                 # A chain that reads a header or two (a refusal reads Accept) finds them in the
                 # raw lines, without decoding every header to build the index.
                 self._scans += 1
-                wanted = name.encode("latin-1")
+                try:
+                    wanted = name.encode("latin-1")
+                except UnicodeEncodeError:
+                    return default  # no server sends such a name
                 try:
                     for key, value in self._raw:
                         if key == wanted or bytes(key).lower() == wanted:

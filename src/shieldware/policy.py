@@ -436,21 +436,22 @@ class Shield:
         """Run the decision's after-response ops (lease releases). Never raises.
 
         A busy store (`StoreOverloaded`) is waited for, a little longer each time and for about
-        a second at most (`AFTER_WAITS`): a lease given back late is better than one held until
-        it expires, locking its client out.
+        a second at most per decision, however many ops it holds (`AFTER_WAITS`): a lease given
+        back late is better than one held until it expires, locking its client out.
         """
+        waits = iter(AFTER_WAITS)  # one budget for the whole decision, however many ops
         for op in decision.after:
-            for wait in (*AFTER_WAITS, None):
+            while True:
                 try:
                     self.store.run(op)
                 except StoreOverloaded as exc:
-                    if wait is None:
-                        self._quiet.warning(
-                            "after", "shieldware: after-response op %r failed: %s", op, exc
-                        )
-                    else:
+                    wait = next(waits, None)
+                    if wait is not None:
                         time.sleep(wait)
                         continue
+                    self._quiet.warning(
+                        "after", "shieldware: after-response op %r failed: %s", op, exc
+                    )
                 except StoreError as exc:
                     self._quiet.warning(
                         "after", "shieldware: after-response op %r failed: %s", op, exc
@@ -459,18 +460,19 @@ class Shield:
 
     async def afinish(self, decision: Decision) -> None:
         """`finish` for async adapters."""
+        waits = iter(AFTER_WAITS)
         for op in decision.after:
-            for wait in (*AFTER_WAITS, None):
+            while True:
                 try:
                     await self.store.arun(op)
                 except StoreOverloaded as exc:
-                    if wait is None:
-                        self._quiet.warning(
-                            "after", "shieldware: after-response op %r failed: %s", op, exc
-                        )
-                    else:
+                    wait = next(waits, None)
+                    if wait is not None:
                         await asyncio.sleep(wait)
                         continue
+                    self._quiet.warning(
+                        "after", "shieldware: after-response op %r failed: %s", op, exc
+                    )
                 except StoreError as exc:
                     self._quiet.warning(
                         "after", "shieldware: after-response op %r failed: %s", op, exc
