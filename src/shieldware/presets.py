@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .attack import AttackMonitor, AttackProfile, Trigger
 from .keys import by_network
 from .layer import Layer, Reporter
 from .layers import Fingerprint, IPList, ProofOfWork, TokenBucket
@@ -19,7 +20,7 @@ from .stores import Store
 if TYPE_CHECKING:
     from .origin.value import OriginLookup
 
-__all__ = ["ACCOUNT_RATE", "ACCOUNT_ROUTES", "default_layers", "default_shield"]
+__all__ = ["ACCOUNT_RATE", "ACCOUNT_ROUTES", "DEFAULT_ATTACK", "default_layers", "default_shield"]
 
 
 #: Sign-up, login and password-reset style routes. Every POST to them (an account action) pays a
@@ -57,6 +58,12 @@ POW_MIN_SCORE = 6.0
 #: Account actions (proved POSTs to account routes) per network (/24, /48) and hour: even a GPU
 #: farm buys at most this many accounts per network and hour.
 ACCOUNT_RATE = "30/hour"
+
+
+#: What the under-attack switch changes in the default chain: every HTML navigation and every
+#: ``/api`` route needs a clearance (or, for the API, a principal); token buckets at a quarter for
+#: requests without one; one more proof-of-work bit for networks with no solve in a week.
+DEFAULT_ATTACK = AttackProfile()
 
 
 def default_layers(
@@ -120,14 +127,20 @@ def default_shield(
     origins: OriginLookup | None = None,
     account_match: Matcher | None = None,
     account_rate: str | None = ACCOUNT_RATE,
+    attack: AttackProfile | None = DEFAULT_ATTACK,
+    auto_attack: bool | Trigger = False,
     **options: Any,
 ) -> Shield:
     """A `Shield` with the default layers. Extra keyword options go to `Shield`.
 
     `origins` opts in to the origin signals; `account_match` and `account_rate` shape the
     account actions (see `default_layers`).
+
+    :param attack: what ``shield.under_attack()`` changes (`DEFAULT_ATTACK`); None: no switch.
+    :param auto_attack: True (or a `Trigger`) to let an `AttackMonitor` flip the switch when a
+        flood shows; off by default (``shieldware demo`` turns it on).
     """
-    return Shield(
+    shield = Shield(
         default_layers(
             secret, origins=origins, account_match=account_match, account_rate=account_rate
         ),
@@ -135,5 +148,9 @@ def default_shield(
         store=store,
         trusted_proxies=trusted_proxies,
         reporters=reporters,
+        attack=attack,
         **options,
     )
+    if auto_attack and attack is not None:
+        AttackMonitor(shield, auto_attack if isinstance(auto_attack, Trigger) else None)
+    return shield
