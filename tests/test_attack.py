@@ -474,3 +474,24 @@ def test_a_store_without_the_switch_ops_is_refused_with_a_way_out() -> None:
     with pytest.raises(ConfigurationError, match=r"GetText.*attack=None"):
         Shield.default(SECRET, store=TakeOnly())
     assert Shield.default(SECRET, store=TakeOnly(), attack=None).switch is None
+
+
+def test_the_default_chain_under_attack_challenges_pages_and_keeps_account_actions() -> None:
+    # The preset's proof of work covers account posts only (pages are free); under attack its
+    # twin covers every navigation, and an account post still needs a proof of its own.
+    shield = Shield.default(SECRET)
+    from tests.fingerprint.helpers import CHROME_NAV
+
+    head = CHROME_NAV  # a person's browser: its pages are free while the switch is off
+    client = ipaddress.ip_address("192.0.2.7")
+
+    def decide(method: str, path: str) -> Any:
+        return shield.decide(Facts(method, path, head, client_ip=client))
+
+    assert decide("GET", "/login").action is Action.ALLOW  # off: the page is free
+    shield.under_attack(True, reason="test")
+    for page in ("/", "/login", "/pricing"):
+        assert decide("GET", page).action is Action.CHALLENGE, page
+    post = decide("POST", "/signup")
+    assert post.action is Action.CHALLENGE
+    assert post.verdict.rule.startswith("pow")

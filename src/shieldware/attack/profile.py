@@ -167,10 +167,18 @@ def _variant(pow_layer: ProofOfWork, bits: int) -> ProofOfWork:
     """`pow_layer` covering every request, `bits` harder: same name, secrets, keys and cookie, so
     its clearances and the original's are one and the same."""
     twin = copy.copy(pow_layer)
-    twin.match = None
+    twin.match = _every_request
     twin.min_score = None
+    # The original's account actions stay actions (a proof each), and nothing else becomes one.
+    twin.per_action = False
+    twin.actions = pow_layer.is_action
     twin.bits = min(pow_layer.max_bits, pow_layer.bits + bits)
     return twin
+
+
+def _every_request(facts: Facts) -> bool:
+    """The attack chain's proof of work covers every request the gate hands it."""
+    return True
 
 
 class AttackGate:
