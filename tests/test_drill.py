@@ -184,7 +184,7 @@ def test_drill_sign_ups_people_with_the_helper_and_solver_bots() -> None:
     from shieldware.presets import default_layers
 
     layers = default_layers(SECRET, account_rate="5/hour")
-    pow_layer = layers[3]
+    pow_layer = next(layer for layer in layers if isinstance(layer, ProofOfWork))
     assert isinstance(pow_layer, ProofOfWork)
     pow_layer.count, pow_layer.bits, pow_layer.max_bits = 2, 6, 10
     shield = Shield(layers, trusted_proxies=["127.0.0.1"])

@@ -356,7 +356,7 @@ def test_wsgi_reads_the_form_answer_and_replays_the_exact_body() -> None:
 def preset_with_cheap_puzzles(store: Any, account_rate: str = "30/hour") -> Shield:
     """The default chain, its proof of work made nearly free (a GPU's view of it)."""
     layers = default_layers(SECRET, account_rate=account_rate)
-    pow_layer = layers[3]
+    pow_layer = next(layer for layer in layers if isinstance(layer, ProofOfWork))
     assert isinstance(pow_layer, ProofOfWork)
     pow_layer.count, pow_layer.bits, pow_layer.max_bits = 1, 2, 6
     return Shield(layers, store=store)

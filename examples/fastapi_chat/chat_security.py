@@ -36,7 +36,14 @@ from starlette.requests import HTTPConnection
 from shieldware import Action, IPList, Shield, Threshold, shadowed
 from shieldware.contrib.fastapi import Protect
 from shieldware.keys import by_ip, by_principal
-from shieldware.layers import Concurrency, Fingerprint, ProofOfWork, RateLimit, TokenBucket
+from shieldware.layers import (
+    Concurrency,
+    Fingerprint,
+    Honeypot,
+    ProofOfWork,
+    RateLimit,
+    TokenBucket,
+)
 from shieldware.match import method, not_, path
 from shieldware.secret import ENV_VAR, generate_secret
 
@@ -85,6 +92,7 @@ app_shield = Shield(
         IPList(deny=DENY),
         TokenBucket(_env("CHAT_IP_RATE", "300/minute"), key=by_ip, name="ip"),
         shadowed(TokenBucket(_env("CHAT_IP_TRIAL_RATE", "60/minute"), key=by_ip, name="ip-trial")),
+        Honeypot(match=proof_of_work.is_action),  # the form helper's hidden field, filled: 403
         Fingerprint(match=not_(path("/v1/*", "/healthz", "/shield"))),
         proof_of_work,
     ],

@@ -21,7 +21,7 @@ from shieldware import IPList, Shield, ShieldWSGIMiddleware
 from shieldware.contrib import jinja
 from shieldware.contrib.flask import Shieldware, decision_of
 from shieldware.keys import by_ip, by_principal
-from shieldware.layers import ProofOfWork, TokenBucket
+from shieldware.layers import Honeypot, ProofOfWork, TokenBucket
 from shieldware.match import method, path
 from shieldware.secret import ENV_VAR, generate_secret
 
@@ -49,6 +49,7 @@ def build_shield() -> Shield:
         [
             IPList(deny=DENY),
             TokenBucket(os.environ.get("FLASK_DEMO_IP_RATE", "120/minute"), key=by_ip, name="ip"),
+            Honeypot(match=path("/signup")),  # the form helper's hidden field, filled: 403
             ProofOfWork(
                 secret,
                 actions=path("/signup"),

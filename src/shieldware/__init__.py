@@ -25,6 +25,7 @@ if _typing.TYPE_CHECKING:
     from .layers.challenge import ProofOfWork
     from .layers.concurrency import Concurrency
     from .layers.fingerprint import Fingerprint
+    from .layers.honeypot import Honeypot
     from .layers.lists import IPList
     from .layers.penalty import PenaltyBox
     from .layers.quota import Quota
@@ -54,6 +55,7 @@ _HOME: dict[str, str] = {
     "Facts": "facts",
     "FallbackStore": "stores.resilience",
     "Fingerprint": "layers.fingerprint",
+    "Honeypot": "layers.honeypot",
     "GLOBAL": "keys",
     "IPList": "layers.lists",
     "Key": "keys",
@@ -121,6 +123,7 @@ __all__ = [
     "FallbackStore",
     "Fingerprint",
     "GLOBAL",
+    "Honeypot",
     "IPList",
     "Key",
     "LiveView",

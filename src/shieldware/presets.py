@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .attack import AttackMonitor, AttackProfile, Trigger
 from .keys import by_network
 from .layer import Layer, Reporter
-from .layers import Fingerprint, IPList, ProofOfWork, TokenBucket
+from .layers import Fingerprint, Honeypot, IPList, ProofOfWork, TokenBucket
 from .match import Matcher, any_of, path
 from .policy import Mode, Shield
 from .secret import SecretInput
@@ -84,6 +84,9 @@ def default_layers(
     it; it comes before `Fingerprint` so every client is counted, verified good bots included. A
     client over it gets 429 with Retry-After; every response carries the ``RateLimit`` headers.
 
+    `Honeypot` refuses an account post that filled the field the form helper hides from people
+    (403, ``honeypot-filled``) before it costs a challenge.
+
     Proof of work comes last so it sees the score of every scoring layer before it. Account
     actions it let through (each with its own proof) then meet a budget per network
     (`account_rate`, per /24 and /48; None for none): a 429 like any limit, in every report.
@@ -102,6 +105,7 @@ def default_layers(
     layers: list[Layer] = [
         IPList(),
         TokenBucket("120/minute", burst=60, name="ratelimit"),
+        Honeypot(match=pow_layer.is_action),
         Fingerprint(origin=origins),
         pow_layer,
     ]

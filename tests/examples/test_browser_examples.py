@@ -248,3 +248,32 @@ def test_without_the_helper_the_interstitial_sends_the_form_again(
     base = request.getfixturevalue(fixture)
     statuses = sign_up(browser, base, form_path, fill, created, block_helper=True)
     assert 403 in statuses, statuses  # it did meet the interstitial
+
+
+@pytest.mark.parametrize("site", ["django", "flask-extension"])
+def test_a_bot_that_fills_every_field_meets_the_honeypot(
+    site: str, browser: Any, request: pytest.FixtureRequest
+) -> None:
+    """The form helper's honeypot: a person never fills it (the tests above sign up through it);
+    a form-filling bot that fills every input, hidden ones included, is refused."""
+    fixture, form_path, fill, _created = SITES[site]
+    base = request.getfixturevalue(fixture)
+    visit = Visit(browser)
+    try:
+        page = visit.page
+        page.goto(base + form_path)
+        assert page.locator("input[name=sw-website]").count() == 1
+        assert not page.locator("input[name=sw-website]").is_visible()  # people never see it
+        name = f"u{uuid.uuid4().hex[:12]}"
+        fill(page, name)
+        page.evaluate(
+            "document.querySelectorAll('input[name=sw-website]')"
+            ".forEach(function (i) { i.value = 'http://spam.example'; })"
+        )
+        page.wait_for_timeout(300)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        assert _eventually(page, lambda: 403 in visit.statuses()), visit.statuses()
+        assert name not in page.content()  # no account page greets the bot
+    finally:
+        visit.close()

@@ -15,7 +15,7 @@ import os
 
 from shieldware import Action, IPList, Shield, Threshold
 from shieldware.keys import by_ip
-from shieldware.layers import Fingerprint, ProofOfWork, TokenBucket
+from shieldware.layers import Fingerprint, Honeypot, ProofOfWork, TokenBucket
 from shieldware.match import path
 from shieldware.secret import ENV_VAR, generate_secret
 
@@ -41,6 +41,7 @@ shield = Shield(
     [
         IPList(deny=os.environ.get("SIGNUP_DENY", "203.0.113.0/24").split(",")),
         TokenBucket(os.environ.get("SIGNUP_IP_RATE", "300/minute"), key=by_ip, name="ip"),
+        Honeypot(match=proof_of_work.is_action),  # the form helper's hidden field, filled: 403
         Fingerprint(match=path("/", "/signup/", "/login/")),
         proof_of_work,
     ],

@@ -23,7 +23,7 @@ from typing import Literal
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 
-from ..pow.form import helper_html
+from ..pow.form import HONEYPOT_FIELD, helper_html
 
 __all__ = ["register", "shieldware_pow"]
 
@@ -32,8 +32,15 @@ register = template.Library()
 
 @register.simple_tag  # type: ignore[untyped-decorator]
 def shieldware_pow(
-    action: str | None = None, method: str = "POST", start: str = "load"
+    action: str | None = None,
+    method: str = "POST",
+    start: str = "load",
+    honeypot: str | None = HONEYPOT_FIELD,
 ) -> SafeString:
-    """The helper's markup (see `shieldware.pow.form.helper_html`); every value is escaped."""
+    """The helper's markup (see `shieldware.pow.form.helper_html`); every value is escaped.
+    ``honeypot=""`` renders no honeypot field."""
     when: Literal["load", "focus"] = "focus" if start == "focus" else "load"
-    return mark_safe(helper_html(action=action or None, method=method, start=when))  # noqa: S308
+    markup = helper_html(
+        action=action or None, method=method, start=when, honeypot=honeypot or None
+    )
+    return mark_safe(markup)  # noqa: S308

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from markupsafe import Markup
 
-from ..pow.form import FORM_FIELD, FormText, helper_html
+from ..pow.form import FORM_FIELD, HONEYPOT_FIELD, FormText, helper_html
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -35,10 +35,13 @@ def shieldware_pow(
     start: Literal["load", "focus"] = "load",
     field: str = FORM_FIELD,
     text: FormText | None = None,
+    honeypot: str | None = HONEYPOT_FIELD,
 ) -> Markup:
     """The helper's markup (see `shieldware.pow.form.helper_html`), safe for Jinja2."""
     return Markup(  # noqa: S704 - helper_html escapes every value it interpolates
-        helper_html(action=action, method=method, start=start, field=field, text=text)
+        helper_html(
+            action=action, method=method, start=start, field=field, text=text, honeypot=honeypot
+        )
     )
 
 

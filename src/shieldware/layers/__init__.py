@@ -12,6 +12,7 @@ if _typing.TYPE_CHECKING:
     from .challenge import ProofOfWork
     from .concurrency import Concurrency
     from .fingerprint import Band, Fingerprint
+    from .honeypot import Honeypot
     from .lists import IPList
     from .origin import OriginList
     from .penalty import PenaltyBox
@@ -22,6 +23,7 @@ _HOME: dict[str, str] = {
     "Band": "fingerprint",
     "Concurrency": "concurrency",
     "Fingerprint": "fingerprint",
+    "Honeypot": "honeypot",
     "IPList": "lists",
     "OriginList": "origin",
     "PenaltyBox": "penalty",
@@ -52,6 +54,7 @@ __all__ = [
     "Band",
     "Concurrency",
     "Fingerprint",
+    "Honeypot",
     "IPList",
     "OriginList",
     "PenaltyBox",

@@ -14,10 +14,13 @@ import html
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-__all__ = ["FORM_FIELD", "FormText", "Replay", "helper_html"]
+__all__ = ["FORM_FIELD", "HONEYPOT_FIELD", "FormText", "Replay", "helper_html"]
 
 #: The form field the helper fills with ``<challenge token>;<n0>,<n1>,...``.
 FORM_FIELD = "sw-pow-answer"
+#: The honeypot field the helper renders (see `shieldware.layers.Honeypot`): a name a form-filling
+#: bot wants to fill and no form of yours uses.
+HONEYPOT_FIELD = "sw-website"
 #: Where the layer answers (its assets, the verify and challenge endpoints).
 BASE = "/.shieldware/pow/"
 
@@ -55,6 +58,7 @@ def helper_html(
     field: str = FORM_FIELD,
     base: str = BASE,
     text: FormText | None = None,
+    honeypot: str | None = HONEYPOT_FIELD,
 ) -> str:
     """The markup to put inside a ``<form>``: the hidden answer field, the status line and the
     script. Every value is escaped.
@@ -62,11 +66,23 @@ def helper_html(
     :param action: the path the form posts to; by default the form's own ``action``.
     :param start: ``"load"`` fetches and solves when the form appears; ``"focus"`` waits for
         the first focus inside the form.
+    :param honeypot: the name of a field no person sees (`shieldware.layers.Honeypot` refuses a
+        post that fills it); None for none. It sits in a ``hidden`` wrapper: not rendered,
+        out of the tab order and the accessibility tree, and marked for password managers to
+        leave alone.
     """
     e = html.escape
     t = text or FormText()
     data = f' data-action="{e(action)}"' if action else ""
-    return (
+    trap = (
+        '<div hidden aria-hidden="true" class="sw-hp">'
+        f'<label>Leave this empty <input type="text" name="{e(honeypot)}" value=""'
+        ' tabindex="-1" autocomplete="off" data-lpignore="true" data-1p-ignore="true"'
+        ' data-bwignore="true" data-form-type="other"></label></div>'
+        if honeypot
+        else ""
+    )
+    return trap + (
         f'<input type="hidden" name="{e(field)}" value="" data-shieldware-pow="{e(base)}"'
         f' data-method="{e(method.upper())}" data-start="{e(start)}"{data}'
         f' data-msg-preparing="{e(t.preparing)}" data-msg-ready="{e(t.ready)}"'
