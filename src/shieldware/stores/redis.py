@@ -197,8 +197,8 @@ class _DirectAsync(_Client):
     def __init__(self, client: AsyncClient) -> None:
         self.client = client
 
-    async def evalsha(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return await self.client.evalsha(_sha(name), _lua(name), keys, args)
+    def evalsha(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return self.client.evalsha(_sha(name), _lua(name), keys, args)  # a coroutine
 
     def close(self) -> None:  # pragma: no cover - closed through aclose, on its loop
         pass

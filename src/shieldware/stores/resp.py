@@ -32,7 +32,7 @@ import ssl
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,11 +298,15 @@ class AsyncClient:
                 raise reply_error(reply)
         return reply
 
-    async def call(self, command: bytes) -> Any:
-        """Send `command`, return its reply (an error reply is returned as a `ReplyError`)."""
+    def call(self, command: bytes) -> Awaitable[Any]:
+        """Send `command`; await its reply (an error reply comes back as a `ReplyError`)."""
         pipe = self._pipe
         if pipe is None or len(pipe.pending) >= self.limit:
-            pipe = await self._ready()
+            return self._call_later(command)
+        return pipe.send(command)  # the common case: no coroutine of our own
+
+    async def _call_later(self, command: bytes) -> Any:
+        pipe = await self._ready()
         return await pipe.send(command)
 
     async def _ready(self) -> _Pipe:
