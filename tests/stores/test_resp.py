@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -322,6 +323,30 @@ def test_a_server_killed_mid_flight_fails_every_request_then_recovers(redis_serv
 
     asyncio.run(go())
     store.run(take())  # the sync pool's socket died with the server: a new one
+    store.close()
+
+
+@pytest.mark.redis
+def test_a_restart_between_requests_costs_no_failed_op(redis_server: Any) -> None:
+    """Pooled sockets that died with a restarted server are replaced on the spot: the op is sent
+    once more on a new connection (never for a timeout, never on a fresh connection)."""
+    store = RedisStore(redis_server.url, timeout=2.0, breaker=False)
+    with ThreadPoolExecutor(4) as pool:  # four pooled sockets
+        list(pool.map(lambda i: store.run(take(f"{{c}}:{i}")), range(40)))
+    assert store._sync is not None
+    assert len(store._sync.client._idle) > 1  # type: ignore[attr-defined]
+
+    async def go() -> None:
+        await store.arun(take())
+        redis_server.stop()  # the loop is not running: it cannot see the connection go
+        redis_server.start()
+        assert (await store.arun(take()))[0].remaining == 999  # a new server, empty
+        await store.aclose()
+
+    asyncio.run(go())
+    redis_server.stop()
+    redis_server.start()
+    assert [store.run(take())[0].remaining for _ in range(6)] == list(range(999, 993, -1))
     store.close()
 
 

@@ -44,7 +44,20 @@ except ImportError:  # pragma: no cover - hiredis comes with shieldware[redis]
 from redis import exceptions as rx
 from redis.connection import SSLConnection, UnixDomainSocketConnection, parse_url
 
-__all__ = ["AsyncClient", "Endpoint", "NoRoom", "SyncClient", "pack", "reply_error"]
+__all__ = [
+    "AsyncClient",
+    "ConnectionLost",
+    "Endpoint",
+    "NoRoom",
+    "SyncClient",
+    "pack",
+    "reply_error",
+]
+
+
+class ConnectionLost(rx.ConnectionError):
+    """A connection that had answered before went away (a restarted server, an idle socket a
+    firewall dropped): the request is sent once more, on a new connection, as redis-py does."""
 
 
 class NoRoom(rx.RedisError):
@@ -197,6 +210,7 @@ class _Pipe(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.closed = False
         self.last_read = 0.0
+        self.answered = False  # has any reply come in: a loss then is worth one retry
         self.timer: asyncio.TimerHandle | None = None
 
     # -- called by the client
@@ -247,11 +261,14 @@ class _Pipe(asyncio.Protocol):
         except (hiredis.ProtocolError, IndexError) as exc:  # garbage, or a reply nobody asked for
             self.abort(rx.ConnectionError(f"bad reply from Redis at {self.client.where}: {exc}"))
             return
+        self.answered = True
         self.client.freed()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        reason = f": {exc}" if exc else ""
-        self.abort(rx.ConnectionError(f"connection to Redis at {self.client.where} lost{reason}"))
+        kind = ConnectionLost if self.answered else rx.ConnectionError
+        self.abort(
+            kind(f"connection to Redis at {self.client.where} lost{f': {exc}' if exc else ''}")
+        )
 
     def _expire(self) -> None:
         """The oldest request's deadline: fail what is overdue; close when the server is mute."""
@@ -290,7 +307,11 @@ class AsyncClient:
     async def evalsha(self, sha: str, script: str, keys: list[str], args: list[Any]) -> Any:
         """Run a Lua script by its SHA1; on ``NOSCRIPT`` (a flushed script cache, a fresh
         replica) run it again as ``EVAL``, which loads it. An error reply is raised."""
-        reply = await self.call(pack(("EVALSHA", sha, len(keys), *keys, *args)))
+        command = pack(("EVALSHA", sha, len(keys), *keys, *args))
+        try:
+            reply = await self.call(command)
+        except ConnectionLost:
+            reply = await self.call(command)
         if reply.__class__ is ReplyError:
             if str(reply).startswith("NOSCRIPT"):
                 reply = await self.call(pack(("EVAL", script, len(keys), *keys, *args)))
@@ -421,6 +442,7 @@ class _Socket:
     def __init__(self, endpoint: Endpoint, timeout: float, connect_timeout: float) -> None:
         self.where = endpoint.where
         self.reader = hiredis.Reader()
+        self.answered = False
         try:
             if endpoint.path is not None:
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -459,15 +481,17 @@ class _Socket:
             while reply is False:
                 data = self.sock.recv(65536)
                 if not data:
-                    raise rx.ConnectionError(f"connection to Redis at {self.where} lost")
+                    raise ConnectionResetError("closed by the server")
                 reader.feed(data)
                 reply = reader.gets()
         except TimeoutError as exc:
             raise rx.TimeoutError(f"Timeout reading from Redis at {self.where}") from exc
         except OSError as exc:
-            raise rx.ConnectionError(f"Error talking to Redis at {self.where}: {exc}") from exc
+            kind = ConnectionLost if self.answered else rx.ConnectionError
+            raise kind(f"connection to Redis at {self.where} lost: {exc}") from exc
         except hiredis.ProtocolError as exc:
             raise rx.ConnectionError(f"bad reply from Redis at {self.where}: {exc}") from exc
+        self.answered = True
         return reply
 
     def close(self) -> None:
@@ -510,6 +534,17 @@ class SyncClient:
         conn = self._acquire()
         try:
             reply = conn.call(command)
+        except ConnectionLost:
+            # A pooled socket died (a restarted server): its idle siblings most likely did too.
+            self._give_back(None, flush=True)
+            conn.close()
+            conn = self._acquire()
+            try:
+                reply = conn.call(command)
+            except BaseException:
+                conn.close()
+                self._give_back(None)
+                raise
         except BaseException:
             conn.close()  # a socket that failed mid-command may hold half a reply: never reuse
             self._give_back(None)
@@ -542,15 +577,26 @@ class SyncClient:
             self._give_back(None)
             raise
 
-    def _give_back(self, conn: _Socket | None) -> None:
+    def _give_back(self, conn: _Socket | None, *, flush: bool = False) -> None:
+        """Return `conn` to the pool, or None for a socket that was dropped; `flush` drops
+        every idle socket too."""
+        stale: list[_Socket] = []
         with self._cond:
+            if flush:
+                stale, self._idle = self._idle, []
+                self._made -= len(stale)
             if conn is None or self._closed:
                 self._made -= 1
                 if conn is not None:
                     conn.close()
             else:
                 self._idle.append(conn)
-            self._cond.notify()
+            if stale:
+                self._cond.notify_all()
+            else:
+                self._cond.notify()
+        for dead in stale:
+            dead.close()
 
     def close(self) -> None:
         with self._cond:
