@@ -236,15 +236,12 @@ class _Pipe(asyncio.Protocol):
             self.closed = True
             if self.transport is not None:
                 self.transport.close()
-            self.client.lost(self)
+        self.client.lost(self)
 
     # -- asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
+        self.transport = transport  # type: ignore[assignment]  # (TCP_NODELAY is asyncio's default)
         self.last_read = self.loop.time()
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def data_received(self, data: bytes) -> None:
         reader = self.reader
@@ -384,9 +381,11 @@ class AsyncClient:
     def _connected(self, task: asyncio.Task[_Pipe]) -> None:
         self._connecting = None
         if not task.cancelled() and task.exception() is None:
-            self._pipe = task.result()
+            pipe = task.result()
             if self._closed:
-                self._pipe.abort(rx.ConnectionError("the Redis client is closed"))
+                pipe.abort(rx.ConnectionError("the Redis client is closed"))
+            elif not pipe.closed:  # (it may have been lost already)
+                self._pipe = pipe
 
     async def _open(self) -> _Pipe:
         pipe = _Pipe(self)
@@ -423,6 +422,8 @@ class AsyncClient:
         task = self._connecting
         if task is not None:
             task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         if self._pipe is not None:
             self._pipe.abort(rx.ConnectionError("the Redis client is closed"))
         for waiter in self._waiters:
