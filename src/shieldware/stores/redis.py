@@ -67,6 +67,9 @@ DEFAULT_TIMEOUT = 0.05
 #: Connections per client (per process, and per event loop for asyncio) to a standalone server.
 DEFAULT_MAX_CONNECTIONS = 64
 
+#: The guards of live asyncio clients (see `RedisStore._guard`), held until their loop ends.
+_GUARDS: set[asyncio.Task[None]] = set()
+
 #: Which client runs the ops: ours where it can (see `RedisStore`), or always redis-py.
 DRIVERS = ("auto", "redis-py")
 
@@ -460,7 +463,11 @@ class RedisStore:
         with self._lock:
             kept = self._async.setdefault(loop, client)
         if kept is client:
-            client.guard = loop.create_task(self._guard(loop, client))
+            guard = client.guard = loop.create_task(self._guard(loop, client))
+            # The loop holds tasks weakly: a guard nobody holds would be collected with its store
+            # ("Task was destroyed but it is pending!") and its connection never closed.
+            _GUARDS.add(guard)
+            guard.add_done_callback(_GUARDS.discard)
         return kept
 
     def _redis_py_async(self) -> _Client:
