@@ -125,6 +125,7 @@ def layer_ops(n: int) -> dict[str, Callable[[], object]]:
         redeem_burst=10**9,
         prefix_burst=10**9,
         meter_burst=10**9,
+        ceiling_burst=10**9,
     )
     shield = Shield([layer], store=MemoryStore(max_entries=10**6))
     headers = (("accept", "text/html"), ("user-agent", "bench"))

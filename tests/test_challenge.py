@@ -476,15 +476,87 @@ def test_fast_solves_are_flagged_and_weighted() -> None:
     assert 4999 <= slow.detail["solve_ms"] <= 5001
 
 
-def test_pressure_decays_with_the_store_clock() -> None:
+def test_unsolved_challenges_elsewhere_raise_nobodys_difficulty() -> None:
+    """A flood of challenges nobody solves, from many networks, leaves a person from a fresh
+    network at the base difficulty (issue 13: pressure falls on the asker)."""
+    shield = make(issue_burst=1000, ceiling_burst=100_000)
+    for i in range(600):  # 600 challenges, never solved, from 200 networks
+        challenge_of(shield, facts(ip=f"10.{i % 200}.{i % 7}.1"))
+    assert challenge_of(shield, facts(ip="192.0.2.10"))[2] == 4
+
+
+def test_a_network_that_keeps_asking_pays_more_and_only_it() -> None:
+    shield = make(issue_rate="30/minute", issue_burst=30)
+    bits = [challenge_of(shield, facts(ip=f"10.1.2.{i}"))[2] for i in range(20)]
+    assert bits[0] == 4
+    assert bits[-1] == 5  # past half its issue budget
+    assert challenge_of(shield, facts(ip="10.1.3.1"))[2] == 4  # the next /24 is untouched
+
+
+def test_the_site_wide_ceiling_refuses_issuing_instead_of_raising_bits() -> None:
     ticks = [0]
     store = MemoryStore(clock=lambda: ticks[0])
-    shield = make(store=store, pressure_rate="10/minute", pressure_burst=10, issue_burst=1000)
-    for i in range(12):
-        challenge_of(shield, facts(ip=f"10.0.{i}.1"))
-    assert challenge_of(shield, facts(ip="10.9.0.1"))[2] >= 6
-    ticks[0] += 120 * 1_000_000
-    assert challenge_of(shield, facts(ip="10.9.1.1"))[2] == 4
+    shield = make(store=store, ceiling_rate="10/minute", ceiling_burst=10)
+    for i in range(10):
+        assert challenge_of(shield, facts(ip=f"10.{i}.0.1"))[2] == 4
+    refused = shield.decide(facts(ip="10.99.0.1"))
+    assert refused.action is Action.THROTTLE
+    assert refused.verdict.reason == "challenge-ceiling-reached"
+    assert refused.verdict.status == 503
+    assert refused.verdict.retry_after is not None
+    assert refused.verdict.retry_after >= 1
+    ticks[0] += 120 * 1_000_000  # the ceiling refills by itself
+    assert challenge_of(shield, facts(ip="10.99.0.1"))[2] == 4
+
+
+def test_escalation_persists_per_network_when_the_dry_clearance_is_dropped() -> None:
+    """Issue 12 #9: a client whose clearance ran dry cannot reset its level by dropping it."""
+    shield = make(meter="1/hour", meter_burst=2)
+    value = clearance(shield)
+    cookie = [("cookie", f"sw_pow={value}")]
+    for _ in range(2):
+        assert not shield.decide(facts(headers=cookie)).answered
+    dry = shield.decide(facts(headers=cookie))
+    assert dry.verdict.reason == "clearance-spent"
+    assert dry.verdict.detail["level"] == 1
+    # the same network, no cookie at all (and another address in the /24): still level 1
+    fresh = shield.decide(facts(ip="10.1.2.99"))
+    assert fresh.action is Action.CHALLENGE
+    assert fresh.verdict.reason == "no-clearance"
+    assert fresh.verdict.detail["level"] == 1
+    assert fresh.verdict.detail["bits"] == dry.verdict.detail["bits"]
+    # another network is not touched
+    assert shield.decide(facts(ip="10.7.7.7")).verdict.detail["level"] == 0
+
+
+def test_escalation_decays_with_the_store_clock() -> None:
+    ticks = [0]
+    store = MemoryStore(clock=lambda: ticks[0])
+    shield = make(store=store, meter="1/hour", meter_burst=1, level_ttl=600)
+    value = clearance(shield)
+    cookie = [("cookie", f"sw_pow={value}")]
+    assert not shield.decide(facts(headers=cookie)).answered
+    assert shield.decide(facts(headers=cookie)).verdict.detail["level"] == 1
+    assert shield.decide(facts()).verdict.detail["level"] == 1
+    ticks[0] += 601 * 1_000_000
+    assert shield.decide(facts()).verdict.detail["level"] == 0
+
+
+@pytest.mark.redis
+def test_escalation_persists_per_network_on_redis(redis_url: str) -> None:
+    shield = Shield(
+        [ProofOfWork(SECRET, clock=Clock(), count=2, bits=4, meter="1/hour", meter_burst=1)],
+        store=redis_url,
+    )
+    try:
+        value = clearance(shield)
+        cookie = [("cookie", f"sw_pow={value}")]
+        assert not shield.decide(facts(headers=cookie)).answered
+        assert shield.decide(facts(headers=cookie)).verdict.detail["level"] == 1
+        assert shield.decide(facts(ip="10.1.2.200")).verdict.detail["level"] == 1
+        assert shield.decide(facts(ip="10.1.9.200")).verdict.detail["level"] == 0
+    finally:
+        shield.close()
 
 
 def test_issuing_is_rate_limited_per_prefix() -> None:
@@ -541,9 +613,10 @@ def test_default_preset_challenges_account_routes_and_high_scores() -> None:
     shield = Shield.default(SECRET)
     assert not shield.decide(facts("/")).answered
     assert not shield.decide(facts("/api/hello", accept="*/*")).answered
-    assert shield.decide(facts("/login")).action is Action.CHALLENGE
-    assert shield.decide(facts("/signup", method="POST")).action is Action.CHALLENGE
-    assert shield.decide(facts("/register", accept="application/json")).action is Action.CHALLENGE
+    assert not shield.decide(facts("/login")).answered  # the form page is free...
+    assert shield.decide(facts("/signup", method="POST")).action is Action.CHALLENGE  # its post
+    register = facts("/register", method="POST", accept="application/json")
+    assert shield.decide(register).action is Action.CHALLENGE
 
 
 @pytest.mark.redis
@@ -647,3 +720,30 @@ def test_a_lone_surrogate_path_is_challenged_not_passed(target: str) -> None:
     reply = decision.verdict.reply
     assert reply is not None
     assert 'data-return="/' in reply.body.decode()
+
+
+def test_a_person_with_a_browser_head_gets_the_base_difficulty_during_a_flood() -> None:
+    """The default chain under a flood of unsolved challenges (bots from 300 networks, some
+    headless): a person from a fresh network, with a browser's head, pays the base bits."""
+    from shieldware.drill import BROWSER_HEADERS, HEADLESS_UA
+
+    shield = Shield.default(SECRET)
+    bot_heads = [("user-agent", HEADLESS_UA), ("accept", "text/html")]
+    for i in range(900):
+        f = Facts(
+            "POST",
+            "/signup",
+            headers=bot_heads,
+            client_ip=ipaddress.ip_address(f"198.18.{i % 255}.{1 + i // 255}"),
+        )
+        shield.decide(f)
+    person = Facts(
+        "POST",
+        "/signup",
+        headers=list(BROWSER_HEADERS.items()),
+        client_ip=ipaddress.ip_address("192.0.2.10"),
+    )
+    decision = shield.decide(person)
+    assert decision.action is Action.CHALLENGE
+    assert decision.verdict.detail["bits"] == 17
+    assert decision.verdict.detail["level"] == 0

@@ -175,3 +175,43 @@ def test_drill_with_proof_of_work_solvers() -> None:
     assert report["legit"]["challenged"] >= 1
     text = metrics.exposition().decode()
     assert 'shieldware_challenges_total{outcome="issued"' in text
+
+
+def test_drill_sign_ups_people_with_the_helper_and_solver_bots() -> None:
+    """Issue 13's families: people pre-solve like the form helper; sign-up bots without a solver
+    make no account; solver bots make at most one account per solve, within the budget."""
+    from shieldware.layers import ProofOfWork
+    from shieldware.presets import default_layers
+
+    layers = default_layers(SECRET, account_rate="5/hour")
+    pow_layer = layers[3]
+    assert isinstance(pow_layer, ProofOfWork)
+    pow_layer.count, pow_layer.bits, pow_layer.max_bits = 2, 6, 10
+    shield = Shield(layers, trusted_proxies=["127.0.0.1"])
+    config = DrillConfig(
+        url="",
+        duration=3.0,
+        bots=6,
+        users=2,
+        scenarios=("signup", "solver"),
+        pages=("/",),
+        seed=5,
+        user_typing=(0.2, 0.4),
+        users_process=False,
+    )
+    with run_asgi(build_demo_app(shield)) as base:
+        config.url = base
+        report = asyncio.run(run_drill(config))
+    people, bots = report["signups"]["people"], report["signups"]["bots"]
+    assert people["signups"] == 2
+    assert people["accounts"] == 2  # each person's post carried the helper's proof
+    assert people["bits"] == [6]  # the base difficulty
+    assert people["status_405"] == 0
+    assert report["legit"]["success_rate"] == 1.0
+    assert bots["signup"]["posts"] > 0
+    assert report["signups"]["non_solver_accounts"] == 0
+    solver = bots["solver"]
+    assert solver["accounts"] <= solver["solves"]
+    assert solver["accounts"] <= 5  # the /24's budget
+    text = format_report(report)
+    assert "sign-ups: people 2 accounts of 2" in text

@@ -53,3 +53,26 @@ def test_matchers_are_a_namespace() -> None:
 
     assert match.path("/login")(shieldware.Facts("GET", "/login"))
     assert not match.method("POST")(shieldware.Facts("GET", "/"))
+
+
+def test_a_misspelt_public_name_is_a_type_error(tmp_path: object) -> None:
+    # The lazy loader is hidden from type checkers: they see the real names, so a typo fails.
+    from pathlib import Path
+
+    src = Path(str(tmp_path)) / "typo.py"
+    src.write_text(
+        "import shieldware\n"
+        "from shieldware import TokenBucket\n"
+        "from shieldware.layers import Quota\n"
+        "shieldware.Sheild([TokenBucket('1/second'), Quota('1/day')])\n"
+        "from shieldware.stores import RedisStorre\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(src)],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1, out.stdout
+    assert '"Sheild"' in out.stdout
+    assert "RedisStorre" in out.stdout
+    assert "TokenBucket" not in out.stdout

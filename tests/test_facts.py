@@ -20,6 +20,7 @@ from starlette.routing import Route
 
 from shieldware import (
     BadRequest,
+    ConfigurationError,
     Facts,
     Quota,
     Shield,
@@ -178,3 +179,10 @@ def test_a_lone_lookup_of_unreadable_lines_is_a_bad_request() -> None:
     scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"accept", 7)]}
     with pytest.raises(BadRequest):
         Facts.from_scope(scope).header("accept")
+
+
+def test_a_header_name_no_server_sends_reads_as_absent() -> None:
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": [(b"accept", b"*/*")]}
+    assert Facts.from_scope(scope).header("x-clé€") is None
+    with pytest.raises(ConfigurationError, match="header name"):
+        by_header("X-Clé€")

@@ -25,6 +25,7 @@ from shieldware.errors import StoreOverloaded
 from shieldware.layers import Concurrency, ProofOfWork
 from shieldware.layers.challenge import ANSWER_HEADER
 from shieldware.ops import Acquire, Add, Op, Release, Take
+from shieldware.policy import AFTER_WAITS
 from shieldware.stores import MemoryStore, RedisStore
 from tests.conftest import SECRET
 
@@ -90,6 +91,22 @@ def test_a_busy_release_is_retried_until_the_lease_is_given_back(driver: str) ->
         asyncio.run(shield.afinish(decision))
     assert store.shed == 3  # it really was busy, three times
     assert shield.decide(facts()).action is Action.ALLOW  # not locked out for lease_ttl
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_the_retry_budget_is_one_per_decision_not_one_per_op(driver: str) -> None:
+    # Two leases behind a store that stays busy: the waits are shared, so the request's thread
+    # is held about a second in all (not a second per lease), and nothing raises.
+    store = Busy(lambda op: isinstance(op, Release))
+    shield = Shield([Concurrency(1, name="a"), Concurrency(1, name="b")], store=store)
+    decision = shield.decide(facts())
+    assert len(decision.after) == 2
+    if driver == "sync":
+        shield.finish(decision)
+    else:
+        asyncio.run(shield.afinish(decision))
+    # one try per op, plus one retry per wait of the shared schedule
+    assert store.shed == len(AFTER_WAITS) + 2
 
 
 def pow_layer() -> ProofOfWork:

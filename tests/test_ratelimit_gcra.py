@@ -192,4 +192,8 @@ def test_rates_parse_exactly_as_limits_does(parts: list[tuple[Any, ...]], sep: s
             parse_rates(text)
         return
     assert parse_rates(text) == expected
-    assert Rate.parse(text) == expected[0]
+    if len(expected) == 1:
+        assert Rate.parse(text) == expected[0]
+    else:  # a bucket has one rate: several are refused, never silently cut to the first
+        with pytest.raises(ConfigurationError, match="Quota"):
+            Rate.parse(text)

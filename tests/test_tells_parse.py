@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from typing import Any
 from urllib.parse import quote
@@ -66,6 +67,15 @@ def test_a_report_of_any_shape_yields_only_well_typed_fields(value: dict[str, An
     if len(encode(value)) > MAX_REPORT:
         assert result is None
         return
+    core = (
+        isinstance(value.get("ua"), str)
+        and len(value["ua"]) <= MAX_UA
+        and value["ua"].isascii()
+        and isinstance(value.get("sc"), bool)
+    )
+    if not core:  # what every page script sends is missing: no report at all
+        assert result is None
+        return
     assert result is not None
     well_typed(result.page)
     if result.worker is not None:
@@ -87,13 +97,21 @@ def test_unknown_fields_are_ignored(value: dict[str, Any]) -> None:
 def test_oversized_and_mistyped_reports() -> None:
     assert parse("A" * (MAX_REPORT + 1)) is None
     assert parse("é") is None
-    assert parse(encode({"v": 1, "wd": "true"})) == Report(page=Env())
-    assert parse(encode({"v": 1, "hc": True})) == Report(page=Env())
-    assert parse(encode({"v": 1, "hc": -1})) == Report(page=Env())
-    assert parse(encode({"v": 1, "b": [["x", "1"]] * 13})) == Report(page=Env())
-    assert parse(encode({"v": 1, "b": [["x"]]})) == Report(page=Env())
-    assert parse(encode({"v": 1, "o": [1, "2"]})) == Report(page=Env())
-    assert parse(encode({"v": 1, "ua": "x" * (MAX_UA + 1)})) == Report(page=Env())
+    core = {"v": 1, "ua": "Mozilla/5.0", "wd": False, "sc": True}
+    plain = parse(encode(core))
+    assert plain is not None
+    assert plain.webdriver is False
+    assert parse(encode({**core, "hc": True})) == plain
+    assert parse(encode({**core, "hc": -1})) == plain
+    assert parse(encode({**core, "b": [["x", "1"]] * 13})) == plain
+    assert parse(encode({**core, "b": [["x"]]})) == plain
+    assert parse(encode({**core, "o": [1, "2"]})) == plain
+    assert parse(encode({**core, "w": {}})) == plain  # a worker without a navigator: none
+    # A report without what every page script sends is no report (it scores as a missing one).
+    assert parse(encode({**core, "wd": "true"})) == dataclasses.replace(plain, webdriver=None)
+    for broken in ({"sc": None}, {"ua": "x" * (MAX_UA + 1)}, {"ua": 7}):
+        assert parse(encode({**core, **broken})) is None
+    assert parse(encode({"v": 1, "w": {}})) is None
     nested = "[" * 5000 + "]" * 5000
     raw = base64.urlsafe_b64encode(b'{"v":1,"w":' + nested.encode() + b"}").decode()
     assert parse(raw) is None  # too long to read, let alone recurse into

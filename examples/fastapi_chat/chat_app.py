@@ -3,7 +3,7 @@
 Run it:  uvicorn --app-dir examples/fastapi_chat chat_app:app
 
 - ``GET /``                        a landing page
-- ``GET /register``                the sign-up form for people (proof of work first)
+- ``GET /register``                the sign-up form for people (its helper pays the proof of work)
 - ``POST /register``               create an account (JSON or the form)
 - ``POST /login``                  trade email and password for an API key
 - ``POST /v1/chat/completions``    a streamed "completion" (Server-Sent Events), by API key
@@ -25,8 +25,10 @@ from chat_accounts import Accounts
 from chat_security import accounts, app_shield, completions_guard, register_guard
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from jinja2 import DictLoader, Environment
 
 from shieldware import Decision
+from shieldware.contrib import jinja
 from shieldware.contrib.fastapi import install
 
 #: Seconds between streamed tokens (the tests make it 0).
@@ -45,8 +47,12 @@ _PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <form method="post" action="/register">
 <label>Email <input name="email" type="email" required></label>
 <label>Password <input name="password" type="password" minlength="8" required></label>
+{{ shieldware_pow() }}
 <button type="submit">Create account</button>
 </form></main></body></html>"""
+#: The templates (Jinja2, as with Starlette's ``Jinja2Templates``); the form helper registered once.
+TEMPLATES = Environment(loader=DictLoader({"register.html": _PAGE}), autoescape=True)
+jinja.install(TEMPLATES)
 
 
 async def credentials(request: Request) -> tuple[str, str]:
@@ -74,7 +80,7 @@ def create_app(store: Accounts = accounts) -> FastAPI:
 
     @app.get("/register", response_class=HTMLResponse)
     async def register_page() -> str:
-        return _PAGE
+        return TEMPLATES.get_template("register.html").render()
 
     @app.post("/register", status_code=201)
     async def register(

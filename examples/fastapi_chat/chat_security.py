@@ -7,9 +7,12 @@ App-wide (`ShieldMiddleware`: every request, 404 scans included):
 3. a stricter per-IP bucket in **shadow**: its verdicts are recorded in every decision's trail
    (``GET /shield`` shows them) but never enforced, the way you trial a limit before enforcing it;
 4. fingerprint scoring of browser-facing pages (not the API, whose clients are scripts by design);
-5. proof of work on registration: browsers solve an interstitial, API clients answer the
-   ``401 WWW-Authenticate: Shieldware-PoW`` challenge (``shieldware.client.PowAuth``); a high
-   fingerprint score on any page gets the same challenge (the CHALLENGE threshold).
+5. proof of work on registration: every ``POST /register`` pays a fresh proof of its own, bound
+   to the action and the network. The sign-up page's form helper (``{{ shieldware_pow() }}``)
+   solves it while the person types; browsers without it get an interstitial that sends their
+   form again once solved; API clients answer the ``401 WWW-Authenticate: Shieldware-PoW``
+   challenge (``shieldware.client.PowAuth``). A high fingerprint score on any page gets a
+   challenge too (the CHALLENGE threshold).
 
 Per route (`Protect` dependencies, keyed on the route template):
 
@@ -72,7 +75,7 @@ def api_key_principal(connection: HTTPConnection) -> str | None:
 
 proof_of_work = ProofOfWork(
     _secret(),
-    match=path("/register"),
+    actions=path("/register"),  # POSTs to it: one proof each (the page itself is free)
     count=int(_env("CHAT_POW_COUNT", "8")),
     bits=int(_env("CHAT_POW_BITS", "16")),
 )

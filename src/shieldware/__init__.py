@@ -92,15 +92,18 @@ _HOME: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> _typing.Any:
-    if name == "match":
-        return _importlib.import_module(".match", __name__)
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+if not _typing.TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above: a misspelt name stays an error.
+
+    def __getattr__(name: str) -> _typing.Any:
+        if name == "match":
+            return _importlib.import_module(".match", __name__)
+        home = _HOME.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(_importlib.import_module(f".{home}", __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
 
 
 def __dir__() -> list[str]:

@@ -1,15 +1,19 @@
 """`ShieldMiddleware`: the shield in front of any ASGI app (Starlette, FastAPI, Django ASGI, ...).
 
-Pure ASGI, no BaseHTTPMiddleware: the body is never read or buffered. Lifespan and unknown scopes
-pass straight through; a refused websocket is refused before it is accepted. The lifecycle itself
-is the `Gate`'s; this module only translates it into ASGI messages.
+Pure ASGI, no BaseHTTPMiddleware. The body is read only when a layer asks for it
+(`Gate.wants_body`: a form post to a route that needs a per-action proof), at most
+`body.MAX_BODY` bytes, and the very messages received are replayed to the app. Lifespan and
+unknown scopes pass straight through; a refused websocket is refused before it is accepted. The
+lifecycle itself is the `Gate`'s; this module only translates it into ASGI messages.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
+from .body import MAX_BODY, with_body
 from .facts import Facts
 from .gate import DECISION_KEY, Gate, decision_in, read_facts
 from .policy import Shield
@@ -49,7 +53,10 @@ class ShieldMiddleware:
         if self.shield.inert or scope["type"] not in _DECIDED:
             return await self.app(scope, receive, send)
         gate = self.gate
-        entry = await gate.aenter(read_facts(_from_scope, scope, self._proxies))
+        facts = read_facts(_from_scope, scope, self._proxies)
+        if gate.wants_body(facts) and scope["type"] == "http":
+            facts, receive = await _buffer(facts, receive)  # type: ignore[arg-type]
+        entry = await gate.aenter(facts)
         scope.setdefault("state", {})[DECISION_KEY] = decision = entry.decision
         if entry.reply is not None:
             return await _answer(scope, send, entry.reply)
@@ -61,6 +68,38 @@ class ShieldMiddleware:
             await self.app(scope, receive, send)
         finally:
             await gate.afinish(entry)
+
+
+async def _buffer(facts: Facts, receive: Receive) -> tuple[Facts, Receive]:
+    """Read at most `MAX_BODY` bytes of the body for the layers; the app gets the same messages.
+
+    A body announced larger is not read at all; one that turns out larger (or a client that
+    leaves) is replayed as far as it was read, then the rest comes from the server as usual.
+    """
+    length = facts.header("content-length")
+    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        return facts, receive
+    messages: list[Message] = []
+    size = 0
+    whole = False
+    while size <= MAX_BODY:
+        message = await receive()
+        messages.append(message)
+        if message.get("type") != "http.request":
+            break  # the client left: replay that too
+        size += len(message.get("body") or b"")
+        if not message.get("more_body", False):
+            whole = size <= MAX_BODY
+            break
+    if whole:
+        data = b"".join(bytes(m.get("body") or b"") for m in messages)
+        facts = with_body(facts, facts.header("content-type"), data)
+    queue = deque(messages)
+
+    async def replay() -> Message:
+        return queue.popleft() if queue else await receive()
+
+    return facts, replay
 
 
 def decision_of(scope: Scope) -> Decision | None:

@@ -1,4 +1,4 @@
-"""The ``shieldware`` command: ``demo``, ``secret``, ``explain``, ``drill`` and ``solve``."""
+"""The ``shieldware`` command: demo, secret, explain, drill, solve and attack."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from typing import Any
 from .secret import ENV_VAR, generate_secret
 
 __all__ = ["main"]
+
+#: Seconds of calm before the demo's automatic trigger turns the switch off.
+DEMO_CALM = 15
 
 
 def _cmd_secret(args: argparse.Namespace) -> int:
@@ -40,8 +43,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .liveview import LiveView
 
     proxies = ["127.0.0.1", "::1"] if args.trust_drill else []
+    from .attack import Trigger
+
     shield = Shield.default(
-        secret, mode="shadow" if args.shadow else "enforce", trusted_proxies=proxies
+        secret,
+        mode="shadow" if args.shadow else "enforce",
+        trusted_proxies=proxies,
+        auto_attack=False if args.no_auto_attack else Trigger(calm_period=DEMO_CALM),
     )
     if args.log_decisions:
         import logging
@@ -62,7 +70,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         shield.reporters = (*shield.reporters, metrics)
     except ConfigurationError:  # prometheus-client is not installed: no metrics endpoint
         pass
-    app = build_demo_app(shield, live=live, metrics=metrics)
+    from .demo import Reached, build_site
+
+    reached = Reached()
+    site = build_site(reached)
+    monitor = shield.switch.monitor if shield.switch is not None else None
+    if monitor is not None:  # the trigger watches the app's own latency too
+        site = monitor.timed(site)
+    app = build_demo_app(shield, live=live, metrics=metrics, reached=reached, site=site)
 
     class DemoServer(uvicorn.Server):
         """Ends the live view's event streams on Ctrl-C, so the server does not wait for them."""
@@ -107,6 +122,11 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     except ConfigurationError as exc:
         print(f"shieldware explain: {exc}", file=sys.stderr)
         return 2
+    if args.under_attack and shield.switch is None:
+        print("shieldware explain: this policy has no under-attack switch", file=sys.stderr)
+        return 2
+    if args.under_attack and shield.switch is not None:
+        shield.switch.force(True)  # this process only: nothing is written to the store
     decision = shield.decide(facts, report=False)  # an explanation is not traffic
     print(
         f"request: {facts.method} {facts.scheme}://{facts.host}{facts.path}"
@@ -116,6 +136,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if origin is not None:
         print(f"origin:  {origin}")
     print(f"policy:  {shield!r}")
+    _explain_switch(shield, args.under_attack)
     print(decision.explain())
     if args.verbose:
         import json
@@ -134,8 +155,147 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain_switch(shield: Any, forced: bool) -> None:
+    """The under-attack switch's state, profile and trigger thresholds (explain's header)."""
+    switch = shield.switch
+    if switch is None:
+        return
+    if forced:
+        print("switch:  explained UNDER ATTACK (--under-attack; the store is not touched)")
+    else:
+        try:
+            print(f"switch:  {switch.status().describe()}")
+        except Exception as exc:  # an explanation goes on without the store
+            print(f"switch:  unknown ({exc})")
+    profile = getattr(shield, "attack_profile", None)
+    if profile is not None:
+        print("  under attack: " + "; ".join(profile.describe()))
+    monitor = switch.monitor
+    print("  automatic trigger: " + ("off" if monitor is None else monitor.trigger.describe()))
+
+
+def _cmd_attack(args: argparse.Namespace) -> int:
+    """``shieldware attack on|off|status`` against a store URL or a live view."""
+    import getpass
+    import json
+    import os
+    import socket
+    import time
+
+    from .errors import ShieldwareError
+
+    by = args.by or f"cli:{getpass.getuser()}@{socket.gethostname()}"[:60]
+    on = {"on": True, "off": False}.get(args.action)
+    try:
+        if args.live:
+            token = args.token or os.environ.get("SHIELDWARE_LIVE_TOKEN")
+            if not token:
+                print(
+                    "shieldware attack: --live needs --token or SHIELDWARE_LIVE_TOKEN",
+                    file=sys.stderr,
+                )
+                return 2
+            data = _attack_via_live(args.live, token, on, args.reason, args.until, by)
+            if args.json:
+                print(json.dumps(data, indent=2))
+            else:
+                print(("UNDER ATTACK: " if data["active"] else "normal: ") + data["describe"])
+            return 0
+        from .attack import parse_until, read_state, write_state
+        from .attack.state import new_state
+        from .stores import store_from_url
+
+        store = store_from_url(args.store)
+        try:
+            if on is not None:
+                parse_until(args.until, time.time())  # refuse a bad until before writing
+                write_state(
+                    store,
+                    new_state(on, reason=args.reason, by=by, until=args.until, now=time.time()),
+                )
+            state = read_state(store)
+        finally:
+            store.close()
+    except (ValueError, ShieldwareError, OSError) as exc:
+        print(f"shieldware attack: {exc}", file=sys.stderr)
+        return 1
+    active = state.active(time.time())
+    if args.json:
+        print(json.dumps({"active": active, "describe": state.describe()}, indent=2))
+    else:
+        print(("UNDER ATTACK: " if active else "normal: ") + state.describe())
+        if on is not None:
+            print("every worker sharing this store follows within a second")
+    return 0
+
+
+def _attack_via_live(
+    base: str, token: str, on: bool | None, reason: str, until: str | None, by: str
+) -> dict[str, Any]:
+    import httpx
+
+    url = base.rstrip("/") + "/attack"
+    headers = {"authorization": f"Bearer {token}"}
+    with httpx.Client(timeout=10) as http:
+        if on is None:
+            response = http.get(url, headers=headers)
+        else:
+            body = {"on": on, "reason": reason, "until": until or "", "by": by}
+            response = http.post(url, headers=headers, json=body)
+    if response.status_code != 200:
+        raise ValueError(f"{url} answered {response.status_code}: {response.text.strip()[:200]}")
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def _cmd_flood_drill(args: argparse.Namespace) -> int:
+    """``shieldware drill URL --flood-at S``: a flood mid-run, and the switch's answer to it."""
+    import asyncio
+    import json
+    import os
+
+    from .attack.drill import FloodDrill, format_flood_report, run_flood_drill
+    from .errors import ConfigurationError
+
+    duration = args.duration
+    if duration <= args.flood_at + args.flood_for:
+        duration = args.flood_at + args.flood_for + 30
+        print(
+            f"note: --duration raised to {duration:g} s to see the switch turn off", file=sys.stderr
+        )
+    config = FloodDrill(
+        url=args.url,
+        live=args.live or "",
+        token=args.live_token or os.environ.get("SHIELDWARE_LIVE_TOKEN", ""),
+        duration=duration,
+        flood_at=args.flood_at,
+        flood_for=args.flood_for,
+        bots=args.bots,
+        users=args.users,
+        pages=(*(p for p in args.pages.split(",") if p), args.login_path),
+        forwarded=not args.no_forwarded,
+        allow_remote=args.allow_remote,
+        seed=args.seed,
+    )
+    try:
+        report = asyncio.run(run_flood_drill(config))
+    except ConfigurationError as exc:
+        print(f"shieldware drill: {exc}", file=sys.stderr)
+        return 2
+    print(format_flood_report(report))
+    if args.output != "-":
+        path = args.output if args.output.endswith(".json") else args.output + ".json"
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(report, f, indent=2)
+        print(f"report saved to {path}")
+    return 0
+
+
 def _cmd_drill(args: argparse.Namespace) -> int:
     import asyncio
+
+    if args.flood_at is not None:
+        return _cmd_flood_drill(args)
 
     from .drill import DrillConfig, format_report, progress_bar, run_drill, save_report
     from .errors import ConfigurationError
@@ -153,6 +313,8 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         pages=tuple(p for p in args.pages.split(",") if p),
         seed=args.seed,
         addresses=args.addresses,
+        signup_path=args.signup_path,
+        user_signups=args.user_signups,
     )
     try:
         show = not args.quiet and sys.stderr.isatty()
@@ -223,6 +385,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--live-token", help="token of the live view (generated by default)")
     demo.add_argument("--log-decisions", action="store_true", help="log every decision")
+    demo.add_argument(
+        "--no-auto-attack",
+        action="store_true",
+        help="no automatic under-attack trigger (the switch stays manual)",
+    )
     demo.set_defaults(func=_cmd_demo)
 
     explain = sub.add_parser(
@@ -249,6 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument(
         "-v", "--verbose", action="store_true", help="also print each verdict's detail"
     )
+    explain.add_argument(
+        "--under-attack",
+        action="store_true",
+        help="explain the decision as if the under-attack switch were on",
+    )
     explain.add_argument("request", nargs=argparse.REMAINDER, help="URL [curl options]")
     explain.set_defaults(func=_cmd_explain)
 
@@ -263,11 +435,17 @@ def build_parser() -> argparse.ArgumentParser:
     drill.add_argument("--users", type=int, default=5, help="browser-like users (default 5)")
     drill.add_argument(
         "--scenarios",
-        default="flood,stuffing,scraper,headless,pow",
-        help="comma-separated: flood, stuffing, scraper, headless, pow",
+        default="flood,stuffing,scraper,headless,pow,signup,solver",
+        help="comma-separated: flood, stuffing, scraper, headless, pow, signup, solver",
     )
     drill.add_argument("--pages", default="/,/api/hello", help="routes users and bots GET")
     drill.add_argument("--login-path", default="/login", help="route credential stuffing POSTs")
+    drill.add_argument(
+        "--signup-path", default="/signup", help="route people and sign-up bots POST (/signup)"
+    )
+    drill.add_argument(
+        "--user-signups", type=int, default=1, help="sign-ups per user, with the form helper"
+    )
     drill.add_argument("--max-requests", type=int, default=500_000, help="request budget")
     drill.add_argument(
         "--no-forwarded", action="store_true", help="do not present addresses via X-Forwarded-For"
@@ -281,6 +459,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="distinct bot addresses, shared round-robin (default: one per bot)",
     )
     drill.add_argument("--seed", type=int, default=None)
+    drill.add_argument(
+        "--flood-at",
+        type=float,
+        default=None,
+        help="the flood scenario: people throughout, a flood from this second on; reports the "
+        "under-attack switch's time to mitigation (needs --live-token)",
+    )
+    drill.add_argument("--flood-for", type=float, default=20.0, help="flood seconds (default 20)")
+    drill.add_argument("--live", help="the target's live view URL (default URL/.shieldware/live)")
+    drill.add_argument("--live-token", help="its token (or SHIELDWARE_LIVE_TOKEN)")
     drill.add_argument("--quiet", action="store_true", help="no progress bar")
     drill.set_defaults(func=_cmd_drill)
 
@@ -290,6 +478,25 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--timeout", type=float, default=60.0)
     solve.add_argument("--body", action="store_true", help="print the response body")
     solve.set_defaults(func=_cmd_solve)
+
+    attack = sub.add_parser(
+        "attack",
+        help="turn the under-attack switch on or off, or show it",
+        description="Flip the under-attack switch of every worker sharing a store: "
+        "`shieldware attack on --store redis://... --reason 'flood' --until 1h`, or through "
+        "the app's live view: `shieldware attack status --live https://host/.shieldware/live "
+        "--token ...`.",
+    )
+    attack.add_argument("action", choices=("on", "off", "status"))
+    where = attack.add_mutually_exclusive_group(required=True)
+    where.add_argument("--store", help="the app's store URL (redis://..., memory:// is local)")
+    where.add_argument("--live", help="the app's live view URL (with --token)")
+    attack.add_argument("--token", help="the live view's token (or SHIELDWARE_LIVE_TOKEN)")
+    attack.add_argument("--reason", default="", help="why (reported with the flip)")
+    attack.add_argument("--until", help="turn off by itself: 90s, 30m, 2h, 1d or an ISO time")
+    attack.add_argument("--by", help="who flips it (default cli:<user>@<host>)")
+    attack.add_argument("--json", action="store_true", help="print JSON")
+    attack.set_defaults(func=_cmd_attack)
 
     secret = sub.add_parser("secret", help="print a fresh secret for SHIELDWARE_SECRET")
     secret.set_defaults(func=_cmd_secret)

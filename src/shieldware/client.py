@@ -159,6 +159,9 @@ class PowAuth(httpx.Auth):
 
     :param max_work: the most expected hashes it will spend on one challenge.
     :param max_rounds: challenges answered per request before giving up (returns the 401).
+
+    Account actions (a sign-up, a login) need a proof each: the auth solves once per such
+    request, and no clearance covers them. `solves` counts the challenges it answered.
     """
 
     requires_request_body = True
@@ -167,6 +170,7 @@ class PowAuth(httpx.Auth):
     def __init__(self, *, max_work: int = DEFAULT_MAX_WORK, max_rounds: int = 2) -> None:
         self.max_work = max_work
         self.max_rounds = max_rounds
+        self.solves = 0
         self._clearance = _Clearance()
 
     @property
@@ -186,6 +190,7 @@ class PowAuth(httpx.Auth):
             if challenge is None or challenge.work > self.max_work:
                 return
             _answering(request, solve_answer(challenge, self.max_work))
+            self.solves += 1
             response = yield request
         self._clearance.keep(_origin(str(response.request.url)), response.headers)
 
@@ -204,6 +209,7 @@ class PowAuth(httpx.Auth):
                 return
             # Solving is CPU work: keep the event loop free while it runs.
             answer = await anyio.to_thread.run_sync(solve_answer, challenge, self.max_work)
+            self.solves += 1
             _answering(request, answer)
             response = yield request
         self._clearance.keep(_origin(str(response.request.url)), response.headers)

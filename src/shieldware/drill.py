@@ -1,9 +1,12 @@
 """``shieldware drill``: rehearse an attack against your own app, with a few real users beside it.
 
 A crowd of bot clients (floods, credential stuffing, library scrapers, headless browsers, proof of
-work solvers) runs side by side with a few well-behaved browser-like users, bounded in time and
-in requests. The report says what matters: did the people get through, how fast, and how much
-of the bots' traffic reached the app.
+work solvers, sign-up bots with and without a solver) runs side by side with a few well-behaved
+browser-like users, bounded in time and in requests. Each user also signs up the way a person does
+with the form helper: opens the form, types for a few seconds while the proof of work for the
+post is solved in the background, then sends it. The report says what matters: did the people get
+through, how long they waited, how much of the bots' traffic reached the app, and how many
+accounts the bots made per proof of work they solved.
 
 Many client addresses are presented through ``X-Forwarded-For``; that only works when the target
 trusts the drill as a proxy (``shieldware demo --trust-drill``). Loopback targets only, unless
@@ -13,10 +16,12 @@ told otherwise: a drill is a load test and must not be pointed at someone else's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import ipaddress
 import json
 import multiprocessing
+import os
 import random
 import socket
 import ssl
@@ -42,7 +47,12 @@ __all__ = [
 ]
 
 #: Bot scenarios, in the order bots are dealt to them.
-SCENARIOS = ("flood", "stuffing", "scraper", "headless", "pow")
+SCENARIOS = ("flood", "stuffing", "scraper", "headless", "pow", "signup", "solver")
+#: Scenarios whose bots solve proofs of work (in a process of their own).
+SOLVING = ("pow", "solver")
+#: The form helper's endpoint and answer field (`shieldware.layers.challenge`).
+HELPER_CHALLENGE = "/.shieldware/pow/challenge"
+HELPER_FIELD = "sw-pow-answer"
 REACHED_HEADER = "x-shieldware-reached"
 ACTION_HEADER = "x-shieldware-action"
 STATS_PATH = "/.shieldware/stats"
@@ -78,9 +88,15 @@ BROWSER_HEADERS = {
 }
 MAX_BOTS = 5000
 MAX_USERS = 200
-#: Bots come from 198.18.0.0/15 (benchmarking), users from 192.0.2.0/24 (documentation).
+#: Bots come from 198.18.0.0/15 (benchmarking); `USER_NET` (documentation) is kept for callers.
 BOT_NET = ipaddress.ip_network("198.18.0.0/15")
 USER_NET = ipaddress.ip_network("192.0.2.0/24")
+#: Users come each from a /24 of their own in 100.64.0.0/10 (shared address space): people from
+#: fresh networks.
+PEOPLE_NET = ipaddress.ip_network("100.64.0.0/10")
+#: Sign-up solver bots: ten addresses in one /24.
+SOLVER_NET = ipaddress.ip_network("198.19.7.0/24")
+SOLVER_ADDRESSES = 10
 
 
 @dataclass
@@ -108,8 +124,14 @@ class DrillConfig:
     #: addresses than bots make per-address limits bite; one per bot is a distributed flood.
     addresses: int | None = None
     #: Proof-of-work solving bots at most (each burns about a core-second per challenge on the
-    #: drill's machine); bots dealt to ``pow`` beyond this flood instead.
+    #: drill's machine); bots dealt to ``pow`` or ``solver`` beyond this flood instead.
     pow_max: int = 8
+    #: Where people sign up (and ``signup`` / ``solver`` bots post).
+    signup_path: str = "/signup"
+    #: Sign-ups per user over the drill (0: users only browse).
+    user_signups: int = 1
+    #: Seconds a person spends filling in the form (the helper solves meanwhile).
+    user_typing: tuple[float, float] = (2.0, 4.0)
 
     def validate(self) -> None:
         errors = []
@@ -121,6 +143,10 @@ class DrillConfig:
             errors.append(f"users must be within 0..{MAX_USERS}")
         if self.addresses is not None and not 1 <= self.addresses <= BOT_NET.num_addresses - 2:
             errors.append("addresses must be within 1..131070")
+        if not 0 <= self.user_signups <= 100:
+            errors.append("user_signups must be within 0..100")
+        if not self.signup_path.startswith("/"):
+            errors.append("signup_path must be a path")
         unknown = set(self.scenarios) - set(SCENARIOS)
         if unknown:
             errors.append(f"unknown scenarios {sorted(unknown)}; choose from {list(SCENARIOS)}")
@@ -177,6 +203,19 @@ class _Tally:
     latencies: list[float] = field(default_factory=list)
     #: Page views that met a challenge and solved it (their time includes the solving).
     solved: list[float] = field(default_factory=list)
+    #: Proofs of work solved (`PowAuth.solves`; the users' form helper).
+    solves: int = 0
+    #: Sign-up posts sent, and those the app answered (accounts made).
+    signups: int = 0
+    accounts: int = 0
+    #: People's waits on a sign-up: the post's time plus any solving left when they finished typing.
+    signup_waits: list[float] = field(default_factory=list)
+    #: The difficulty (bits) of each proof the users' helper solved.
+    bits: list[int] = field(default_factory=list)
+    #: The form helper's background requests (not page views): their statuses, and how many
+    #: reached the app (a target with no proof-of-work layer answers them itself).
+    helper: Counter[str] = field(default_factory=Counter)
+    helper_reached: int = 0
 
     def as_dict(self, with_latency: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -188,11 +227,18 @@ class _Tally:
             "decisions": dict(sorted(self.actions.items())),
             "admitted_per_route": dict(sorted(self.admitted_routes.items())),
         }
+        if self.signups or self.solves:
+            out["signups"] = self.signups
+            out["accounts"] = self.accounts
+            out["solves"] = self.solves
         if with_latency:
             out["success_rate"] = self.admitted / self.requests if self.requests else None
             out["latency_ms"] = _percentiles(self.latencies)
             out["challenged"] = len(self.solved)
             out["challenged_latency_ms"] = _percentiles(self.solved)
+            out["signup_wait_ms"] = _percentiles(self.signup_waits)
+            out["bits"] = sorted(set(self.bits))
+            out["helper_statuses"] = dict(sorted(self.helper.items()))
         return out
 
 
@@ -250,6 +296,8 @@ class _Run:
             (tally.solved if solved else tally.latencies).append(elapsed)
         if response.headers.get(REACHED_HEADER):
             tally.reached += 1
+            if route == self.config.signup_path and response.request.method == "POST":
+                tally.accounts += 1
 
 
 def _action_from_status(status: int) -> str:
@@ -275,6 +323,8 @@ async def _request(
     except Exception:  # transport errors and timeouts are results, not crashes
         response = None
     run.record(tally, route, response, time.perf_counter() - started)
+    if method == "POST" and route == run.config.signup_path:
+        tally.signups += 1
     return response
 
 
@@ -286,20 +336,108 @@ def _pow_auth() -> Any | None:
     return auth_class() if auth_class is not None else None
 
 
-async def _user(run: _Run, index: int, rng: random.Random, make: Callable[..., Any]) -> None:
+def _person_address(index: int) -> str:
+    """A fresh network per person: ``100.64.0.0/10`` split into /24s."""
+    return str(PEOPLE_NET[(index % (PEOPLE_NET.num_addresses // 256)) * 256 + 10])
+
+
+async def _user(
+    run: _Run,
+    index: int,
+    rng: random.Random,
+    make: Callable[..., Any],
+    solver: Callable[[str, int, int], Awaitable[list[int]]],
+) -> None:
     headers = dict(BROWSER_HEADERS)
     if run.config.forwarded:
-        headers["x-forwarded-for"] = str(USER_NET[10 + index % 240])
+        headers["x-forwarded-for"] = _person_address(index)
     lo, hi = run.config.user_think
     routes = [*run.config.pages, run.config.login_path]
     auth = _pow_auth()
+    signups = run.config.user_signups
+    # sign-ups spread over the drill, the first one early: a person's visit
+    span = run.deadline - time.monotonic()
+    due = sorted(
+        time.monotonic() + (span * (k + rng.uniform(0.05, 0.5)) / max(1, signups))
+        for k in range(signups)
+    )
     async with make(cookies=True, auth=auth) as client:
         await asyncio.sleep(rng.uniform(0, lo))
         first = True  # every user views at least one page, even on a machine slow to start it
         while first or run.running():
             first = False
-            await _browse(run, client, rng.choice(routes), headers, solve=auth is not None)
+            if due and time.monotonic() >= due[0]:
+                due.pop(0)
+                await _sign_up(run, client, headers, rng, solver, index)
+            else:
+                await _browse(run, client, rng.choice(routes), headers, solve=auth is not None)
             await asyncio.sleep(rng.uniform(lo, hi))
+
+
+async def _sign_up(
+    run: _Run,
+    client: Any,
+    headers: dict[str, str],
+    rng: random.Random,
+    solver: Callable[[str, int, int], Awaitable[list[int]]],
+    index: int,
+) -> None:
+    """A person signing up with the form helper: the form page, typing while the helper fetches
+    and solves the post's proof of work, then the post. The wait is what comes after typing."""
+    route = run.config.signup_path
+    page = await _request(run, client, run.legit, "GET", route, headers)
+    if page is None:
+        return
+    typing = asyncio.ensure_future(asyncio.sleep(rng.uniform(*run.config.user_typing)))
+    helper = asyncio.ensure_future(_helper_answer(run, client, headers, solver))
+    await typing
+    typed = time.perf_counter()
+    answer = await helper  # the helper may still be solving: the person waits for it
+    form = {"email": f"person{index}.{rng.getrandbits(32)}@example.org", "password": "a long one"}
+    if answer:
+        form[HELPER_FIELD] = answer
+    if not run.spend():
+        return
+    try:
+        response = await client.post(route, headers=headers, data=form)
+    except Exception:
+        response = None
+    wait = time.perf_counter() - typed
+    run.record(run.legit, route, response, wait)
+    run.legit.signups += 1
+    run.legit.signup_waits.append(wait)
+
+
+async def _helper_answer(
+    run: _Run,
+    client: Any,
+    headers: dict[str, str],
+    solver: Callable[[str, int, int], Awaitable[list[int]]],
+) -> str | None:
+    """What the form helper does: an action-bound challenge, solved; None when there is none."""
+    ask = {**headers, "accept": "application/json", "sec-fetch-mode": "cors"}
+    ask["sec-fetch-dest"] = "empty"
+    ask.pop("upgrade-insecure-requests", None)
+    try:
+        response = await client.get(
+            HELPER_CHALLENGE, params={"a": run.config.signup_path}, headers=ask
+        )
+        run.legit.helper[str(response.status_code)] += 1
+        run.legit.helper_reached += bool(response.headers.get(REACHED_HEADER))
+        if response.status_code != 200:
+            return None  # no proof-of-work layer on this route: the form goes as it is
+        challenge = response.json()
+        token, count, bits = (
+            str(challenge["token"]),
+            int(challenge["count"]),
+            int(challenge["bits"]),
+        )
+    except Exception:
+        return None
+    nonces = await solver(token.split(".")[1], count, bits)
+    run.legit.solves += 1
+    run.legit.bits.append(bits)
+    return token + ";" + ",".join(str(n) for n in nonces)
 
 
 async def _browse(
@@ -339,13 +477,17 @@ def _bot_headers(run: _Run, scenario: str, index: int, rng: random.Random) -> di
         headers = {**BROWSER_HEADERS, "user-agent": HEADLESS_UA}
     elif scenario == "stuffing":
         headers = {"user-agent": rng.choice(LIBRARY_UAS[:2]), "accept": "*/*"}
-    elif scenario == "pow":  # asks for the machine-readable challenge its solver answers
+    elif scenario in SOLVING:  # asks for the machine-readable challenge its solver answers
         headers = {"user-agent": BROWSER_UA, "accept": "application/json, */*;q=0.5"}
+    elif scenario == "signup":  # a browser-like form post, no proof of work
+        headers = {**BROWSER_HEADERS, "content-type": "application/x-www-form-urlencoded"}
     else:  # flood: poses as a browser
         headers = {"user-agent": BROWSER_UA, "accept": "text/html,*/*;q=0.8"}
     if run.config.forwarded:
         spread = run.config.addresses or BOT_NET.num_addresses - 2
         headers["x-forwarded-for"] = str(BOT_NET[1 + index % spread])
+        if scenario == "solver":  # ten addresses in one /24
+            headers["x-forwarded-for"] = str(SOLVER_NET[1 + index % SOLVER_ADDRESSES])
     return headers
 
 
@@ -359,14 +501,20 @@ async def _bot(
     n = 0
     # One small client per bot: httpx's shared pool serialises badly past a few dozen connections.
     # Proof-of-work bots solve challenges honestly with the Python client and keep the clearance.
-    async with make(auth=_pow_auth() if scenario == "pow" else None) as client:
+    auth = _pow_auth() if scenario in SOLVING else None
+    async with make(auth=auth) as client:
         while run.running():
             n += 1
             if scenario == "stuffing":
                 data = {"email": f"user{index}.{n}@example.com", "password": f"hunter{n}"}
                 await _request(run, client, tally, "POST", run.config.login_path, headers, data)
+            elif scenario in ("signup", "solver"):
+                data = {"email": f"bot{index}.{n}@example.com", "password": f"hunter2-{n}"}
+                await _request(run, client, tally, "POST", run.config.signup_path, headers, data)
             else:
                 await _request(run, client, tally, "GET", pages[n % len(pages)], headers)
+            if auth is not None:
+                tally.solves, auth.solves = tally.solves + auth.solves, 0
             await asyncio.sleep(pause)  # at least one loop turn, so bots interleave fairly
 
 
@@ -391,13 +539,42 @@ def _client_factory(config: DrillConfig) -> Callable[..., Any]:
 async def _users(run: _Run, seed: float) -> None:
     rng = random.Random(seed)
     make = _client_factory(run.config)
-    await asyncio.gather(
-        *(_user(run, i, random.Random(rng.random()), make) for i in range(run.config.users))
-    )
+    loop = asyncio.get_running_loop()
+    pool = None
+    if run.config.user_signups and run.config.users:
+        # The helper solves in the browser's Web Workers, off the page's thread: here, in a
+        # process of its own, so the users' own timing is not slowed by the hashing.
+        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        await loop.run_in_executor(pool, _warm)
+
+    async def solver(cid: str, count: int, bits: int) -> list[int]:
+        from .pow.puzzle import solve
+
+        if pool is None:  # pragma: no cover - only when nobody signs up
+            return solve(cid, count, bits)
+        return await loop.run_in_executor(pool, solve, cid, count, bits)
+
+    try:
+        await asyncio.gather(
+            *(
+                _user(run, i, random.Random(rng.random()), make, solver)
+                for i in range(run.config.users)
+            )
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _warm() -> None:
     import httpx  # noqa: F401 - imported once, before the clock starts
+
+
+def _yield_cpu() -> None:
+    """Lower this process's priority: the solver bots' hashing stands for the attacker's CPUs,
+    not the target's, so on one machine it yields to the server and to the people."""
+    with contextlib.suppress(AttributeError, OSError):  # not POSIX, or not allowed
+        os.nice(19)
 
 
 def _users_in_process(config: DrillConfig, deadline: float, seed: float) -> _Tally:
@@ -408,20 +585,23 @@ def _users_in_process(config: DrillConfig, deadline: float, seed: float) -> _Tal
     return run.legit
 
 
-async def _solvers(run: _Run, indices: list[int], seed: float) -> None:
+async def _solvers(run: _Run, bots: list[tuple[str, int]], seed: float) -> None:
     rng = random.Random(seed)
     make = _client_factory(run.config)
-    await asyncio.gather(*(_bot(run, "pow", i, random.Random(rng.random()), make) for i in indices))
+    await asyncio.gather(
+        *(_bot(run, scenario, i, random.Random(rng.random()), make) for scenario, i in bots)
+    )
 
 
 def _solvers_in_process(
-    config: DrillConfig, deadline: float, indices: list[int], budget: int, seed: float
-) -> _Tally:
+    config: DrillConfig, deadline: float, bots: list[tuple[str, int]], budget: int, seed: float
+) -> dict[str, _Tally]:
     """Entry point of the solving bots' process: their hashing must not starve the other bots."""
+    _yield_cpu()
     run = _Run(config, deadline)
     run.budget = budget
-    asyncio.run(_solvers(run, indices, seed))
-    return run.bots["pow"]
+    asyncio.run(_solvers(run, bots, seed))
+    return {name: run.bots[name] for name in SOLVING if name in run.bots}
 
 
 ProgressFn = Callable[[float, _Run], None]
@@ -441,14 +621,20 @@ async def _stats(base: str, timeout: float) -> int | None:
 
 
 def _deal(config: DrillConfig, scenarios: list[str]) -> dict[str, list[int]]:
-    """Bot indices per scenario, round-robin; solvers beyond `pow_max` become flood bots."""
+    """Bot indices per scenario, round-robin; solvers (``pow`` and ``solver`` together) beyond
+    `pow_max` become flood bots."""
     dealt: dict[str, list[int]] = {name: [] for name in scenarios}
     for i in range(config.bots if scenarios else 0):
         dealt[scenarios[i % len(scenarios)]].append(i)
-    extra = dealt.get("pow", [])[config.pow_max :]
+    room = config.pow_max
+    extra: list[int] = []
+    for name in SOLVING:
+        kept = dealt.get(name, [])
+        extra += kept[room:]
+        del kept[room:]
+        room -= len(kept)
     if extra:
-        del dealt["pow"][config.pow_max :]
-        spill = "flood" if "flood" in dealt else next((s for s in dealt if s != "pow"), None)
+        spill = "flood" if "flood" in dealt else next((s for s in dealt if s not in SOLVING), None)
         if spill is not None:
             dealt[spill].extend(extra)
     return dealt
@@ -462,10 +648,11 @@ async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> 
     base = config.url.rstrip("/")
     before = await _stats(base, config.timeout)
     skipped: dict[str, str] = {}
-    if "pow" in config.scenarios and _pow_auth() is None:
-        skipped["pow"] = "shieldware.client (PowAuth) is not available in this build"
+    for name in SOLVING:
+        if name in config.scenarios and _pow_auth() is None:
+            skipped[name] = "shieldware.client (PowAuth) is not available in this build"
     dealt = _deal(config, [s for s in config.scenarios if s not in skipped])
-    solvers = dealt.pop("pow", [])
+    solvers = [(name, i) for name in SOLVING for i in dealt.pop(name, [])]
     users_apart = bool(config.users and config.bots and config.users_process)
     solvers_apart = bool(solvers and config.users_process)
     workers = users_apart + solvers_apart
@@ -480,7 +667,7 @@ async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> 
     make = _client_factory(config)
     tasks: list[Awaitable[Any]] = []
     users_seed, solvers_seed = rng.random(), rng.random()
-    helpers: dict[str, Awaitable[_Tally]] = {}
+    helpers: dict[str, Awaitable[Any]] = {}
     if users_apart:
         helpers["users"] = loop.run_in_executor(
             pool, _users_in_process, config, run.deadline, users_seed
@@ -503,7 +690,7 @@ async def run_drill(config: DrillConfig, progress: ProgressFn | None = None) -> 
         if "users" in helpers:
             run.legit = await helpers["users"]
         if "pow" in helpers:
-            run.bots["pow"] = await helpers["pow"]
+            run.bots.update(await helpers["pow"])
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -533,6 +720,9 @@ def _report(run: _Run, elapsed: float, before: int | None, after: int | None) ->
         bots_total.statuses.update(tally.statuses)
         bots_total.actions.update(tally.actions)
         bots_total.admitted_routes.update(tally.admitted_routes)
+        bots_total.signups += tally.signups
+        bots_total.accounts += tally.accounts
+        bots_total.solves += tally.solves
     decisions = Counter(run.legit.actions)
     decisions.update(bots_total.actions)
     cfg = asdict(config)
@@ -550,11 +740,41 @@ def _report(run: _Run, elapsed: float, before: int | None, after: int | None) ->
         },
         "decisions": dict(sorted(decisions.items())),
         "reached_app": {
-            "legit": run.legit.reached,
+            "legit": run.legit.reached + run.legit.helper_reached,
             "bots": bots_total.reached,
             "stats_endpoint": None if before is None or after is None else after - before,
         },
+        "signups": _signups(run),
         "skipped": run.skipped,
+    }
+
+
+def _signups(run: _Run) -> dict[str, Any]:
+    """Who made accounts, at what cost: people's waits and bits, bots' accounts per solve."""
+    legit = run.legit
+    bots: dict[str, Any] = {}
+    for name, tally in run.bots.items():
+        if tally.signups or tally.solves:
+            per_solve = round(tally.accounts / tally.solves, 3) if tally.solves else None
+            bots[name] = {
+                "posts": tally.signups,
+                "accounts": tally.accounts,
+                "solves": tally.solves,
+                "accounts_per_solve": per_solve,
+            }
+    return {
+        "people": {
+            "signups": legit.signups,
+            "accounts": legit.accounts,
+            "solves": legit.solves,
+            "wait_ms": _percentiles(legit.signup_waits),
+            "bits": sorted(set(legit.bits)),
+            "status_405": legit.statuses.get("405", 0),
+        },
+        "bots": bots,
+        "non_solver_accounts": sum(
+            t.accounts for name, t in run.bots.items() if name not in SOLVING
+        ),
     }
 
 
@@ -594,6 +814,21 @@ def format_report(report: dict[str, Any]) -> str:
         )
     for name, why in report["skipped"].items():
         lines.append(f"    {name:<9} skipped: {why}")
+    signups = report.get("signups")
+    if signups and (signups["people"]["signups"] or signups["bots"]):
+        people = signups["people"]
+        wait = people["wait_ms"]
+        lines.append(
+            f"  sign-ups: people {people['accounts']} accounts of {people['signups']} "
+            f"(wait after typing p50 {wait['p50']} ms, p99 {wait['p99']} ms; "
+            f"bits {people['bits'] or '-'}; 405s {people['status_405']}); "
+            f"bots without a solver: {signups['non_solver_accounts']} accounts"
+        )
+        for name, row in signups["bots"].items():
+            lines.append(
+                f"    {name:<9} {row['posts']:>7} posts, {row['accounts']:>6} accounts, "
+                f"{row['solves']:>6} solves ({row['accounts_per_solve']} accounts per solve)"
+            )
     return "\n".join(lines)
 
 

@@ -298,6 +298,16 @@ class Facts:
         return headers
 
     @property
+    def raw_headers(self) -> Sequence[tuple[bytes, bytes]] | None:
+        """The server's own header lines (ASGI), undecoded; None for WSGI and hand-built facts.
+
+        For layers that key a cache on the head without paying to decode it.
+        """
+        if self._environ is not None or (self._pairs is not None and not self._raw):
+            return None
+        return self._raw
+
+    @property
     def header_index(self) -> Mapping[str, str]:
         """Every header by name, as `header` reads it (for layers that read many)."""
         first = self._first
@@ -316,7 +326,10 @@ class Facts:
                 # A chain that reads a header or two (a refusal reads Accept) finds them in the
                 # raw lines, without decoding every header to build the index.
                 self._scans += 1
-                wanted = name.encode("latin-1")
+                try:
+                    wanted = name.encode("latin-1")
+                except UnicodeEncodeError:
+                    return default  # no server sends such a name
                 try:
                     for key, value in self._raw:
                         if key == wanted or bytes(key).lower() == wanted:

@@ -11,6 +11,10 @@ request into `Facts`, asks the gate for an `Entry`, then only translates::
         finally-ish: gate.finish(entry) once the response has ended (no-op when entry.finished)
 
 The locations of the decision live here too, once (the header-merge rule is `render.merge_headers`).
+
+A layer may ask for a request's body (`Gate.wants_body`; see `shieldware.body`): the adapter then
+buffers at most `body.MAX_BODY` bytes, hands them over with `body.with_body` and replays the exact
+bytes to the app. Nothing else ever reads a body.
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, ParamSpec
 
+from .body import SAFE_METHODS
 from .facts import Facts
+from .layer import Shadowed
 from .policy import Shield
 from .quietlog import QuietLog
 from .render import BAD_REQUEST, Renderer
@@ -91,11 +97,30 @@ class Gate:
     Thread-safe and loop-safe: it keeps nothing per request on itself.
     """
 
-    __slots__ = ("render", "shield")
+    __slots__ = ("_body_readers", "render", "shield")
 
     def __init__(self, shield: Shield, *, renderer: Renderer | None = None) -> None:
         self.shield = shield
         self.render = renderer if renderer is not None else Renderer()
+        readers = []
+        for layer in shield.layers:
+            inner = layer.layer if isinstance(layer, Shadowed) else layer
+            wants = getattr(inner, "wants_body", None)
+            if callable(wants):
+                readers.append(wants)
+        self._body_readers: tuple[Callable[[Facts], bool], ...] = tuple(readers)
+
+    def wants_body(self, facts: Facts | None) -> bool:
+        """True when a layer asks for this request's body (a form post to a covered route).
+
+        Never raises: facts that cannot be read are decided (and refused) without a body.
+        """
+        if facts is None or not self._body_readers or facts.method in SAFE_METHODS:
+            return False
+        try:
+            return any(wants(facts) for wants in self._body_readers)
+        except Exception:
+            return False
 
     def __repr__(self) -> str:
         return f"Gate({self.shield!r})"

@@ -221,6 +221,8 @@ def mounted(key: Key) -> Key:
 def by_header(name: str) -> Key:
     """The value of header `name` (hashed into the key, never stored); absent: does not apply."""
     lowered = name.lower()
+    if not _TOKEN.fullmatch(lowered):
+        raise ConfigurationError(f"not an HTTP header name: {name!r}")
 
     def header(facts: Facts) -> str | None:
         value = facts.header(lowered)
@@ -228,6 +230,9 @@ def by_header(name: str) -> Key:
 
     return Key(_Part(f"header:{lowered}", header))
 
+
+#: An HTTP field name (RFC 9110 token), ASCII only.
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9a-z-]+")
 
 _ID_SEGMENT = re.compile(
     r"\d+|[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"

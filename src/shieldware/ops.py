@@ -18,12 +18,14 @@ __all__ = [
     "Bucket",
     "Count",
     "Get",
+    "GetText",
     "Hit",
     "Incr",
     "LeaseState",
     "LimitState",
     "Op",
     "Release",
+    "SetText",
     "Strategy",
     "Take",
     "Window",
@@ -266,5 +268,36 @@ class Incr(Op[int]):
 @dataclass(frozen=True, slots=True)
 class Get(Op[Count | None]):
     """Read the counter or marker at `key` (an `Add` marker reads as 1), or None when absent."""
+
+    key: str
+
+
+# -- small shared records (the under-attack switch) -----------------------------------------------
+
+#: The longest text a `SetText` may store: small records, never payloads.
+MAX_TEXT = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class SetText(Op[bool]):
+    """Store `text` at `key` (replacing what is there), for `ttl` seconds or, with None, for good.
+
+    Returns True. For small records every process reads (the under-attack switch), not counters.
+    """
+
+    key: str
+    text: str
+    ttl: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.text) > MAX_TEXT:
+            raise ValueError(f"a SetText holds at most {MAX_TEXT} characters")
+        if self.ttl is not None and not self.ttl > 0:
+            raise ValueError("a SetText ttl must be positive (or None: no expiry)")
+
+
+@dataclass(frozen=True, slots=True)
+class GetText(Op[str | None]):
+    """Read the text a `SetText` stored at `key`, or None when absent (or not text)."""
 
     key: str

@@ -25,7 +25,8 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from .clientip import TrustedProxies
 from .errors import BadRequest, ConfigurationError, StoreError, StoreOverloaded
@@ -47,6 +48,9 @@ from .layer import (
 from .quietlog import QuietLog
 from .stores import MemoryStore, Store, require_ops, store_from_url
 from .verdict import ALLOWED, DEFAULT_ALLOW, Action, Decision, Reason, Verdict
+
+if TYPE_CHECKING:
+    from .attack import AttackEvent, AttackProfile, AttackState, Switch
 
 __all__ = ["Mode", "Shield", "Step"]
 
@@ -87,6 +91,8 @@ class Shield:
     :param challenger: who answers a CHALLENGE threshold; the first layer that can, by default.
     :param debug: re-raise a layer's exception instead of answering it with the failure policy
         (for tests and development; never in production).
+    :param attack: what the under-attack switch changes (an `AttackProfile`); None: no switch.
+        The attack chain is compiled here, beside the normal one; `under_attack` flips it.
     """
 
     def __init__(
@@ -101,6 +107,7 @@ class Shield:
         on_store_error: FailurePolicy = "open",
         challenger: Challenger | None = None,
         debug: bool = False,
+        attack: AttackProfile | None = None,
     ) -> None:
         self.layers: tuple[Layer, ...] = tuple(layers)
         errors = _check_layers(self.layers)
@@ -148,8 +155,12 @@ class Shield:
         self._threshold_steps = tuple((t.score, self._threshold_step(t)) for t in self.thresholds)
         self._enforced = mode == "enforce"
         self._inline = bool(getattr(self.store, "runs_inline", False))
+        #: The under-attack switch (None without an attack profile): picks the compiled chain.
+        self.switch: Switch | None = None if attack is None else self._compile_attack(attack)
         #: Nothing to decide and nobody to tell: adapters pass requests straight to the app.
-        self.inert = not self._steps and not self.thresholds and not self.reporters
+        self.inert = (
+            not self._steps and not self.thresholds and not self.reporters and self.switch is None
+        )
 
     def __repr__(self) -> str:
         names = ", ".join(layer.name for layer in self.layers)
@@ -166,6 +177,78 @@ class Shield:
     def _step(self, layer: Layer) -> Step:
         inner = layer.layer if isinstance(layer, Shadowed) else layer
         return Step(layer.name, layer.check, inner is not layer, self._policy_of(inner))
+
+    def _compile_attack(self, profile: AttackProfile) -> Switch:
+        """The attack chain, compiled once beside the normal one, and the switch between them."""
+        from .attack import Switch, switch_ops
+
+        layers = profile.compile(self.layers, self.challenger)
+        try:
+            require_ops(self.store, switch_ops(), "the under-attack switch")
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{exc} (or build the Shield with attack=None)") from None
+        for layer in layers:
+            inner = layer.layer if isinstance(layer, Shadowed) else layer
+            require_ops(self.store, getattr(inner, "ops", ()), f"attack layer {layer.name!r}")
+        steps = tuple(self._step(layer) for layer in layers if not _inert(layer))
+        self.attack_profile = profile
+        self.attack_layers = tuple(layers)
+        return Switch(
+            self.store,
+            self._steps,
+            steps,
+            listeners=self._attack_listeners,
+            refresh=profile.refresh,
+        )
+
+    def _attack_listeners(self) -> list[Callable[[AttackEvent], None]]:
+        return [
+            hook
+            for hook in (getattr(r, "attack_changed", None) for r in self.reporters)
+            if callable(hook)
+        ]
+
+    def _need_switch(self) -> Switch:
+        if self.switch is None:
+            raise ConfigurationError(
+                "this Shield has no attack profile: Shield(..., attack=AttackProfile())"
+            )
+        return self.switch
+
+    # -- the under-attack switch ----------------------------------------------------------------
+    def under_attack(
+        self,
+        on: bool = True,
+        *,
+        reason: str = "",
+        until: str | float | datetime | timedelta | None = None,
+        by: str = "python",
+    ) -> AttackState:
+        """Turn the under-attack profile on (or off) for every worker sharing the store.
+
+        :param reason: why (reported with the flip, shown in the live view).
+        :param until: when it turns off by itself: a `datetime`, a `timedelta`, epoch seconds, or
+            text (``"30m"``, ``"2h"``, an ISO time).
+        :param by: who flips it (``"cli:ann"``, ``"liveview"``, ``"auto"``).
+        :returns: the record written. Raises `StoreError` when the store cannot take it.
+        """
+        return self._need_switch().set(on, reason=reason, until=until, by=by)
+
+    async def aunder_attack(
+        self,
+        on: bool = True,
+        *,
+        reason: str = "",
+        until: str | float | datetime | timedelta | None = None,
+        by: str = "python",
+    ) -> AttackState:
+        """`under_attack` for async code (the store is reached without blocking the loop)."""
+        return await self._need_switch().aset(on, reason=reason, until=until, by=by)
+
+    def attack_status(self) -> AttackState:
+        """The switch's record as the store holds it now (``.active(time.time())`` says whether
+        the attack profile runs)."""
+        return self._need_switch().status()
 
     def _policy_of(self, layer: object) -> FailurePolicy:
         own = check_failure_policy(getattr(layer, "on_store_error", None))
@@ -188,7 +271,14 @@ class Shield:
         :param report: False to decide without telling the reporters (``shieldware explain``).
         """
         progress = Progress()
-        for step in self._steps:
+        switch = self.switch
+        if switch is None:
+            steps = self._steps
+        else:
+            if switch.monotonic() >= switch.due:
+                switch.refresh()
+            steps = switch.steps
+        for step in steps:
             if self._count(step, self._run(step, facts, progress), progress):
                 break
         else:
@@ -203,7 +293,14 @@ class Shield:
     async def adecide(self, facts: Facts) -> Decision:
         """Decide asynchronously (ASGI); the store is reached without blocking the loop."""
         progress = Progress()
-        for step in self._steps:
+        switch = self.switch
+        if switch is None:
+            steps = self._steps
+        else:
+            if switch.monotonic() >= switch.due:
+                await switch.arefresh()
+            steps = switch.steps
+        for step in steps:
             # A pure layer answers with a verdict: no coroutine is made for it.
             try:
                 out = step.check(facts, progress)
@@ -339,21 +436,22 @@ class Shield:
         """Run the decision's after-response ops (lease releases). Never raises.
 
         A busy store (`StoreOverloaded`) is waited for, a little longer each time and for about
-        a second at most (`AFTER_WAITS`): a lease given back late is better than one held until
-        it expires, locking its client out.
+        a second at most per decision, however many ops it holds (`AFTER_WAITS`): a lease given
+        back late is better than one held until it expires, locking its client out.
         """
+        waits = iter(AFTER_WAITS)  # one budget for the whole decision, however many ops
         for op in decision.after:
-            for wait in (*AFTER_WAITS, None):
+            while True:
                 try:
                     self.store.run(op)
                 except StoreOverloaded as exc:
-                    if wait is None:
-                        self._quiet.warning(
-                            "after", "shieldware: after-response op %r failed: %s", op, exc
-                        )
-                    else:
+                    wait = next(waits, None)
+                    if wait is not None:
                         time.sleep(wait)
                         continue
+                    self._quiet.warning(
+                        "after", "shieldware: after-response op %r failed: %s", op, exc
+                    )
                 except StoreError as exc:
                     self._quiet.warning(
                         "after", "shieldware: after-response op %r failed: %s", op, exc
@@ -362,18 +460,19 @@ class Shield:
 
     async def afinish(self, decision: Decision) -> None:
         """`finish` for async adapters."""
+        waits = iter(AFTER_WAITS)
         for op in decision.after:
-            for wait in (*AFTER_WAITS, None):
+            while True:
                 try:
                     await self.store.arun(op)
                 except StoreOverloaded as exc:
-                    if wait is None:
-                        self._quiet.warning(
-                            "after", "shieldware: after-response op %r failed: %s", op, exc
-                        )
-                    else:
+                    wait = next(waits, None)
+                    if wait is not None:
                         await asyncio.sleep(wait)
                         continue
+                    self._quiet.warning(
+                        "after", "shieldware: after-response op %r failed: %s", op, exc
+                    )
                 except StoreError as exc:
                     self._quiet.warning(
                         "after", "shieldware: after-response op %r failed: %s", op, exc

@@ -51,7 +51,13 @@ class Rate:
         """Parse ``"10/second"``, ``"100 per minute"``, ``"5/2 hours"`` (limits' grammar)."""
         if isinstance(value, Rate):
             return value
-        return parse_rates(value, what="rate")[0]
+        rates = parse_rates(value, what="rate")
+        if len(rates) != 1:
+            raise ConfigurationError(
+                f"{value!r} names {len(rates)} rates; a bucket has one (several limits on one "
+                "key: Quota, or RateLimit([TokenBucket(...), TokenBucket(...)]))"
+            )
+        return rates[0]
 
     @property
     def interval_us(self) -> int:

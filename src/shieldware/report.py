@@ -4,6 +4,10 @@
 - `PrometheusReporter`: counters and a histogram with bounded label values (``metrics`` extra).
 - `OpenTelemetryReporter`: decision attributes on the active span, when OpenTelemetry is installed.
 
+A reporter may also define ``attack_changed(event)``: it then hears every flip of the under-attack
+switch its process sees (`shieldware.attack.AttackEvent`: who, when, why, until). The logging and
+Prometheus reporters do.
+
 Reporters never see a token or a cookie value: the client appears only as a salted hash of its
 network. Challenge outcomes are derived from verdicts whose rule or reason starts with ``pow`` or
 ``challenge`` (see `challenge_outcome`), so the proof-of-work layer needs no reporter of its own.
@@ -26,6 +30,7 @@ from .facts import Facts
 from .verdict import Action, Decision, Reason, Verdict
 
 if TYPE_CHECKING:
+    from .attack import AttackEvent
     from .origin.value import Origin, OriginLookup
 
 __all__ = [
@@ -241,6 +246,23 @@ class LoggingReporter:
             )
         self.logger.log(level, "%s", message, extra={"shieldware": record})
 
+    def attack_changed(self, event: AttackEvent) -> None:
+        """Log a flip of the under-attack switch (at WARNING at least: someone must see it)."""
+        level = max(self.blocked_level, logging.WARNING)
+        if not self.logger.isEnabledFor(level):
+            return
+        record = {"event": "under-attack", **event.as_dict()}
+        state = event.state
+        if self.json:
+            message = _dumps(record)
+        else:
+            message = (
+                f"under-attack {'ON' if event.active else 'off'} ({event.source}) "
+                f"by {_line(state.by or '?')}: {_line(state.reason or '-')}"
+                + (f" until {state.until:.0f}" if state.on and state.until is not None else "")
+            )
+        self.logger.log(level, "%s", message, extra={"shieldware": record})
+
 
 def _dumps(value: Any) -> str:
     """One JSON line. ASCII only: json escapes just C0 controls, and a raw U+2028, NEL or lone
@@ -313,8 +335,10 @@ class PrometheusReporter:
     ``challenges_total{outcome,reason}`` (issued / solved / failed),
     ``challenge_solve_seconds`` (histogram, from ``detail["solve_ms"]`` or ``["solve_seconds"]``),
     ``storage_errors_total{rule}``, ``degraded_decisions_total``, ``store_entries`` (when the
-    watched store has a size). With `origins`: ``origin_decisions_total{action,category}``
-    (three categories: hosting, isp, unknown) and, with `asn_labels`, ``origin_blocked_total{asn}``.
+    watched store has a size), ``under_attack`` (1 while this process runs the attack profile)
+    and ``attack_flips_total{source,active}``. With `origins`: ``origin_decisions_total{action,
+    category}`` (three categories: hosting, isp, unknown) and, with `asn_labels`,
+    ``origin_blocked_total{asn}``.
 
     :param registry: where the metrics live; a fresh ``CollectorRegistry`` by default so two
         shields (or tests) never collide. Pass ``prometheus_client.REGISTRY`` to use the global one.
@@ -391,6 +415,19 @@ class PrometheusReporter:
             namespace=namespace,
             registry=reg,
         )
+        self.under_attack = prom.Gauge(
+            "under_attack",
+            "1 while this process runs the under-attack profile.",
+            namespace=namespace,
+            registry=reg,
+        )
+        self.attack_flips = prom.Counter(
+            "attack_flips",
+            "Flips of the under-attack switch this process saw (flip, observed, expired).",
+            ["source", "active"],
+            namespace=namespace,
+            registry=reg,
+        )
         if store is not None:
             self.watch_store(store)
         if asn_labels < 0:
@@ -417,6 +454,10 @@ class PrometheusReporter:
                     namespace=namespace,
                     registry=reg,
                 )
+
+    def attack_changed(self, event: AttackEvent) -> None:
+        self.under_attack.set(1 if event.active else 0)
+        self.attack_flips.labels(event.source, "true" if event.active else "false").inc()
 
     def watch_store(self, store: object) -> None:
         """Report ``len(store)`` at each scrape (-1 when the store has no size or fails)."""

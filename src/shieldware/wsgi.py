@@ -1,15 +1,19 @@
 """`ShieldWSGIMiddleware`: the shield in front of any WSGI app (Flask, Django, Bottle, ...).
 
 The `Gate` lifecycle of the ASGI middleware, driven synchronously: no event loop, no thread hop.
-The body is never read. Thread-safe: it keeps no per-request state on itself.
+The body is read only when a layer asks for it (`Gate.wants_body`), at most `body.MAX_BODY` bytes
+of a body with a ``Content-Length``, and handed to the app again as ``wsgi.input``. Thread-safe:
+it keeps no per-request state on itself.
 """
 
 from __future__ import annotations
 
 import http
+import io
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from .body import MAX_BODY, with_body
 from .facts import Facts
 from .gate import Entry, Gate, decision_in, read_facts
 from .policy import Shield
@@ -45,7 +49,10 @@ class ShieldWSGIMiddleware:
         if self.shield.inert:
             return self.app(environ, start_response)
         gate = self.gate
-        entry = gate.enter(read_facts(_from_environ, environ, self._proxies))
+        facts = read_facts(_from_environ, environ, self._proxies)
+        if gate.wants_body(facts):
+            facts = _buffer(facts, environ)  # type: ignore[arg-type]
+        entry = gate.enter(facts)
         environ[ENVIRON_KEY] = decision = entry.decision
         if entry.reply is not None:
             return _answer(start_response, entry.reply, environ.get("REQUEST_METHOD") == "HEAD")
@@ -59,6 +66,24 @@ class ShieldWSGIMiddleware:
             gate.finish(entry)
             raise
         return _Finishing(body, gate, entry)
+
+
+def _buffer(facts: Facts, environ: WSGIEnvironment) -> Facts:
+    """Read a body of at most `MAX_BODY` bytes for the layers; the app reads the same bytes."""
+    try:
+        length = int(environ["CONTENT_LENGTH"])
+    except (KeyError, TypeError, ValueError):
+        return facts  # no length (chunked): never read here
+    if not 0 <= length <= MAX_BODY:
+        return facts
+    try:
+        data = environ["wsgi.input"].read(length) if length else b""
+    except Exception:  # the client left: the app meets the same short stream
+        data = b""
+    environ["wsgi.input"] = io.BytesIO(data)
+    if len(data) != length:
+        return facts
+    return with_body(facts, environ.get("CONTENT_TYPE"), data)
 
 
 def decision_of(environ: WSGIEnvironment) -> Decision | None:

@@ -135,19 +135,43 @@ def test_disabled_cookies_are_reported_instead_of_looping(server: str, browser: 
 
 
 def test_default_preset_in_chromium(browser: object) -> None:
-    """`Shield.default`: a person's Chromium meets proof of work on an account route, solves it
-    once, then browses on its clearance (plain headless Chromium: see test_tells_browser)."""
-    app = Starlette(routes=[Route("/protected", protected), Route("/login", protected)])
+    """`Shield.default`: a person's Chromium opens the login page for free; its post (an account
+    action) pays a proof of its own. Without the form helper, the interstitial solves it and sends
+    the form again as typed (no 405, nothing to retype); then it browses freely."""
+
+    async def login(request: Request) -> Response:
+        if request.method == "POST":
+            body = (await request.body()).decode()
+            return HTMLResponse(f'<!doctype html><p id="ok">posted {body}</p>')
+        return HTMLResponse(
+            '<!doctype html><form method="post" action="/login">'
+            '<input name="user" value="ada"><button type="submit">Log in</button></form>'
+        )
+
+    app = Starlette(
+        routes=[Route("/protected", protected), Route("/login", login, methods=["GET", "POST"])]
+    )
     shield = Shield.default(SECRET)
     with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
         context = browser.new_context()  # type: ignore[attr-defined]
         try:
             page = context.new_page()
-            first = page.goto(url + "/login?z=3")
+            statuses: list[int] = []
+            page.on(
+                "response",
+                lambda r: (
+                    statuses.append(r.status) if r.request.resource_type == "document" else None
+                ),
+            )
+            first = page.goto(url + "/login")
             assert first is not None
-            assert first.status == 403
+            assert first.status == 200
+            page.click("button[type=submit]")
             page.wait_for_selector("#ok", timeout=120_000)
-            assert page.url == url + "/login?z=3"
+            posted = page.text_content("#ok") or ""
+            assert posted.startswith("posted user=ada&sw-pow-answer=c1.")  # as typed, proved
+            assert statuses[:2] == [200, 403]  # the form, then the interstitial carrying it
+            assert 405 not in statuses
             again = page.goto(url + "/protected")
             assert again is not None
             assert again.status == 200

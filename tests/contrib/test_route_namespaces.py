@@ -234,3 +234,58 @@ def test_django_stacked_decorators_with_two_rates_are_refused() -> None:
     inner = protect(Quota("5/minute"))(view)
     with pytest.raises(ConfigurationError, match="Quota"):
         protect(Quota("6/minute"))(inner)
+
+
+def test_flask_get_and_post_views_of_one_rule_with_two_rates_are_refused() -> None:
+    # The usual Flask pattern: one view shows the form, another takes the post, each protected.
+    from flask import Flask
+
+    from shieldware.contrib.flask import Shieldware, check_routes
+
+    app = Flask(__name__)
+    ext = Shieldware(app, shield=app_wide())
+
+    @app.get("/login")
+    @ext.protect(TokenBucket("50/minute"))
+    def login_form() -> str:
+        return "form"
+
+    @app.post("/login")
+    @ext.protect(TokenBucket("5/minute"))
+    def login() -> str:
+        return "ok"
+
+    with pytest.raises(ConfigurationError, match=r"login_form.*login\)|login\).*login_form"):
+        check_routes(app)
+    app.testing = True  # let the error reach the test instead of Flask's 500 page
+    client = app.test_client()
+    with pytest.raises(ConfigurationError):  # unchecked at start-up: the first request says so
+        client.get("/login", environ_base={"REMOTE_ADDR": "198.51.100.22"})
+
+
+def test_flask_views_of_one_rule_with_one_rate_or_two_names_are_fine() -> None:
+    from flask import Flask
+
+    from shieldware.contrib.flask import Shieldware, check_routes
+
+    app = Flask(__name__)
+    ext = Shieldware(app, shield=app_wide())
+
+    @app.get("/login")
+    @ext.protect(TokenBucket("50/minute", name="login-form"))
+    def login_form() -> str:
+        return "form"
+
+    @app.post("/login")
+    @ext.protect(TokenBucket("5/minute"))
+    def login() -> str:
+        return "ok"
+
+    check_routes(app)
+    client = app.test_client()
+    environ = {"REMOTE_ADDR": "198.51.100.23"}
+    assert [client.post("/login", environ_base=environ).status_code for _ in range(6)] == [
+        *[200] * 5,
+        429,
+    ]
+    assert client.get("/login", environ_base=environ).status_code == 200

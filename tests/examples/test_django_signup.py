@@ -90,8 +90,8 @@ def _journey(base: str) -> None:
         body = account.json()
         assert body["user"] == name
         assert "account: pass within-limit" in body["explain"]  # keyed on request.user.pk
-    with httpx.Client(base_url=base, timeout=20) as client:
-        # login: 3 attempts per hour per address in this test configuration
+    with httpx.Client(base_url=base, timeout=20, auth=PowAuth()) as client:
+        # login: one proof of work per attempt (PowAuth), then 3 attempts per hour per address
         token = _csrf(client, "/login/")
         wrong = {"username": name, "password": "nope", "csrfmiddlewaretoken": token}
         codes = [client.post("/login/", data=wrong).status_code for _ in range(4)]

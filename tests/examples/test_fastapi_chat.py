@@ -79,9 +79,15 @@ async def test_registration_is_challenged_without_proof_of_work() -> None:
         assert api.status_code == 401
         assert api.headers["www-authenticate"].startswith("Shieldware-PoW")
         page = await client.get("/register", headers=BROWSER)
-        assert page.status_code == 403
-        assert "/.shieldware/pow/" in page.text  # the interstitial, not the form
-        assert '<form method="post" action="/register">' not in page.text
+        assert page.status_code == 200  # the form itself is free: its helper pays per sign-up
+        assert '<form method="post" action="/register">' in page.text
+        assert 'src="/.shieldware/pow/pow-form.js"' in page.text
+        assert 'name="sw-pow-answer"' in page.text
+        form = {"email": "a@example.org", "password": "x" * 9}
+        posted = await client.post("/register", data=form, headers=BROWSER)
+        assert posted.status_code == 403  # no proof: the interstitial, carrying the form
+        assert '<form id="sw-replay" method="post" action="/register"' in posted.text
+        assert 'name="email" value="a@example.org"' in posted.text
 
 
 async def test_completions_need_a_key() -> None:

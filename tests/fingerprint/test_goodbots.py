@@ -196,10 +196,11 @@ def _inside(name: str) -> str:
     ],
 )
 def test_fetchers_acting_for_a_user_pay_like_anyone_else(token: str, operator: str) -> None:
-    """Attack: anyone can make these fetch /signup; verified, they were let through outright."""
+    """Attack: anyone can make these fetch /signup; verified, they were let through outright.
+    (The sign-up page itself is free since issue 13; its post, the account action, pays.)"""
     shield = Shield.default(SECRET)
     head = [("user-agent", f"Mozilla/5.0 (compatible; {token}/1.0)"), ("accept", "*/*")]
-    decision = shield.decide(facts(head, path="/signup", ip=_inside(operator)))
+    decision = shield.decide(facts(head, path="/signup", method="POST", ip=_inside(operator)))
     assert decision.action is Action.CHALLENGE, decision.explain()
     fingerprint = next(v for v in decision.trail if v.rule.startswith("fingerprint"))
     assert fingerprint.detail["good_bot"]["outcome"] == "verified"

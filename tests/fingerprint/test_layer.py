@@ -276,3 +276,32 @@ def test_allow_and_deny_ua_lists_see_the_raw_text_through_the_cache() -> None:
     assert check(fp, _chrome_build(CHROME_NAV, 6000)).action is Action.PASS
     assert check(fp, _chrome_build(CHROME_NAV, 6001)).action is Action.DENY
     assert check(fp, _chrome_build(CHROME_NAV, 6002)).action is Action.PASS
+
+
+_HEADS = [CHROME_NAV, FIREFOX_NAV, CURL, IMPOSTOR]
+_EXTRA = st.lists(
+    st.tuples(
+        st.sampled_from(["Accept", "sec-fetch-mode", "X-Junk", "user-agent", "Sec-CH-UA", "dnt"]),
+        st.sampled_from(["", "*/*", "navigate", "curl/8.0", '"Chromium";v="131"', "1"]),
+    ),
+    max_size=4,
+)
+
+
+_SHARED = Fingerprint(verifier=False)
+
+
+@given(st.sampled_from(_HEADS), _EXTRA, st.booleans())
+def test_the_raw_key_and_the_decoded_key_give_one_verdict(head, extra, twice) -> None:
+    # ASGI heads are keyed off the raw lines, hand-built ones off decoded text: same verdicts.
+    lines = [*head, *extra]
+    raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in lines]
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": raw, "scheme": "https"}
+    by_raw, by_text = _SHARED, Fingerprint(verifier=False)  # one cache across every example
+    for _ in range(2 if twice else 1):  # the second round answers from each cache
+        a = by_raw.check(Facts.from_scope(scope), Progress())
+        text = [(k.lower(), v) for k, v in lines]  # hand-built facts take lower-case names
+        b = by_text.check(Facts("GET", "/", text, scheme="https"), Progress())
+        assert (a.action, a.rule, a.weight) == (b.action, b.rule, b.weight)
+    assert Facts.from_scope(scope).raw_headers is not None
+    assert Facts("GET", "/", lines).raw_headers is None

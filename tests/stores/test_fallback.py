@@ -14,12 +14,25 @@ from typing import Any
 import pytest
 
 from shieldware import ConfigurationError, StoreError
-from shieldware.ops import Acquire, Add, Bucket, Get, Hit, Incr, Op, Release, Take, Window
+from shieldware.ops import (
+    Acquire,
+    Add,
+    Bucket,
+    Get,
+    GetText,
+    Hit,
+    Incr,
+    Op,
+    Release,
+    SetText,
+    Take,
+    Window,
+)
 from shieldware.stores import CircuitBreaker, FallbackStore, MemoryStore, RedisStore
 from tests.conftest import free_port
 
 HOUR_US = 3_600_000_000
-EVERY_OP = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get})
+EVERY_OP = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get, SetText, GetText})
 
 
 def dead_redis() -> RedisStore:

@@ -23,11 +23,13 @@ from shieldware.ops import (
     Bucket,
     Count,
     Get,
+    GetText,
     Hit,
     Incr,
     LeaseState,
     Op,
     Release,
+    SetText,
     Strategy,
     Take,
     Window,
@@ -35,7 +37,7 @@ from shieldware.ops import (
 from shieldware.stores import MemoryStore, RedisStore, Store, require_ops, store_from_url
 
 HOUR_US = 3_600_000_000
-EVERY_OP = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get})
+EVERY_OP = frozenset({Take, Add, Hit, Acquire, Release, Incr, Get, SetText, GetText})
 
 
 class Runner:
@@ -327,3 +329,37 @@ def test_get_of_a_window_or_lease_key_is_none(run: Runner) -> None:
     run(Acquire(key("gl"), "a", 3, 60))
     assert run(Get(key("gw"))) is None
     assert run(Get(key("gl"))) is None
+
+
+# -- text records (the under-attack switch) -------------------------------------------------------
+def test_set_text_then_get_text_round_trips(run: Runner) -> None:
+    assert run(GetText(key("t"))) is None
+    assert run(SetText(key("t"), '{"on": true, "reason": "flood \u00e9"}')) is True
+    assert run(GetText(key("t"))) == '{"on": true, "reason": "flood \u00e9"}'
+    assert run(SetText(key("t"), "second")) is True  # replaces
+    assert run(GetText(key("t"))) == "second"
+    assert run(Get(key("t"))) is None  # a text record is not a counter
+
+
+def test_set_text_with_a_ttl_expires(run: Runner) -> None:
+    assert run(SetText(key("short"), "x", ttl=0.05)) is True
+    assert run(GetText(key("short"))) == "x"
+    if isinstance(run.store, MemoryStore):  # its clock is a seam: ten seconds later
+        run.store.clock = lambda: time.monotonic_ns() // 1000 + 10_000_000
+    else:
+        time.sleep(0.2)
+    assert run(GetText(key("short"))) is None
+
+
+def test_get_text_ignores_a_counter_and_a_marker(run: Runner) -> None:
+    run(Incr(key("n"), 60))
+    run(Add(key("m"), 60))
+    assert run(GetText(key("n"))) is None
+    assert run(GetText(key("m"))) is None
+
+
+def test_set_text_refuses_oversized_text_and_bad_ttls() -> None:
+    with pytest.raises(ValueError):
+        SetText("k", "x" * 5000)
+    with pytest.raises(ValueError):
+        SetText("k", "x", ttl=0)

@@ -1,9 +1,11 @@
 """The signup site's protection, named by ``SHIELDWARE_SHIELD``.
 
 App-wide (the middleware: every request): a deny list, a generous per-IP limit, fingerprint scoring,
-and proof of work on the sign-up page, which browsers solve in an interstitial and API clients
-answer through ``WWW-Authenticate: Shieldware-PoW`` (``shieldware.client.PowAuth``). The views add
-their own limits with ``@protect`` (see views.py).
+and one proof of work per sign-up and login post, bound to the action and the network. The forms'
+helper (``{% shieldware_pow %}``) solves it while the person types; a browser without it gets an
+interstitial that sends the form again once solved; API clients answer
+``WWW-Authenticate: Shieldware-PoW`` (``shieldware.client.PowAuth``). The views add their own
+limits with ``@protect`` (see views.py).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ def _secret() -> str:
 
 proof_of_work = ProofOfWork(
     _secret(),
-    match=path("/signup/"),
+    actions=path("/signup/", "/login/"),  # each POST pays its own proof; the pages are free
     count=int(os.environ.get("SIGNUP_POW_COUNT", "8")),
     bits=int(os.environ.get("SIGNUP_POW_BITS", "16")),
 )

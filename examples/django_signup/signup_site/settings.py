@@ -33,7 +33,16 @@ SHIELDWARE_SHIELD = "signup_site.security.shield"
 
 ROOT_URLCONF = "signup_site.urls"
 WSGI_APPLICATION = "signup_site.wsgi.application"
-TEMPLATES: list[dict[str, object]] = []
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "signup_site" / "templates"],
+        "OPTIONS": {
+            # {% load shieldware %} {% shieldware_pow %}: the proof-of-work form helper
+            "libraries": {"shieldware": "shieldware.contrib.django_tags"},
+        },
+    }
+]
 
 DATABASES = {
     "default": {

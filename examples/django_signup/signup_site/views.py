@@ -10,8 +10,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.middleware.csrf import get_token
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 
 from shieldware.contrib.django import decision_of, protect
 from shieldware.keys import by_ip, by_principal
@@ -26,13 +25,12 @@ def _page(title: str, body: str, status: int = 200) -> HttpResponse:
     return HttpResponse(_PAGE.format(title=html.escape(title), body=body), status=status)
 
 
-def _form(request: HttpRequest, form: forms.Form, action: str, button: str) -> str:
-    token = html.escape(get_token(request))
-    return (
-        f'<form method="post" action="{action}">'
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{token}">'
-        f'{form.as_p()}<button type="submit">{button}</button></form>'
-    )
+def _form(
+    request: HttpRequest, form: forms.Form, title: str, action: str, button: str, status: int = 200
+) -> HttpResponse:
+    """The form page (templates/form.html: the form helper pays its proof of work)."""
+    context = {"title": title, "form": form, "action": action, "button": button}
+    return render(request, "form.html", context, status=status)
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -55,7 +53,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         login(request, user)
         return redirect("/account/")
     status = 400 if request.method == "POST" else 200
-    return _page("Sign up", _form(request, form, "/signup/", "Create account"), status)
+    return _form(request, form, "Sign up", "/signup/", "Create account", status)
 
 
 # Ten login attempts per minute per address: credential stuffing pays by the attempt.
@@ -69,7 +67,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         login(request, form.get_user())
         return redirect("/account/")
-    return _page("Log in", _form(request, form, "/login/", "Log in"))
+    return _form(request, form, "Log in", "/login/", "Log in")
 
 
 # Per user: the principal is request.user.pk because the middleware runs after authentication.

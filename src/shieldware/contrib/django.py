@@ -36,6 +36,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.urls import Resolver404, resolve
 from django.utils.module_loading import import_string
 
+from ..body import attach_body
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..gate import (
@@ -123,6 +124,16 @@ def _facts(request: HttpRequest, shield: Shield, principal: str | None, route: b
     if principal is None and template is None:
         return facts
     return facts.with_(principal=principal, route=template)
+
+
+def _with_body(facts: Facts, request: HttpRequest) -> Facts:
+    """The form a layer asked for (`Gate.wants_body`), read through Django, which keeps it."""
+    meta = request.META
+    return attach_body(facts, meta.get("CONTENT_LENGTH"), meta.get("CONTENT_TYPE"), _body(request))
+
+
+def _body(request: HttpRequest) -> Callable[[], bytes]:
+    return lambda: request.body
 
 
 #: Paths longer than this are resolved every time rather than cached (the cache stays small).
@@ -316,6 +327,8 @@ class ShieldwareMiddleware:
             return self.__acall__(request)
         principal = read_principal(functools.partial(self.principal, request))
         facts = read_facts(_facts, request, self.shield, principal, self.resolve_route)
+        if self.gate.wants_body(facts):
+            facts = _with_body(facts, request)  # type: ignore[arg-type]
         entry = self.gate.enter(facts)
         setattr(request, DECISION_KEY, entry.decision)
         return _serve(self.gate, entry, request, self.get_response)
@@ -323,6 +336,8 @@ class ShieldwareMiddleware:
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         principal = await aread_principal(functools.partial(self.aprincipal, request))
         facts = read_facts(_facts, request, self.shield, principal, self.resolve_route)
+        if self.gate.wants_body(facts):
+            facts = _with_body(facts, request)  # type: ignore[arg-type]
         entry = await self.gate.aenter(facts)
         setattr(request, DECISION_KEY, entry.decision)
         return await _aserve(self.gate, entry, request, self.get_response)

@@ -25,14 +25,26 @@ from typing import Any, TypeVar, cast
 from flask import Flask, Response, current_app, g, request
 from werkzeug.datastructures import Headers
 
+from ..body import attach_body
+from ..errors import ConfigurationError
 from ..facts import Facts
 from ..gate import DECISION_KEY, VIEW_KEY, Entry, Gate, decision_in, read_facts, read_principal
 from ..policy import Mode, Shield
 from ..render import merge_headers
 from ..verdict import Decision, Reply
-from . import Protection, ProtectTarget, stacked_on
+from . import Protection, ProtectTarget, check_clashes, stacked_on
 
-__all__ = ["EXTENSION_KEY", "Shieldware", "decision_of", "protect", "reply_response"]
+__all__ = [
+    "EXTENSION_KEY",
+    "Shieldware",
+    "check_routes",
+    "decision_of",
+    "protect",
+    "reply_response",
+]
+
+#: Where an app records that its routes were checked (`check_routes` runs once per app).
+_CHECKED = "shieldware.routes-checked"
 
 #: ``app.extensions["shieldware"]`` holds the extension.
 EXTENSION_KEY = "shieldware"
@@ -111,7 +123,15 @@ class _Hooks:
 
     def before(self) -> Response | None:
         gate = self.gate
-        entry = gate.enter(read_facts(_facts, gate.shield, self.principal))
+        facts = read_facts(_facts, gate.shield, self.principal)
+        if gate.wants_body(facts):  # a form a layer asked for: Flask keeps the bytes for the view
+            facts = attach_body(
+                facts,  # type: ignore[arg-type]
+                request.content_length,
+                request.content_type,
+                lambda: request.get_data(cache=True),
+            )
+        entry = gate.enter(facts)
         setattr(g, DECISION_KEY, entry.decision)
         if entry.reply is not None:
             return reply_response(entry.reply)
@@ -147,6 +167,31 @@ def protect(target: ProtectTarget, *, mode: Mode | None = None) -> Callable[[V],
     return _protect(target, base=_current_shield, mode=mode, ext=_current_ext)
 
 
+def check_routes(app: Flask) -> None:
+    """Refuse protected views of one URL rule (``GET`` and ``POST`` views of ``/login``, say)
+    whose layers would share store keys with different limits: `ConfigurationError` naming both.
+
+    Call it once the routes are registered to fail at start-up; otherwise it runs on the first
+    request a protected view sees.
+    """
+    by_rule: dict[str, dict[int, tuple[str, Protection]]] = {}
+    for rule in app.url_map.iter_rules():
+        protection = getattr(app.view_functions.get(rule.endpoint), "shieldware", None)
+        if isinstance(protection, Protection):
+            where = f"{' '.join(sorted(rule.methods or ()))} {rule.rule} ({rule.endpoint})"
+            by_rule.setdefault(rule.rule, {}).setdefault(id(protection), (where, protection))
+    errors: list[str] = []
+    for found in by_rule.values():
+        if len(found) > 1:
+            try:
+                check_clashes([(where, p.layers) for where, p in found.values()])
+            except ConfigurationError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise ConfigurationError("; ".join(errors))
+    app.extensions[_CHECKED] = True
+
+
 def _current_ext() -> Shieldware | None:
     ext = current_app.extensions.get(EXTENSION_KEY)
     return ext if isinstance(ext, Shieldware) else None
@@ -171,6 +216,9 @@ def _protect(
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+            if not app.extensions.get(_CHECKED):
+                check_routes(app)
             gate = protection.gate
             extension = ext()
             principal = extension.principal if extension is not None else None

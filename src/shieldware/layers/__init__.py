@@ -32,13 +32,16 @@ _HOME: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> _typing.Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
+if not _typing.TYPE_CHECKING:
+    # Hidden from type checkers, which see the imports above: a misspelt name stays an error.
+
+    def __getattr__(name: str) -> _typing.Any:
+        home = _HOME.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(_importlib.import_module(f".{home}", __name__), name)
+        globals()[name] = value
+        return value
 
 
 def __dir__() -> list[str]:

@@ -10,17 +10,20 @@ docs/proof-of-work.md for the protocol and the security model.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
+from ..body import SAFE_METHODS, Body, body_of, form_fields, form_value
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..keys import tag_of
 from ..layer import Flow, Progress
 from ..match import Matcher
-from ..ops import Add, Bucket, LimitState, Take
+from ..ops import Add, Bucket, Count, Get, Incr, LimitState, Op, Take
 from ..pow import puzzle, replies, tokens
 from ..pow.assets import asset_reply
+from ..pow.form import FORM_FIELD, Replay
 from ..pow.page import PageText
 from ..pow.redirect import safe_return
 from ..pow.tells import QUERY_PARAM as TELLS_PARAM
@@ -30,7 +33,14 @@ from ..rate import Rate
 from ..secret import SecretInput, resolve_secrets
 from ..verdict import Action, Reply, Verdict
 
-__all__ = ["ANSWER_HEADER", "BASE_PATH", "CLEARANCE_HEADER", "ProofOfWork", "PowReason"]
+__all__ = [
+    "ANSWER_HEADER",
+    "BASE_PATH",
+    "CLEARANCE_HEADER",
+    "FORM_FIELD",
+    "ProofOfWork",
+    "PowReason",
+]
 
 #: Reserved path prefix the layer answers under (assets and the verify endpoint).
 BASE_PATH = "/.shieldware/pow/"
@@ -53,6 +63,7 @@ class PowReason:
     SPENT = "clearance-spent"
     PREFIX_BUSY = "prefix-traffic-exceeded"
     ISSUE_RATE = "challenge-rate-exceeded"
+    CEILING = "challenge-ceiling-reached"
     REDEEM_RATE = "redeem-rate-exceeded"
     SOLVED = "solved"
     WRONG_ANSWER = "wrong-answer"
@@ -61,17 +72,25 @@ class PowReason:
     TELLS = "automation-tells"
     ASSET = "asset"
     NOT_FOUND = "not-found"
+    ACTION_PROVED = "action-proved"
+    ACTION_PROOF = "action-proof-required"
+    ACTION_ISSUED = "action-challenge"
+    NOT_AN_ACTION = "not-an-action"
 
 
 #: Reasons of a request this layer let through: a threshold's challenge must not charge it twice.
-_PASSED = frozenset({PowReason.CLEARED, PowReason.SOLVED})
+_PASSED = frozenset({PowReason.CLEARED, PowReason.SOLVED, PowReason.ACTION_PROVED})
+#: What `_mint` answers: the new challenge, or why none was issued.
+MintFlow = Generator[Op[Any], Any, "tokens.Challenge | Verdict"]
 
 
 class ProofOfWork:
     """Challenge the requests it covers unless the client holds a valid, unspent clearance.
 
     It covers requests `match` accepts, requests whose score (from earlier layers) reaches
-    `min_score`, or (when neither is given) every request. Used as a `Challenger`, it answers a
+    `min_score`, or (when neither is given, nor `actions`) every request. Account actions (the
+    unsafe-method requests `match` accepts, and those `actions` names) each need a fresh proof of
+    their own instead of a clearance. Used as a `Challenger`, it answers a
     CHALLENGE `Threshold`. Browsers get an interstitial that solves in Web Workers; clients that
     do not accept HTML (or that `api` matches) get a 401 carrying the challenge (see
     `shieldware.client`). Whatever it covers, it answers the reserved path ``/.shieldware/pow/``
@@ -88,9 +107,16 @@ class ProofOfWork:
     :param meter: requests one clearance buys (its own token bucket); `meter_burst` at once.
     :param prefix_rate: cleared requests per network prefix, whatever the number of clearances.
     :param issue_rate: challenges issued per prefix; `redeem_rate`: answers accepted per prefix.
-    :param pressure_rate: challenges issued site-wide before difficulty rises (decays by itself).
+    :param ceiling_rate: challenges issued site-wide, at most (`ceiling_burst` at once): past it
+        the layer refuses to issue (503 with Retry-After) rather than raise anyone's difficulty.
+    :param level_ttl: seconds a network's escalation level lives after its last rise.
     :param fast_hashrate: hashes/s above which a solve is flagged as faster than a browser.
     :param fast_weight: weight added to flagged solves and to requests using their clearance.
+    :param actions: requests that need a fresh single-use proof each, bound to their method, path
+        and network (a clearance never covers them), besides those `per_action` names.
+    :param per_action: unsafe-method requests (POST, PUT, PATCH, DELETE) that `match` accepts
+        need a per-action proof (sign-up, login, password reset).
+    :param form_field: the form field a per-action answer may travel in (`shieldware.body`).
     :param v4_prefix: / `v6_prefix`: the network a client is bound to and metered by.
     :param tells: automation tells the page reports with its answer (`shieldware.pow.tells`):
         None or True for the default `Tells`, False to collect nothing, or your own `Tells`.
@@ -105,6 +131,9 @@ class ProofOfWork:
         match: Matcher | None = None,
         min_score: float | None = None,
         api: Matcher | None = None,
+        actions: Matcher | None = None,
+        per_action: bool = True,
+        form_field: str = FORM_FIELD,
         name: str = "pow",
         count: int = 4,
         bits: int = 17,
@@ -120,8 +149,9 @@ class ProofOfWork:
         issue_burst: int = 30,
         redeem_rate: str | Rate = "10/minute",
         redeem_burst: int = 10,
-        pressure_rate: str | Rate = "600/minute",
-        pressure_burst: int = 600,
+        ceiling_rate: str | Rate = "6000/minute",
+        ceiling_burst: int = 1000,
+        level_ttl: int = 3600,
         fast_hashrate: float = 50e6,
         fast_weight: float = 10.0,
         v4_prefix: int = 24,
@@ -141,17 +171,24 @@ class ProofOfWork:
             errors.append("challenge_ttl and clearance_ttl must be at least 10 seconds")
         if not (8 <= v4_prefix <= 32 and 16 <= v6_prefix <= 128):
             errors.append("v4_prefix must be 8..32 and v6_prefix 16..128")
-        if min(meter_burst, prefix_burst, issue_burst, redeem_burst, pressure_burst) < 1:
+        if min(meter_burst, prefix_burst, issue_burst, redeem_burst, ceiling_burst) < 1:
             errors.append("bursts must be at least 1")
+        if level_ttl < 1:
+            errors.append("level_ttl must be at least 1 second")
+        if not form_field or not all(c.isalnum() or c in "-_" for c in form_field):
+            errors.append(f"form_field must be [A-Za-z0-9_-]+, not {form_field!r}")
         if errors:
             raise ConfigurationError("invalid ProofOfWork: " + "; ".join(errors))
         self.name = name
         #: The store ops this layer sends (checked against the store when the Shield is built).
-        self.ops = frozenset({Add, Take})
+        self.ops = frozenset({Add, Get, Incr, Take})
         self.kit = tokens.TokenKit(resolve_secrets(secret, purpose="ProofOfWork"), name)
         self.match = match
         self.min_score = min_score
         self.api = api
+        self.actions = actions
+        self.per_action = per_action
+        self.form_field = form_field
         self.count, self.bits, self.max_bits = count, bits, max_bits
         self.tiers = tuple(sorted(tiers, reverse=True))
         self.challenge_ttl, self.clearance_ttl = challenge_ttl, clearance_ttl
@@ -166,8 +203,10 @@ class ProofOfWork:
         self._prefix_spec = (Rate.parse(prefix_rate).interval_us, prefix_burst)
         self._issue_spec = (Rate.parse(issue_rate).interval_us, issue_burst)
         self._redeem_spec = (Rate.parse(redeem_rate).interval_us, redeem_burst)
-        self._pressure = Bucket(
-            self._keys + "pressure", Rate.parse(pressure_rate).interval_us, pressure_burst
+        self.level_ttl = level_ttl
+        #: The site-wide ceiling on issuing: bounds the server's work, never anyone's difficulty.
+        self._ceiling = Bucket(
+            self._keys + "ceiling", Rate.parse(ceiling_rate).interval_us, ceiling_burst
         )
         self._pass = Verdict(Action.PASS, name, PowReason.NOT_COVERED)
 
@@ -180,10 +219,26 @@ class ProofOfWork:
     # -- the Layer and Challenger protocols ------------------------------------------------
     def check(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         if facts.path.startswith(BASE_PATH):
-            return self._endpoint(facts)
+            return self._endpoint(facts, progress)
+        if facts.method not in SAFE_METHODS and self.is_action(facts):
+            return self._action_gate(facts, progress)
         if not self._covers(facts, progress):
             return self._pass
         return self._gate(facts, progress)
+
+    def is_action(self, facts: Facts) -> bool:
+        """True when `facts` is an account action: it needs a proof of its own."""
+        if facts.method in SAFE_METHODS:
+            return False
+        if self.per_action and self.match is not None and self.match(facts):
+            return True
+        return self.actions is not None and self.actions(facts)
+
+    def wants_body(self, facts: Facts) -> bool:
+        """Adapters ask before deciding (`shieldware.gate`): the body of an action that carries
+        no answer header may hold the answer in `form_field`, and is what a challenged browser
+        sends again."""
+        return self.is_action(facts) and facts.header(ANSWER_HEADER) is None
 
     def challenge(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         """Answer a CHALLENGE threshold: pass a request this layer already cleared."""
@@ -195,7 +250,7 @@ class ProofOfWork:
 
     def _covers(self, facts: Facts, progress: Progress) -> bool:
         if self.match is None and self.min_score is None:
-            return True
+            return self.actions is None  # `actions` alone: page views are free
         if self.match is not None and self.match(facts):
             return True
         return self.min_score is not None and progress.score >= self.min_score
@@ -235,7 +290,7 @@ class ProofOfWork:
                 return verdict
             if verdict.action is not Action.ALLOW:  # a fresh challenge says what went wrong
                 why = "answer-" + verdict.reason
-                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, why)
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, None, why)
                 return verdict
             clearance = verdict.detail["clearance"]
             extra: tuple[tuple[str, str], ...] = ((CLEARANCE_HEADER, clearance.token),)
@@ -243,12 +298,12 @@ class ProofOfWork:
         else:
             raw = facts.header(CLEARANCE_HEADER) or facts.cookie(self._cookie_name(facts))
             if not raw:
-                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, None)
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, None, None)
                 return verdict
             clearance = self.kit.read_clearance(raw, now=now, bound=bound)
             if isinstance(clearance, str):
                 why = "clearance-" + clearance
-                verdict = yield from self._issue(facts, progress, prefix, bound, now, 0, why)
+                verdict = yield from self._issue(facts, progress, prefix, bound, now, None, why)
                 return verdict
             extra = ()
             solved = {}
@@ -269,8 +324,12 @@ class ProofOfWork:
                 headers=extra,
             )
         if not meter.allowed:
-            level = clearance.level + 1
-            verdict = yield from self._issue(facts, progress, prefix, bound, now, level, None)
+            # The network's level rises and stays (not the clearance's): dropping the dry
+            # clearance and asking afresh gets the same level (a fresh challenge reads it).
+            raised: int = yield Incr(self._level_key(prefix), self.level_ttl)
+            level = max(clearance.level + 1, raised)
+            why = PowReason.SPENT
+            verdict = yield from self._issue(facts, progress, prefix, bound, now, level, why)
             return verdict
         # An answer redeemed in a header (API mode) is a solve too: say so for the reporters.
         return Verdict(
@@ -287,28 +346,27 @@ class ProofOfWork:
             },
         )
 
-    def _difficulty(self, score: float, issue: LimitState, pressure: LimitState) -> int:
+    def _level_key(self, prefix: str) -> str:
+        return self._keys + "level:" + prefix
+
+    def _difficulty(self, score: float, issue: LimitState) -> int:
+        """Extra bits for this asker: its score's tier, and +1 when its network keeps asking.
+
+        Nothing here is site-wide: challenges other networks asked for (and never solved) raise
+        nobody's difficulty but their own.
+        """
         extra = next((bits for floor, bits in self.tiers if score >= floor), 0)
-        if not pressure.allowed:
-            extra += 3
-        elif pressure.remaining * 5 <= pressure.limit:
-            extra += 2
-        elif pressure.remaining * 2 <= pressure.limit:
-            extra += 1
         if issue.remaining * 2 <= issue.limit:  # this prefix keeps asking: it pays more
             extra += 1
         return extra
 
-    def _issue(
-        self,
-        facts: Facts,
-        progress: Progress,
-        prefix: str,
-        bound: str,
-        now: float,
-        level: int,
-        why: str | None,
-    ) -> Flow:
+    def _mint(
+        self, progress: Progress, prefix: str, bound: str, now: float, level: int | None
+    ) -> MintFlow:
+        """A challenge for this client, or the verdict refusing one (issue budgets).
+
+        `level` None reads the network's escalation level.
+        """
         states: tuple[LimitState, ...] = yield Take(
             (self._bucket("issue", prefix, self._issue_spec),)
         )
@@ -321,15 +379,52 @@ class ProofOfWork:
                 status=429,
                 retry_after=issue.retry_after,
             )
-        pressure: tuple[LimitState, ...] = yield Take((self._pressure,))
-        extra = self._difficulty(progress.score, issue, pressure[0])
+        ceiling: tuple[LimitState, ...] = yield Take((self._ceiling,))
+        if not ceiling[0].allowed:
+            return Verdict(
+                Action.THROTTLE,
+                self.name + "/ceiling",
+                PowReason.CEILING,
+                status=503,
+                retry_after=max(1.0, ceiling[0].retry_after),
+            )
+        if level is None:
+            held: Count | None = yield Get(self._level_key(prefix))
+            level = held.value if held is not None else 0
+        extra = self._difficulty(progress.score, issue)
         bits = min(self.max_bits, self.bits + extra + level)
-        challenge = self.kit.mint_challenge(
+        return self.kit.mint_challenge(
             now=now, ttl=self.challenge_ttl, count=self.count, bits=bits, level=level, bound=bound
         )
-        reason = why or (PowReason.SPENT if level else PowReason.NO_CLEARANCE)
+
+    def _issue(
+        self,
+        facts: Facts,
+        progress: Progress,
+        prefix: str,
+        bound: str,
+        now: float,
+        level: int | None,
+        why: str | None,
+        replay: Replay | None = None,
+        return_to: str | None = None,
+    ) -> Flow:
+        """Challenge this request: the interstitial for browsers, a 401 for API clients.
+
+        `replay` (a challenged form post) makes the page send the form again with the answer;
+        `return_to` overrides where the verify endpoint sends the browser back.
+        """
+        challenge = yield from self._mint(progress, prefix, bound, now, level)
+        if isinstance(challenge, Verdict):
+            return challenge
+        reason = why or PowReason.NO_CLEARANCE
         rule = self.name + "/challenge"
-        detail = {"bits": bits, "count": self.count, "level": level, "cid": challenge.cid}
+        detail = {
+            "bits": challenge.bits,
+            "count": self.count,
+            "level": challenge.level,
+            "cid": challenge.cid,
+        }
         if self._wants_api(facts):
             reply = replies.api_challenge(
                 challenge,
@@ -339,19 +434,103 @@ class ProofOfWork:
             )
         else:
             post = facts.method not in ("GET", "HEAD")
-            target = facts.path + ("?" + facts.query if facts.query and not post else "")
+            if return_to is None:
+                target = facts.path + ("?" + facts.query if facts.query and not post else "")
+                return_to = safe_return(target)
             reply = replies.page_challenge(
                 challenge,
                 text=self.text,
                 base=BASE_PATH,
                 verify=self.verify_path,
-                return_to=safe_return(target),
+                return_to=return_to,
                 rule=f"{rule}/{reason}",
                 post=post,
+                replay=replay,
             )
         return Verdict(
             Action.CHALLENGE, rule, reason, status=reply.status, reply=reply, detail=detail
         )
+
+    # -- one proof per account action -------------------------------------------------------
+    def _action_of(self, facts: Facts) -> str:
+        return f"{facts.method} {facts.path}"
+
+    def _action_gate(self, facts: Facts, progress: Progress) -> Flow:
+        """A sign-up, login or reset: a fresh single-use proof bound to this action and network.
+
+        A clearance never covers it. The answer travels in the answer header (API clients,
+        ``fetch``) or in `form_field` of the form body the adapter buffered. Without a valid one,
+        a browser gets the interstitial carrying its form, which it sends again once solved.
+        """
+        prefix = facts.client.network(self.v4_prefix, self.v6_prefix) or "-"
+        bound = tokens.binding(prefix, facts.user_agent, self._action_of(facts))
+        now = self.clock()
+        body = body_of(facts)
+        answer = facts.header(ANSWER_HEADER)
+        if answer is None and body is not None:
+            answer = form_value(body, self.form_field)
+        why = PowReason.ACTION_PROOF
+        if answer:
+            token, _, nonces = answer.partition(";")
+            verdict = yield from self._redeem(
+                facts, prefix, bound, now, token.strip(), nonces, mint=False
+            )
+            if verdict.action is Action.THROTTLE:
+                return verdict
+            if verdict.action is Action.ALLOW:
+                detail = {k: v for k, v in verdict.detail.items() if k != "hashrate"}
+                return Verdict(
+                    Action.PASS,
+                    self.name,
+                    PowReason.ACTION_PROVED,
+                    weight=verdict.weight,
+                    detail=detail,
+                )
+            why = "answer-" + verdict.reason
+        if self._wants_api(facts):
+            verdict = yield from self._issue(facts, progress, prefix, bound, now, None, why)
+            return verdict
+        replay = self._replay(facts, body)
+        if replay is None:
+            # The form cannot be carried (too large, not a form, a file): a browsing
+            # challenge, then back to the page the form was on (never a GET of the action).
+            browse = tokens.binding(prefix, facts.user_agent)
+            back = self._referer_path(facts) or safe_return(facts.path)
+            verdict = yield from self._issue(
+                facts, progress, prefix, browse, now, None, why, return_to=back
+            )
+            return verdict
+        verdict = yield from self._issue(facts, progress, prefix, bound, now, None, why, replay)
+        return verdict
+
+    def _replay(self, facts: Facts, body: Body | None) -> Replay | None:
+        """The challenged form, to be sent again by the page: None when it cannot be."""
+        if body is None:
+            return None
+        fields = form_fields(body)
+        if fields is None:
+            return None
+        target = facts.path + ("?" + facts.query if facts.query else "")
+        action = safe_return(target, default="")
+        if not action:
+            return None
+        kept = tuple((k, v) for k, v in fields if k != self.form_field)
+        return Replay(action, kept, self.form_field, body.multipart)
+
+    @staticmethod
+    def _referer_path(facts: Facts) -> str | None:
+        """The same-origin page the request came from (path and query), or None."""
+        referer = facts.header("referer")
+        if not referer:
+            return None
+        try:
+            parts = urlsplit(referer)
+        except ValueError:
+            return None
+        if parts.scheme != facts.scheme or parts.netloc.lower() != facts.host:
+            return None
+        target = (parts.path or "/") + ("?" + parts.query if parts.query else "")
+        return safe_return(target, default="") or None
 
     # -- redeeming ------------------------------------------------------------------------
     def _judge(self, raw: str | None, facts: Facts, *, api: bool) -> TellScore | None:
@@ -366,8 +545,11 @@ class ProofOfWork:
         token: str,
         answer: str,
         judged: TellScore | None = None,
+        *,
+        mint: bool = True,
     ) -> Flow:
-        """Check an answer; ALLOW with the new clearance in ``detail["clearance"]``, or refuse.
+        """Check an answer; ALLOW with the new clearance in ``detail["clearance"]`` (when `mint`),
+        or refuse.
 
         Tells are judged only after the proof is checked and spent, so probing which tells fire
         costs a solve each time.
@@ -409,38 +591,41 @@ class ProofOfWork:
         elapsed = max(0.001, now - challenge.issued_ms / 1000)
         hashrate = challenge.work / elapsed
         fast = hashrate > self.fast_hashrate
-        clearance = self.kit.mint_clearance(
-            now=now,
-            ttl=self.clearance_ttl,
-            level=challenge.level,
-            fast=fast,
-            bound=bound,
-            tells=carried,
-        )
+        detail: dict[str, Any] = {
+            **told,
+            "solve_ms": round(elapsed * 1000, 1),
+            "hashrate": round(hashrate),
+            "fast": fast,
+            "bits": challenge.bits,
+            "count": challenge.puzzles,
+        }
+        if mint:
+            detail["clearance"] = self.kit.mint_clearance(
+                now=now,
+                ttl=self.clearance_ttl,
+                level=challenge.level,
+                fast=fast,
+                bound=bound,
+                tells=carried,
+            )
         return Verdict(
             Action.ALLOW,
             self.name + "/verify",
             PowReason.SOLVED,
             weight=(self.fast_weight if fast else 0.0) + carried,
-            detail={
-                **told,
-                "clearance": clearance,
-                "solve_ms": round(elapsed * 1000, 1),
-                "hashrate": round(hashrate),
-                "fast": fast,
-                "bits": challenge.bits,
-                "count": challenge.puzzles,
-            },
+            detail=detail,
         )
 
     def _refused(self, reason: str) -> Verdict:
         return Verdict(Action.DENY, self.name + "/verify", "pow-" + reason, status=403)
 
     # -- the reserved path ------------------------------------------------------------------
-    def _endpoint(self, facts: Facts) -> Verdict | Flow:
+    def _endpoint(self, facts: Facts, progress: Progress) -> Verdict | Flow:
         name = facts.path[len(BASE_PATH) :]
         if name == "verify":
             return self._verify(facts)
+        if name == "challenge" and facts.method in ("GET", "HEAD"):
+            return self._action_challenge(facts, progress)
         reply = asset_reply(name) if facts.method in ("GET", "HEAD") else None
         if reply is None:
             return Verdict(
@@ -451,6 +636,49 @@ class ProofOfWork:
                 reply=Reply(404, (("content-type", "text/plain; charset=utf-8"),), b"Not found\n"),
             )
         return Verdict(Action.ALLOW, self.name + "/asset", PowReason.ASSET, reply=reply)
+
+    def _action_challenge(self, facts: Facts, progress: Progress) -> Flow:
+        """``/.shieldware/pow/challenge?a=<path>[&m=POST]``: a challenge for one action, as JSON.
+
+        The form helper (``pow-form.js``) asks for it while the person types, solves it in Web
+        Workers and sends the answer with the form. Only actions get one.
+        """
+        target = safe_return(facts.query_param("a"), default="")
+        verb = (facts.query_param("m") or "POST").upper()
+        path = unquote(target.split("?", 1)[0])  # as the server will decode the post's path
+        action = None
+        if target and verb.isalpha() and len(verb) <= 10:
+            action = facts.with_(method=verb, path=path)
+        if action is None or not self.is_action(action):
+            return Verdict(
+                Action.DENY,
+                self.name + "/action",
+                PowReason.NOT_AN_ACTION,
+                status=404,
+                reply=replies.not_an_action(),
+            )
+        prefix = action.client.network(self.v4_prefix, self.v6_prefix) or "-"
+        bound = tokens.binding(prefix, facts.user_agent, self._action_of(action))
+        now = self.clock()
+        challenge = yield from self._mint(progress, prefix, bound, now, None)
+        if isinstance(challenge, Verdict):
+            return challenge
+        reply = replies.action_json(
+            challenge,
+            action=self._action_of(action),
+            ttl=self.challenge_ttl,
+            field=self.form_field,
+            header=ANSWER_NAME,
+            worker=BASE_PATH + "pow-worker.js",
+        )
+        detail = {"bits": challenge.bits, "count": self.count, "level": challenge.level}
+        return Verdict(
+            Action.ALLOW,
+            self.name + "/action",
+            PowReason.ACTION_ISSUED,
+            reply=reply,
+            detail=detail,
+        )
 
     def _verify(self, facts: Facts) -> Flow:
         """``/.shieldware/pow/verify?c=<challenge>&s=<nonces>&r=<path>``: set the cookie."""

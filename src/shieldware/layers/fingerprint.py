@@ -230,6 +230,7 @@ class Fingerprint:
         if self._ua_by_class:
             heads = tuple(h for h in heads if h != "user-agent")
         self._cache_headers = heads
+        self._cache_bytes = frozenset(h.encode("latin-1") for h in heads)
         self._cache: Memo[tuple[Any, ...], _Entry] = Memo(max(1, cache_size))
         self._uncached = any(not s.cacheable and _NEEDS_ORIGIN not in s.needs for s in self.signals)
         #: Where clients come from, or None (no origin signal, no lookup).
@@ -342,24 +343,64 @@ class Fingerprint:
 
     def _entry(self, facts: Facts) -> _Entry:
         """The cacheable part of the evaluation, reused for identical heads."""
-        names = tuple(map(_first, facts.headers))
-        values = tuple(map(facts.header_index.get, self._cache_headers))
         secure = facts.secure
         order = self.order_signals and facts.header_order_known
         trusted = self.ja4_header is not None and facts.from_trusted_proxy
-        ua = self._ua_key(facts.user_agent) if self._ua_by_class else None
-        key = (facts.method, secure, order, trusted, names, values, ua)
+        raw = facts.raw_headers
+        head = self._raw_key(raw) if raw is not None else None
+        if head is not None:
+            key: tuple[Any, ...] = (facts.method, secure, order, trusted, head)
+            cacheable = True
+        else:
+            names = tuple(map(_first, facts.headers))
+            values = tuple(map(facts.header_index.get, self._cache_headers))
+            ua = self._ua_key(facts.user_agent) if self._ua_by_class else None
+            key = (facts.method, secure, order, trusted, names, values, ua)
+            cacheable = (
+                len(names) <= _CACHE_MAX_HEADERS
+                and sum(map(len, names)) + sum(map(len, filter(None, values))) <= _CACHE_MAX_CHARS
+            )
         entry = self._cache.get(key)
         if entry is None:
             entry = self._evaluate(facts, secure, order, trusted)
-            if (
-                len(names) <= _CACHE_MAX_HEADERS
-                and sum(map(len, names)) + sum(map(len, filter(None, values))) <= _CACHE_MAX_CHARS
-            ):
+            if cacheable:
                 self._cache.put(key, entry)
         if self._uncached:
             entry = self._run_uncached(facts, entry, secure, order, trusted)
         return entry
+
+    def _raw_key(self, raw: Sequence[tuple[bytes, bytes]]) -> tuple[Any, ...] | None:
+        """The head's cache key read off the server's raw lines, without decoding a header.
+
+        Every name in order, the value of each line of `CACHE_HEADERS` and what the user agent
+        says (`_ua_key`): a finer key than the decoded one (every line, names as sent), so two
+        heads sharing it share every input of the cached evaluation. None for heads too big to
+        cache (or ``bytearray`` lines, left to the decoded path).
+        """
+        if len(raw) > _CACHE_MAX_HEADERS:
+            return None
+        keyed = self._cache_bytes
+        parts: list[Any] = []
+        size = 0
+        agent: bytes | None = None
+        for name, value in raw:
+            if type(name) is not bytes or type(value) is not bytes:
+                return None
+            if not name.islower():
+                name = name.lower()
+            size += len(name)
+            if name in keyed:
+                parts.append((name, value))
+                size += len(value)
+            else:
+                parts.append(name)
+                if name == b"user-agent" and agent is None:
+                    agent = value
+        if size > _CACHE_MAX_CHARS:
+            return None
+        if self._ua_by_class:
+            parts.append(self._ua_key(agent.decode("latin-1") if agent is not None else ""))
+        return tuple(parts)
 
     def _ua_key(self, raw: str) -> tuple[Any, ...]:
         """What the shipped signals and the layer read of a user agent (see ``_ua_by_class``)."""

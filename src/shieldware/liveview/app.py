@@ -22,7 +22,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qsl
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ShieldwareError
+from .attack import MAX_BODY, SESSION_COOKIE, AttackPanel, Outcome, new_session
 from .page import render_page, render_sections
 from .state import LiveState, LiveViewReporter
 
@@ -36,7 +37,7 @@ Send = Callable[[Message], Awaitable[None]]
 COOKIE = "shieldware_live"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-    "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    "img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 _NEEDS_TOKEN = b"This live view needs its token: open it as ?token=... once.\n"
 _SSE_HEADERS = [
@@ -99,6 +100,8 @@ class LiveView:
         self._streams = 0
         self._closing = False
         self._lock = threading.Lock()
+        #: The under-attack panel, when the attached shield has a switch.
+        self.panel: AttackPanel | None = None
         if shield is not None:
             self.attach(shield)
 
@@ -117,6 +120,8 @@ class LiveView:
             shield.reporters = (*shield.reporters, self.reporter)
         self.state.store = shield.store
         self.state.mode = shield.mode
+        if getattr(shield, "switch", None) is not None:
+            self.panel = AttackPanel(shield, self.token)
         if self.state.origins is None:
             from ..origin.value import lookup_in
 
@@ -147,7 +152,17 @@ class LiveView:
                 cookie = f"{COOKIE}={self.token}; Path={base or '/'}; HttpOnly; SameSite=Strict"
                 cookie += "; Secure" if https else ""
                 extra.append((b"set-cookie", cookie.encode("latin-1")))
-            page = render_page(self.state.snapshot(), base=base or "", title=self.title)
+            panel = ""
+            if self.panel is not None:
+                session = _cookie(headers, SESSION_COOKIE) or new_session()
+                if _cookie(headers, SESSION_COOKIE) != session:
+                    cookie = f"{SESSION_COOKIE}={session}; Path={base or '/'}; HttpOnly"
+                    cookie += "; SameSite=Strict" + ("; Secure" if https else "")
+                    extra.append((b"set-cookie", cookie.encode("latin-1")))
+                panel = self.panel.panel_html(base or "", session)
+            page = render_page(
+                self.state.snapshot(), base=base or "", title=self.title, extra=panel
+            )
             return 200, extra, page.encode(), False
         if path == "/events":
             if not self._open_stream():
@@ -167,7 +182,10 @@ class LiveView:
             self._streams -= 1
 
     def _chunk(self) -> bytes:
-        data = json.dumps(render_sections(self.state.snapshot()), separators=(",", ":"))
+        sections = render_sections(self.state.snapshot())
+        if self.panel is not None:
+            sections["attack"] = self.panel.status_html()
+        data = json.dumps(sections, separators=(",", ":"))
         return f"event: sections\ndata: {data}\n\n".encode()
 
     # -- ASGI ------------------------------------------------------------------------------
@@ -177,6 +195,9 @@ class LiveView:
                 await send({"type": "websocket.close", "code": 1008})
             return
         path, base = _split(scope)
+        if path == "/attack":
+            await self._attack_asgi(scope, receive, send, base)
+            return
         status, headers, body, cache = self._answer(
             str(scope.get("method", "")),
             path,
@@ -189,6 +210,51 @@ class LiveView:
             await self._events(receive, send)
         else:
             await _reply(send, status, body, headers, cache=cache)
+
+    async def _attack_asgi(self, scope: Scope, receive: Receive, send: Send, base: str) -> None:
+        headers = _headers(scope)
+        body = b""
+        if scope.get("method") == "POST":
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                body += message.get("body", b"")
+                if len(body) > MAX_BODY or not message.get("more_body"):
+                    break
+        outcome = self._attack(str(scope.get("method", "")), headers, body, base, scope)
+        if outcome.flip is not None:
+            assert self.panel is not None
+            try:
+                await self.panel.shield.aunder_attack(**outcome.flip)
+            except (ValueError, ShieldwareError) as exc:
+                outcome = _refused(exc)
+            else:
+                outcome = _flipped(outcome, self.panel)
+        await _reply(send, outcome.status, outcome.body, outcome.headers)
+
+    def _attack(
+        self, method: str, headers: dict[str, str], body: bytes, base: str, scope: Scope
+    ) -> Outcome:
+        """``/attack``: the token first (cookie or bearer; never the query), then the panel."""
+        if self.panel is None:
+            return Outcome(404, [], b"Not found: no under-attack switch on this shield\n")
+        auth = headers.get("authorization", "")
+        bearer = auth[:7].lower() == "bearer " and self._valid(auth[7:].strip())
+        if not (bearer or self._authorized(headers)):
+            challenge = [(b"www-authenticate", b'Bearer realm="shieldware live"')]
+            return Outcome(401, challenge, _NEEDS_TOKEN)
+        scheme = str(scope.get("scheme") or "http")
+        origin = f"{scheme}://{headers.get('host', '')}"
+        return self.panel.handle(
+            method,
+            headers,
+            body,
+            base=base,
+            host_origin=origin,
+            bearer=bearer,
+            session=_cookie(headers, SESSION_COOKIE),
+        )
 
     # -- WSGI ------------------------------------------------------------------------------
     def wsgi(self) -> Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]:
@@ -204,6 +270,8 @@ class LiveView:
                 for key, value in environ.items()
                 if key.startswith("HTTP_")
             }
+            if str(environ.get("PATH_INFO", "")) == "/attack":
+                return self._attack_wsgi(environ, headers, start_response)
             status, extra, body, cache = self._answer(
                 str(environ.get("REQUEST_METHOD", "")),
                 str(environ.get("PATH_INFO", "")),
@@ -223,6 +291,41 @@ class LiveView:
             return [body]
 
         return app
+
+    def _attack_wsgi(
+        self, environ: dict[str, Any], headers: dict[str, str], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        if "content-type" not in headers and environ.get("CONTENT_TYPE"):
+            headers["content-type"] = str(environ["CONTENT_TYPE"])
+        method = str(environ.get("REQUEST_METHOD", ""))
+        body = b""
+        if method == "POST":
+            try:
+                length = int(environ.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= MAX_BODY:
+                length = MAX_BODY + 1
+                body = b"x" * length  # refused as too large (never read past the bound)
+            else:
+                body = environ["wsgi.input"].read(length) if length else b""
+        scope = {"scheme": environ.get("wsgi.url_scheme", "http")}
+        base = str(environ.get("SCRIPT_NAME", ""))
+        outcome = self._attack(method, headers, body, base, scope)
+        if outcome.flip is not None:
+            assert self.panel is not None
+            try:
+                self.panel.shield.under_attack(**outcome.flip)
+            except (ValueError, ShieldwareError) as exc:
+                outcome = _refused(exc)
+            else:
+                outcome = _flipped(outcome, self.panel)
+        all_headers = _all_headers(outcome.status, outcome.body, outcome.headers, False)
+        start_response(
+            f"{outcome.status} {HTTPStatus(outcome.status).phrase}",
+            [(k.decode(), v.decode("latin-1")) for k, v in all_headers],
+        )
+        return [outcome.body]
 
     def _wsgi_events(self) -> Iterator[bytes]:
         try:
@@ -289,6 +392,28 @@ class LiveView:
             watcher.cancel()
 
 
+def _cookie(headers: dict[str, str], name: str) -> str | None:
+    for part in headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value[:64]
+    return None
+
+
+def _refused(exc: Exception) -> Outcome:
+    """A flip that could not be made: a bad ``until`` (400) or a store that failed (503)."""
+    if isinstance(exc, ValueError):
+        return Outcome(400, [], f"Bad request: {exc}\n".encode())
+    return Outcome(503, [(b"retry-after", b"1")], b"The store could not take the flip\n")
+
+
+def _flipped(outcome: Outcome, panel: AttackPanel) -> Outcome:
+    """After the flip: the redirect a browser asked for, or the new state as JSON."""
+    if outcome.status == 303:
+        return outcome
+    return Outcome(200, outcome.headers, panel.state_json())
+
+
 def _split(scope: Scope) -> tuple[str, str]:
     """The path below the mount point, and the mount point (works with old and new Starlette)."""
     path: str = scope.get("path") or "/"
@@ -322,7 +447,9 @@ def _all_headers(
         (b"cache-control", b"public, max-age=300" if cache else b"no-store"),
         (b"content-security-policy", CSP.encode()),
         (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
+        # same-origin, not no-referrer: under no-referrer a browser's form POST says
+        # ``Origin: null``, and the under-attack button checks the origin (nothing leaves the site).
+        (b"referrer-policy", b"same-origin"),
         *headers,
     ]
     if not any(k == b"content-type" for k, _ in headers):

@@ -206,8 +206,11 @@ def render_sections(s: Snapshot) -> dict[str, str]:
     }
 
 
-def render_page(s: Snapshot, *, base: str, title: str = "shieldware live") -> str:
-    """The full page; `base` is the mount path the assets and the event stream live under."""
+def render_page(s: Snapshot, *, base: str, title: str = "shieldware live", extra: str = "") -> str:
+    """The full page; `base` is the mount path the assets and the event stream live under.
+
+    `extra` is HTML the view adds after the sections (the under-attack panel).
+    """
     sec = render_sections(s)
     b = _e(base.rstrip("/"))
     return f"""<!doctype html>
@@ -233,5 +236,6 @@ def render_page(s: Snapshot, *, base: str, title: str = "shieldware live") -> st
 <section class="panel"><h2>Storage health</h2><div id="storage" class="cards">{
         sec["storage"]
     }</div></section>
+{extra}
 </main></body></html>
 """

@@ -14,6 +14,7 @@ __all__ = ["ASSETS", "asset_reply"]
 ASSETS = {
     "pow.js": "text/javascript; charset=utf-8",
     "pow-worker.js": "text/javascript; charset=utf-8",
+    "pow-form.js": "text/javascript; charset=utf-8",
     "pow.css": "text/css; charset=utf-8",
 }
 

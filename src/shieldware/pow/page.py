@@ -13,6 +13,7 @@ import html
 import json
 from dataclasses import asdict, dataclass
 
+from .form import Replay
 from .tokens import Challenge
 
 __all__ = ["PageText", "api_body", "page_html", "www_authenticate"]
@@ -53,6 +54,10 @@ class PageText:
         "Your form was not sent yet. After the check you will be taken back to the page; "
         "please submit it again."
     )
+    replay_note: str = (
+        "Your form has not been sent yet: it will be sent, as you filled it in, as soon as the "
+        "check is done."
+    )
     reference: str = "Reference"
     rejected_title: str = "Check failed"
     rejected: str = "The check could not be accepted."
@@ -71,7 +76,7 @@ _PAGE = """<!doctype html>
  data-msg-solving="{solving}" data-msg-verifying="{verifying}" data-msg-failed="{failed}"
  data-msg-cookies="{cookies}">
 <h1>{heading}</h1>
-<p>{intro}</p>{post}
+<p>{intro}</p>{post}{replay}
 <noscript><p class="sw-alert">{noscript}</p></noscript>
 <p id="sw-status" role="status" aria-live="polite">{solving}</p>
 <progress id="sw-progress" max="{count}" value="0" aria-label="{progress_label}"></progress>
@@ -90,8 +95,13 @@ def page_html(
     return_to: str,
     rule: str,
     post: bool,
+    replay: Replay | None = None,
 ) -> bytes:
-    """The interstitial for one challenge. Every interpolated value is escaped."""
+    """The interstitial for one challenge. Every interpolated value is escaped.
+
+    With `replay`, the page carries the challenged form (hidden fields) and sends it again with
+    the answer once solved, instead of going to the verify endpoint.
+    """
     e = html.escape
     values = dict(_escaped(text))
     values.update(
@@ -102,9 +112,32 @@ def page_html(
         verify=e(verify),
         ret=e(return_to),
         rule=e(rule),
-        post=f'\n<p class="sw-alert">{e(text.post_note)}</p>' if post else "",
+        post=_note(text, post, replay),
+        replay=_replay_form(replay) if replay is not None else "",
     )
     return _PAGE.format(**values).encode()
+
+
+def _note(text: PageText, post: bool, replay: Replay | None) -> str:
+    if not post:
+        return ""
+    note = text.replay_note if replay is not None else text.post_note
+    return f'\n<p class="sw-alert">{html.escape(note)}</p>'
+
+
+def _replay_form(replay: Replay) -> str:
+    """The challenged form, hidden, for the page's script to send again with the answer."""
+    e = html.escape
+    enctype = ' enctype="multipart/form-data"' if replay.multipart else ""
+    inputs = "".join(
+        f'<input type="hidden" name="{e(name)}" value="{e(value)}">'
+        for name, value in replay.fields
+    )
+    return (
+        f'\n<form id="sw-replay" method="post" action="{e(replay.action)}"{enctype} hidden>'
+        f'{inputs}<input type="hidden" id="sw-replay-answer" name="{e(replay.field)}" value="">'
+        "</form>"
+    )
 
 
 @functools.lru_cache(maxsize=16)

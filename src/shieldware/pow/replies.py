@@ -7,10 +7,19 @@ import json
 
 from ..render import retry_after_value
 from ..verdict import Reply
+from .form import Replay
 from .page import PageText, api_body, page_html, www_authenticate
 from .tokens import Challenge
 
-__all__ = ["api_challenge", "clearance_json", "cookie_redirect", "page_challenge", "refusal"]
+__all__ = [
+    "action_json",
+    "api_challenge",
+    "clearance_json",
+    "cookie_redirect",
+    "not_an_action",
+    "page_challenge",
+    "refusal",
+]
 
 _NO_STORE = ("cache-control", "no-store")
 _PROBLEM = ("content-type", "application/problem+json")
@@ -45,10 +54,18 @@ def page_challenge(
     return_to: str,
     rule: str,
     post: bool,
+    replay: Replay | None = None,
 ) -> Reply:
-    """403 with the interstitial page."""
+    """403 with the interstitial page (carrying the challenged form when `replay` is given)."""
     body = page_html(
-        challenge, text=text, base=base, verify=verify, return_to=return_to, rule=rule, post=post
+        challenge,
+        text=text,
+        base=base,
+        verify=verify,
+        return_to=return_to,
+        rule=rule,
+        post=post,
+        replay=replay,
     )
     return Reply(403, (_HTML, _NO_STORE), body)
 
@@ -103,3 +120,29 @@ def clearance_json(*, token: str, expires: int, header: str) -> Reply:
     """200 with the clearance for API clients, in the body and in `header`."""
     body = json.dumps({"clearance": token, "expires": expires}).encode()
     return Reply(200, (("content-type", "application/json"), (header, token), _NO_STORE), body)
+
+
+def action_json(
+    challenge: Challenge, *, action: str, ttl: int, field: str, header: str, worker: str
+) -> Reply:
+    """200 with a challenge for one action, for the form helper (never cached)."""
+    body = {
+        "token": challenge.token,
+        "algorithm": "sha256",
+        "count": challenge.puzzles,
+        "bits": challenge.bits,
+        "expires": challenge.expires,
+        "ttl": ttl,
+        "action": action,
+        "field": field,
+        "header": header,
+        "worker": worker,
+    }
+    headers = (("content-type", "application/json"), _NO_STORE)
+    return Reply(200, headers, json.dumps(body, separators=(",", ":")).encode())
+
+
+def not_an_action() -> Reply:
+    """404 for a challenge asked for a route that needs no per-action proof."""
+    body = b'{"error":"not-an-action"}'
+    return Reply(404, (("content-type", "application/json"), _NO_STORE), body)

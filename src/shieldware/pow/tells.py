@@ -132,10 +132,15 @@ def _languages(value: object) -> tuple[str, ...] | None:
 
 
 def _env(raw: object) -> Env | None:
+    # Every browser's navigator has a userAgent: an environment without one was not read from
+    # a navigator, so it is no environment (a bot's empty report scores as a missing one).
     if not isinstance(raw, dict):
         return None
+    ua = _text(raw.get("ua"), MAX_UA)
+    if ua is None:
+        return None
     return Env(
-        ua=_text(raw.get("ua"), MAX_UA),
+        ua=ua,
         platform=_text(raw.get("pf")),
         brands=_brands(raw.get("b")),
         ua_platform=_text(raw.get("bp")),
@@ -149,7 +154,8 @@ def parse(raw: str | None) -> Report | None:
     """The report in `raw` (base64url of a JSON object, version 1), or None when absent or bad.
 
     Never raises. Unknown fields are ignored; a known field of the wrong type or size reads as
-    not reported; a report without a page section, too long, or not JSON is no report at all.
+    not reported; a report without the page's userAgent and secure-context flag (every browser
+    has both, and the page script always sends them), too long, or not JSON is no report at all.
     """
     if not raw or len(raw) > MAX_REPORT or not raw.isascii():
         return None
@@ -160,8 +166,8 @@ def parse(raw: str | None) -> Report | None:
     if not isinstance(data, dict) or data.get("v") != 1:
         return None
     page = _env(data)
-    if page is None:  # pragma: no cover - data is a dict here
-        return None
+    if page is None or _flag(data.get("sc")) is None:
+        return None  # no page navigator or secure-context flag (every browser has both)
     outer = data.get("o")
     size: tuple[int, int] | None = None
     if isinstance(outer, list) and len(outer) == 2:

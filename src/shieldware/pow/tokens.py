@@ -144,12 +144,15 @@ class _Signer(Signer):
         return derived
 
 
-def binding(prefix: str, user_agent: str) -> str:
-    """16 URL-safe characters naming (network prefix, User-Agent)."""
+def binding(prefix: str, user_agent: str, action: str | None = None) -> str:
+    """16 URL-safe characters naming (network prefix, User-Agent), and the `action` (method and
+    path) for a per-action proof: a browsing challenge and an action's never stand for each other.
+    """
+    text = f"{prefix}\n{user_agent}" if action is None else f"{prefix}\n{user_agent}\n{action}"
     digest = hashlib.blake2b(
-        f"{prefix}\n{user_agent}".encode("utf-8", "surrogateescape"),
+        text.encode("utf-8", "surrogateescape"),
         digest_size=12,
-        person=b"sw-pow-bind",
+        person=b"sw-pow-bind" if action is None else b"sw-pow-action",
     ).digest()
     return base64.urlsafe_b64encode(digest).decode()
 

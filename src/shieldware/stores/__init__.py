@@ -14,13 +14,16 @@ if TYPE_CHECKING:
     from .redis import RedisStore
 
 
-def __getattr__(name: str) -> Any:
-    # The Redis store (redis-py, asyncio, ssl) loads on first use: an app on memory never pays it.
-    if name == "RedisStore":
-        from .redis import RedisStore
+if not TYPE_CHECKING:
+    # Hidden from type checkers, which see the import above: a misspelt name stays an error.
 
-        return RedisStore
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        # The Redis store (redis-py, asyncio, ssl) loads on first use: memory-only apps never pay.
+        if name == "RedisStore":
+            from .redis import RedisStore
+
+            return RedisStore
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

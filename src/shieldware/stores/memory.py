@@ -21,7 +21,22 @@ from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar
 
 from ..errors import ConfigurationError
-from ..ops import US, Acquire, Add, Count, Get, Hit, Incr, LeaseState, Op, Release, Take, ttl_us
+from ..ops import (
+    US,
+    Acquire,
+    Add,
+    Count,
+    Get,
+    GetText,
+    Hit,
+    Incr,
+    LeaseState,
+    Op,
+    Release,
+    SetText,
+    Take,
+    ttl_us,
+)
 from ..rate import gcra, peek, window
 from .base import unknown_op
 
@@ -30,6 +45,12 @@ __all__ = ["MemoryStore"]
 R = TypeVar("R")
 
 DEFAULT_MAX_ENTRIES = 100_000
+
+
+class _Text(str):
+    """A stored `SetText` value: told apart from the other ops' values (a lease tuple, a TAT)."""
+
+    __slots__ = ()
 
 
 def _monotonic_us() -> int:
@@ -159,6 +180,18 @@ class MemoryStore:
             return None
         return Count(entry[0], (entry[1] - now) / US)
 
+    def _set_text(self, op: SetText, now: int) -> bool:
+        # No expiry is a very late one (about 290 years): still evicted last, never first.
+        expires = now + (ttl_us(op.ttl) if op.ttl is not None else 2**63 - 1 - now)
+        self._set(op.key, _Text(op.text), expires, now)
+        return True
+
+    def _get_text(self, op: GetText, now: int) -> str | None:
+        entry = self._values.get(op.key)
+        if entry is None or entry[1] <= now or not isinstance(entry[0], _Text):
+            return None
+        return str(entry[0])
+
     # -- the table -------------------------------------------------------------------------
     #: The one list of what this store runs: op type -> its method (`supports` is its keys).
     _OPS: ClassVar[Mapping[type[Op[Any]], Callable[[Any, Any, int], Any]]] = MappingProxyType(
@@ -170,6 +203,8 @@ class MemoryStore:
             Release: _release,
             Incr: _incr,
             Get: _read,
+            SetText: _set_text,
+            GetText: _get_text,
         }
     )
     supports: frozenset[type[Op[Any]]] = frozenset(_OPS)

@@ -42,12 +42,14 @@ from ..ops import (
     Add,
     Count,
     Get,
+    GetText,
     Hit,
     Incr,
     LeaseState,
     LimitState,
     Op,
     Release,
+    SetText,
     Take,
     ttl_us,
 )
@@ -574,6 +576,12 @@ def _decode_count(_op: Get, raw: Any) -> Count | None:
     return Count(int(value), math.inf if int(ttl) < 0 else int(ttl) / US)
 
 
+def _decode_text(raw: Any) -> str | None:
+    if raw is None:
+        return None
+    return raw.decode("utf-8") if isinstance(raw, bytes) else str(raw)
+
+
 def _decode_bool(_op: Op[bool], raw: Any) -> bool:
     return int(raw) == 1
 
@@ -596,6 +604,12 @@ _TABLE: Mapping[type[Op[Any]], _Script] = {
         "incr", lambda op: ([op.key], [ttl_us(op.ttl), op.amount]), lambda _op, raw: int(raw)
     ),
     Get: _Script("get", lambda op: ([op.key], []), _decode_count),
+    SetText: _Script(
+        "set_text",
+        lambda op: ([op.key], [op.text, "" if op.ttl is None else ttl_us(op.ttl)]),
+        _decode_bool,
+    ),
+    GetText: _Script("get_text", lambda op: ([op.key], []), lambda _op, raw: _decode_text(raw)),
 }
 _SUPPORTS: frozenset[type[Op[Any]]] = frozenset(_TABLE)
 
