@@ -432,7 +432,10 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path]]:
             "--tls-ca-cert-file", str(cert), "--tls-auth-clients", "no",
         ),
     )  # fmt: skip
-    server.start()
+    try:
+        server.start()
+    except RuntimeError:
+        pytest.skip("this redis-server was built without TLS")
     try:
         yield port, cert
     finally:
