@@ -329,6 +329,25 @@ def test_the_async_client_closes_with_its_loop(redis_url: str) -> None:
     store.close()
 
 
+@pytest.mark.parametrize("driver", ["auto", "redis-py"])
+def test_a_store_dropped_mid_loop_still_closes_with_its_loop(
+    redis_url: str, driver: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The loop holds tasks weakly: the guard must outlive the app that dropped its store."""
+
+    async def main() -> None:
+        store = store_from_url(redis_url + f"&driver={driver}")
+        assert await store.arun(Add("x", 60)) is True
+        del store
+        gc.collect()
+        await asyncio.sleep(0)
+
+    with caplog.at_level("ERROR", logger="asyncio"):
+        asyncio.run(main())
+        gc.collect()  # an unclosed connection would warn here (warnings are errors in this suite)
+    assert "Task was destroyed" not in caplog.text
+
+
 def test_scripts_are_reloaded_after_a_script_flush(redis_server: Any) -> None:
     """A failover to a fresh replica, or SCRIPT FLUSH, empties the script cache."""
     store = RedisStore(redis_server.url, timeout=1.0)

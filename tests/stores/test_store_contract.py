@@ -1,4 +1,5 @@
-"""One contract, every store: memory, Redis (sync and async) and Redis Cluster (sync and async).
+"""One contract, every store: memory, Redis (sync and async, on our own client and on redis-py)
+and Redis Cluster (sync and async).
 
 Each test runs an op through `run(op)`, the way the store under test is driven by a real adapter:
 `store.run` for WSGI, `store.arun` on one event loop for ASGI.
@@ -69,7 +70,14 @@ def _async(store: Store) -> Iterator[Runner]:
         "memory",
         *(
             pytest.param(kind, marks=pytest.mark.redis)
-            for kind in ("redis-sync", "redis-async", "cluster-sync", "cluster-async")
+            for kind in (
+                "redis-sync",
+                "redis-async",
+                "redispy-sync",
+                "redispy-async",
+                "cluster-sync",
+                "cluster-async",
+            )
         ),
     ],
 )
@@ -78,8 +86,10 @@ def run(request: pytest.FixtureRequest) -> Iterator[Runner]:
     if kind == "memory":
         yield from _sync(MemoryStore(1000))
         return
-    if kind.startswith("redis"):
+    if kind.startswith("redis-"):
         store = store_from_url(request.getfixturevalue("redis_url"))
+    elif kind.startswith("redispy"):
+        store = store_from_url(request.getfixturevalue("redis_url") + "&driver=redis-py")
     else:
         url = request.getfixturevalue("redis_cluster_url")
         store = RedisStore(url, prefix=f"swtest:{secrets.token_hex(6)}:", timeout=1.0)

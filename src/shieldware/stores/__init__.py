@@ -46,6 +46,7 @@ _REDIS_PARAMS = {
     "breaker_cooldown": float,
     "max_connections": int,
     "pool_timeout": float,
+    "driver": str,
 }
 
 
@@ -55,8 +56,8 @@ def store_from_url(url: str) -> Store:
     ``memory://?max_entries=N`` is the bounded in-process store. ``redis://``, ``rediss://``,
     ``redis+unix://``, ``redis+cluster://``, ``redis+sentinel://`` and their ``valkey`` spellings
     give a `RedisStore`; ``?prefix=``, ``?timeout=`` (seconds), ``?connect_timeout=``,
-    ``?breaker_failures=``, ``?breaker_cooldown=``, ``?max_connections=`` and ``?pool_timeout=``
-    tune it; other query parameters reach redis-py (``?ssl_cert_reqs=none``).
+    ``?breaker_failures=``, ``?breaker_cooldown=``, ``?max_connections=``, ``?pool_timeout=`` and
+    ``?driver=redis-py`` tune it; other query parameters reach redis-py (``?ssl_cert_reqs=none``).
     """
     parts = urlsplit(url)
     if parts.scheme == "memory":

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import math
 import threading
 import weakref
@@ -31,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import ConfigurationError, StoreError, StoreOverloaded
@@ -55,6 +56,9 @@ from ..ops import (
 from .base import unknown_op
 from .resilience import CircuitBreaker
 
+if TYPE_CHECKING:
+    from .resp import AsyncClient, Endpoint, SyncClient
+
 __all__ = ["DEFAULT_TIMEOUT", "RedisStore", "SCHEMES"]
 
 R = TypeVar("R")
@@ -64,6 +68,12 @@ DEFAULT_TIMEOUT = 0.05
 
 #: Connections per client (per process, and per event loop for asyncio) to a standalone server.
 DEFAULT_MAX_CONNECTIONS = 64
+
+#: The guards of live asyncio clients (see `RedisStore._guard`), held until their loop ends.
+_GUARDS: set[asyncio.Task[None]] = set()
+
+#: Which client runs the ops: ours where it can (see `RedisStore`), or always redis-py.
+DRIVERS = ("auto", "redis-py")
 
 #: URL schemes we accept, mapped to the redis-py flavour limits should use. Valkey speaks the Redis
 #: protocol, so redis-py serves it too and the ``valkey`` client package is not needed.
@@ -79,6 +89,12 @@ SCHEMES: Mapping[str, str] = {
     "valkey+cluster": "redis+cluster",
     "valkey+sentinel": "redis+sentinel",
 }
+
+
+@cache
+def _sha(name: str) -> str:
+    """The SHA1 Redis knows a script by (``EVALSHA``)."""
+    return hashlib.sha1(_lua(name).encode(), usedforsecurity=False).hexdigest()
 
 
 @cache
@@ -104,15 +120,19 @@ class _Script:
 
 
 class _Client:
-    """A driver client with our scripts registered on it."""
+    """What `RedisStore` runs its scripts on: ``evalsha(name, keys, args)`` returns the reply (or,
+    on an asyncio client, an awaitable of it)."""
 
-    def __init__(self, storage: Any, client: Any) -> None:
-        self.storage = storage  # the limits storage: keeps the client's owner alive
-        self.client = client
-        self.scripts = {
-            script.name: client.register_script(_lua(script.name)) for script in _TABLE.values()
-        }
-        self.guard: asyncio.Task[None] | None = None  # asyncio clients: closes us at loop end
+    guard: asyncio.Task[None] | None = None  # asyncio clients: closes us at loop end
+
+    def evalsha(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    def close(self) -> None:
+        raise NotImplementedError  # pragma: no cover
+
+    async def aclose(self) -> None:
+        raise NotImplementedError  # pragma: no cover
 
     async def shutdown(self) -> None:
         """Stop the guard (unless we are it), then close; on the client's own loop."""
@@ -123,6 +143,21 @@ class _Client:
                 await guard
         with contextlib.suppress(Exception):
             await self.aclose()
+
+
+class _RedisPy(_Client):
+    """A redis-py client (from `limits`) with our scripts registered on it: cluster, sentinel, and
+    whatever our own client does not handle."""
+
+    def __init__(self, storage: Any, client: Any) -> None:
+        self.storage = storage  # the limits storage: keeps the client's owner alive
+        self.client = client
+        self.scripts = {
+            script.name: client.register_script(_lua(script.name)) for script in _TABLE.values()
+        }
+
+    def evalsha(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return self.scripts[name](keys=keys, args=args)
 
     def close(self) -> None:
         for client in self._clients():
@@ -145,6 +180,38 @@ class _Client:
         return [self.client, *(getattr(sentinel, "sentinels", None) or ())]
 
 
+class _Direct(_Client):
+    """Our RESP client (`shieldware.stores.resp`) on one standalone server."""
+
+    def __init__(self, client: SyncClient) -> None:
+        self.client = client
+
+    def evalsha(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return self.client.evalsha(_sha(name), _lua(name), keys, args)
+
+    def close(self) -> None:
+        self.client.close()
+
+    async def aclose(self) -> None:  # pragma: no cover - a sync client is never on a loop
+        self.client.close()
+
+
+class _DirectAsync(_Client):
+    """`_Direct` for asyncio: one pipelined connection on this loop."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self.client = client
+
+    def evalsha(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        return self.client.evalsha(_sha(name), _lua(name), keys, args)  # a coroutine
+
+    def close(self) -> None:  # pragma: no cover - closed through aclose, on its loop
+        pass
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
 class RedisStore:
     """Runs shieldware's ops on Redis/Valkey through `limits`' storage objects.
 
@@ -158,6 +225,10 @@ class RedisStore:
     :param breaker: the circuit breaker; a default one opens after 3 failures in a row (and a
         quarter second without success) for 1 s.
         Pass ``False`` to have none.
+    :param driver: ``"auto"`` (the default) runs ops on a standalone server (``redis://``,
+        ``rediss://``, ``redis+unix://``) through shieldware's own small pipelined client,
+        falling back to redis-py for cluster, sentinel and options it does not know;
+        ``"redis-py"`` always uses redis-py.
     :param options: more keyword options for the redis-py client (``ssl_ca_certs``, ``password``,
         ``retry``, ``sentinel_kwargs``, ``max_connections`` ...). ``pool_timeout`` (seconds a
         request waits for a free connection in a burst, then fails with `StoreOverloaded`)
@@ -174,6 +245,7 @@ class RedisStore:
         timeout: float = DEFAULT_TIMEOUT,
         connect_timeout: float | None = None,
         breaker: CircuitBreaker | bool = True,
+        driver: str = "auto",
         **options: Any,
     ) -> None:
         scheme, sep, rest = url.partition("://")
@@ -183,6 +255,8 @@ class RedisStore:
             raise ConfigurationError("a RedisStore prefix must not contain '{' or '}'")
         if timeout <= 0 or (connect_timeout is not None and connect_timeout <= 0):
             raise ConfigurationError("RedisStore timeouts must be positive")
+        if driver not in DRIVERS:
+            raise ConfigurationError(f"RedisStore driver must be one of {', '.join(DRIVERS)}")
         self.url = f"{SCHEMES[scheme.lower()]}://{rest}"
         self._cluster = self.url.startswith("redis+cluster")
         self.prefix = prefix
@@ -192,6 +266,9 @@ class RedisStore:
             CircuitBreaker() if breaker is True else breaker or None
         )
         self.options = options
+        self.driver = driver
+        # False: not resolved yet; None: redis-py serves this URL
+        self._endpoint: Endpoint | bool | None = False
         self._lock = threading.Lock()
         self._sync: _Client | None = None
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Client] = (
@@ -215,7 +292,7 @@ class RedisStore:
             breaker.check()
         try:
             client = self._sync or self._connect_sync()
-            raw = client.scripts[script.name](keys=keys, args=args)
+            raw = client.evalsha(script.name, keys, args)
         except Exception as exc:
             raise self._failed(op, exc) from exc
         if breaker is not None:
@@ -229,7 +306,7 @@ class RedisStore:
             breaker.check()
         try:
             client = self._async.get(asyncio.get_running_loop()) or self._connect_async()
-            raw = await client.scripts[script.name](keys=keys, args=args)
+            raw = await client.evalsha(script.name, keys, args)
         except Exception as exc:
             raise self._failed(op, exc) from exc
         if breaker is not None:
@@ -289,7 +366,7 @@ class RedisStore:
         script, keys, args = self._compile(op)
         args[0] = now_us
         client = self._sync or self._connect_sync()
-        return script.decode(op, client.scripts[script.name](keys=keys, args=args))  # type: ignore[no-any-return]
+        return script.decode(op, client.evalsha(script.name, keys, args))  # type: ignore[no-any-return]
 
     # -- connections -----------------------------------------------------------------------------
     def _client_options(self, retry: Any) -> dict[str, Any]:
@@ -323,41 +400,90 @@ class RedisStore:
             )
         }
 
+    def _direct(self) -> Endpoint | None:
+        """Where our own client connects, or None when redis-py serves this URL (resolved once)."""
+        endpoint = self._endpoint
+        if endpoint is False:
+            options = dict(self.options)
+            options.pop("max_connections", None)
+            options.pop("pool_timeout", None)
+            direct = self.driver == "auto" and "connection_pool" not in options
+            if direct:
+                from .resp import Endpoint
+
+                endpoint = Endpoint.from_url(self.url, options)
+            else:
+                endpoint = None
+            self._endpoint = endpoint
+        return endpoint  # type: ignore[return-value]
+
+    def _limits(self) -> dict[str, Any]:
+        return {
+            "timeout": self.timeout,
+            "connect_timeout": self.connect_timeout,
+            "limit": int(self.options.get("max_connections", DEFAULT_MAX_CONNECTIONS)),
+            "wait": float(self.options.get("pool_timeout", max(self.timeout * 10, 0.5))),
+        }
+
     def _connect_sync(self) -> _Client:
+        with self._lock:
+            if self._sync is None:
+                endpoint = self._direct()
+                if endpoint is not None:
+                    from .resp import SyncClient
+
+                    self._sync = _Direct(SyncClient(endpoint, **self._limits()))
+                else:
+                    self._sync = self._redis_py_sync()
+            return self._sync
+
+    def _redis_py_sync(self) -> _Client:
         from limits.storage import storage_from_string
         from redis import BlockingConnectionPool
         from redis.backoff import NoBackoff
         from redis.exceptions import ConnectionError
         from redis.retry import Retry
 
-        with self._lock:
-            if self._sync is None:
-                retry = Retry(NoBackoff(), 1, (ConnectionError,))
-                options = self._client_options(retry)
-                options = self._with_pool(options, BlockingConnectionPool)
-                storage: Any = storage_from_string(self.url, **options)
-                self._sync = _Client(storage, storage.get_connection())
-            return self._sync
+        retry = Retry(NoBackoff(), 1, (ConnectionError,))
+        options = self._client_options(retry)
+        options = self._with_pool(options, BlockingConnectionPool)
+        storage: Any = storage_from_string(self.url, **options)
+        return _RedisPy(storage, storage.get_connection())
 
     def _connect_async(self) -> _Client:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            endpoint = self._direct()
+        client: _Client
+        if endpoint is not None:
+            from .resp import AsyncClient
+
+            client = _DirectAsync(AsyncClient(endpoint, **self._limits()))
+        else:
+            client = self._redis_py_async()
+        # An asyncio client belongs to the loop it first ran on; keep one per loop.
+        with self._lock:
+            kept = self._async.setdefault(loop, client)
+        if kept is client:
+            guard = client.guard = loop.create_task(self._guard(loop, client))
+            # The loop holds tasks weakly: a guard nobody holds would be collected with its store
+            # ("Task was destroyed but it is pending!") and its connection never closed.
+            _GUARDS.add(guard)
+            guard.add_done_callback(_GUARDS.discard)
+        return kept
+
+    def _redis_py_async(self) -> _Client:
         from limits.storage import storage_from_string
         from redis.asyncio import BlockingConnectionPool
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
         from redis.exceptions import ConnectionError
 
-        loop = asyncio.get_running_loop()
         retry = Retry(NoBackoff(), 1, (ConnectionError,))
         options = self._client_options(retry)
         options = self._with_pool(options, BlockingConnectionPool)
         storage: Any = storage_from_string("async+" + self.url, implementation="redispy", **options)
-        client = _Client(storage, storage.bridge.get_connection())
-        # A redis.asyncio client belongs to the loop it first ran on; keep one per loop.
-        with self._lock:
-            kept = self._async.setdefault(loop, client)
-        if kept is client:
-            client.guard = loop.create_task(self._guard(loop, client))
-        return kept
+        return _RedisPy(storage, storage.bridge.get_connection())
 
     async def _guard(self, loop: asyncio.AbstractEventLoop, client: _Client) -> None:
         """Wait for the loop's shutdown (asyncio.run and uvicorn cancel every task before closing
@@ -496,6 +622,10 @@ def _is_overload(exc: Exception) -> bool:
     """
     from redis import exceptions
 
+    from .resp import NoRoom
+
+    if isinstance(exc, NoRoom):  # our client's pipeline or pool
+        return True
     if isinstance(exc, getattr(exceptions, "MaxConnectionsError", ())):
         return True
     return isinstance(exc, exceptions.ConnectionError) and str(exc).startswith(
