@@ -349,6 +349,19 @@ def plots(data: dict[str, Any], out_dir: Path) -> list[str]:
     return written
 
 
+#: Hand-written sections on figures measured apart from the full run (`benchmarks/notes/*.md`),
+#: kept in the report every time it is generated.
+NOTES = Path(__file__).resolve().parent / "notes"
+
+
+def _notes(skip: tuple[str, ...] = ()) -> list[str]:
+    lines: list[str] = []
+    for note in sorted(NOTES.glob("*.md")) if NOTES.is_dir() else ():
+        if note.name not in skip:
+            lines += ["", *note.read_text(encoding="utf-8").rstrip().splitlines()]
+    return lines
+
+
 def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/") -> str:
     env = data.get("environment", {})
     ip = data.get("inprocess", {})
@@ -527,6 +540,7 @@ def markdown(data: dict[str, Any], images: list[str], image_prefix: str = "img/"
         from benchmarks import origin
 
         lines += ["", *origin.markdown(data["origin"])]
+    lines += _notes(skip=("origin.md",) if data.get("origin") else ())
     lines += [
         "",
         "## Reproduce",
