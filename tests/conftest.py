@@ -30,7 +30,16 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # Shared, noisy CI machines: judge properties on their outcomes, never on how fast an example ran.
-settings.register_profile("shieldware", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "shieldware",
+    deadline=None,
+    # how long or how big a generated example was says nothing about the code under test
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
 settings.load_profile("shieldware")
 
 #: Strong secrets for tests (random, made with `shieldware secret`). Published in this repository,

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shieldware import ConfigurationError
-from shieldware.headers import Policy, Usage, check_style, format_headers, sf_string
+from shieldware.headers import LimitPolicy, Usage, check_style, format_headers, sf_string
 
 Item = tuple[str, dict[str, object]]
 
@@ -69,7 +69,7 @@ def header_map(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
 
 
 def test_draft10_fields() -> None:
-    policy = Policy("api", 100, 60, burst=20)
+    policy = LimitPolicy("api", 100, 60, burst=20)
     out = header_map(format_headers("draft-10", [Usage(policy, 19, 0.6)]))
     assert parse_sf_list(out["ratelimit-policy"]) == [("api", {"q": 100, "w": 60, "sw-burst": 20})]
     assert parse_sf_list(out["ratelimit"]) == [("api", {"r": 19, "t": 1})]
@@ -77,7 +77,7 @@ def test_draft10_fields() -> None:
 
 
 def test_full_bucket_has_no_t_and_concurrency_has_a_unit() -> None:
-    cc = Policy("streams", 3, None, unit="concurrent-requests")
+    cc = LimitPolicy("streams", 3, None, unit="concurrent-requests")
     out = header_map(format_headers("draft-10", [Usage(cc, 3, None)]))
     assert parse_sf_list(out["ratelimit-policy"]) == [
         ("streams", {"q": 3, "qu": "concurrent-requests"})
@@ -86,7 +86,7 @@ def test_full_bucket_has_no_t_and_concurrency_has_a_unit() -> None:
 
 
 def test_legacy_reports_the_most_constrained_policy() -> None:
-    usages = [Usage(Policy("a", 100, 60), 50, 1), Usage(Policy("b", 10, 3600), 2, 1800.2)]
+    usages = [Usage(LimitPolicy("a", 100, 60), 50, 1), Usage(LimitPolicy("b", 10, 3600), 2, 1800.2)]
     out = header_map(format_headers("legacy", usages))
     assert out == {
         "x-ratelimit-limit": "10",
@@ -114,7 +114,7 @@ def test_legacy_reports_the_most_constrained_policy() -> None:
     )
 )
 def test_headers_always_parse_back(rows: list[tuple[str, int, float, int, float | None]]) -> None:
-    usages = [Usage(Policy(name, q, w), r, t) for name, q, w, r, t in rows]
+    usages = [Usage(LimitPolicy(name, q, w), r, t) for name, q, w, r, t in rows]
     out = header_map(format_headers("draft-10", usages))
     policies = parse_sf_list(out["ratelimit-policy"])
     states = parse_sf_list(out["ratelimit"])

@@ -14,12 +14,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from shieldware import Action, Facts, Shield, ShieldMiddleware
+from shieldware import Action, Facts, Reason, Shield, ShieldMiddleware
 from shieldware.body import with_body
 from shieldware.errors import ConfigurationError
 from shieldware.layer import Progress
 from shieldware.layers import Honeypot
-from shieldware.layers.honeypot import HONEYPOT_FILLED
 from shieldware.match import path
 from shieldware.pow.form import HONEYPOT_FIELD, helper_html
 from tests.conftest import SECRET
@@ -38,7 +37,7 @@ def test_a_filled_honeypot_is_refused_an_empty_or_absent_one_is_not() -> None:
     progress = Progress()
     filled = layer.check(post(b"email=a%40b.org&sw-website=http%3A%2F%2Fspam"), progress)
     assert filled.action is Action.DENY
-    assert filled.reason == HONEYPOT_FILLED
+    assert filled.reason == Reason.HONEYPOT_FILLED
     assert filled.status == 403
     assert filled.weight >= 10  # it weighs as automation in the score and the reports
     for body in (b"email=a%40b.org&sw-website=", b"email=a%40b.org", b"not a form"):
@@ -109,9 +108,11 @@ async def test_the_default_chain_refuses_a_bot_that_fills_every_field() -> None:
         bot = {"email": "bot@example.org", HONEYPOT_FIELD: "http://spam.example"}
         refused = await http.post("/signup", data=bot, headers=headers)
         assert refused.status_code == 403
-        assert seen.reasons[-1] == HONEYPOT_FILLED  # reported with its own reason
+        assert seen.reasons[-1] == Reason.HONEYPOT_FILLED  # reported with its own reason
         person = {"email": "a@example.org", HONEYPOT_FIELD: ""}
         challenged = await http.post("/signup", data=person, headers=headers)
-        assert seen.reasons[-1] != HONEYPOT_FILLED  # an empty trap: the proof of work decides
+        assert (
+            seen.reasons[-1] != Reason.HONEYPOT_FILLED
+        )  # an empty trap: the proof of work decides
         assert challenged.status_code in (401, 403)
     assert ACCOUNTS == []

@@ -28,7 +28,7 @@ from typing import Literal
 
 from .errors import ConfigurationError
 
-__all__ = ["HeaderStyle", "Policy", "Usage", "format_headers", "policy_item", "sf_string"]
+__all__ = ["HeaderStyle", "LimitPolicy", "Usage", "format_headers", "policy_item", "sf_string"]
 
 HeaderStyle = Literal["draft-10", "legacy", "both", "none"]
 STYLES: tuple[str, ...] = ("draft-10", "legacy", "both", "none")
@@ -44,7 +44,7 @@ def sf_string(text: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class Policy:
+class LimitPolicy:
     """A limit as headers describe it.
 
     :param name: the policy name (a rule name).
@@ -65,12 +65,12 @@ class Policy:
 class Usage:
     """A policy's state for one response: `remaining` units, more after `reset` seconds."""
 
-    policy: Policy
+    policy: LimitPolicy
     remaining: int
     reset: float | None
 
 
-def policy_item(policy: Policy) -> str:
+def policy_item(policy: LimitPolicy) -> str:
     """One ``RateLimit-Policy`` list member (precomputed by layers at construction)."""
     item = f"{sf_string(policy.name)};q={max(0, policy.quota)}"
     if policy.unit:

@@ -37,17 +37,64 @@ for _action in Action:
 
 
 class Reason:
-    """Named reasons shared by the core; layers add their own short kebab-case strings."""
+    """Every reason a shipped layer or the chain gives, in one place: a verdict's ``reason`` is
+    one of these short kebab-case strings (reports, logs and metrics carry them). Your own layers
+    may add their own strings in the same style."""
 
+    # the chain
     DEFAULT_ALLOW = "no-rule-matched"
     SCORE = "score-threshold"
-    IP_ALLOWED = "ip-allow-listed"
-    IP_DENIED = "ip-deny-listed"
     STORE_FAILED_OPEN = "store-failed-open"
     STORE_FAILED_CLOSED = "store-failed-closed"
     STORE_OVERLOADED = "store-overloaded"
     LAYER_FAILED = "layer-failed"
     BAD_REQUEST = "bad-request"
+    # IPList, OriginList
+    IP_ALLOWED = "ip-allow-listed"
+    IP_DENIED = "ip-deny-listed"
+    NOT_LISTED = "not-listed"
+    ORIGIN_ALLOWED = "origin-allow-listed"
+    ORIGIN_CHALLENGED = "origin-challenge-listed"
+    ORIGIN_DENIED = "origin-deny-listed"
+    # TokenBucket, RateLimit, Quota, Concurrency, PenaltyBox
+    NOT_APPLICABLE = "not-applicable"
+    WITHIN_LIMIT = "within-limit"
+    RATE_LIMITED = "rate-limited"
+    RATE_LIMITED_LOCALLY = "rate-limited-locally"
+    COST_EXCEEDS_LIMIT = "cost-exceeds-limit"
+    LEASE_TAKEN = "lease-taken"
+    TOO_MANY_IN_FLIGHT = "too-many-in-flight"
+    PENALTY_BOX = "penalty-box"
+    # Fingerprint
+    NOT_SCORED = "not-scored"
+    FINGERPRINT_SCORE = "fingerprint-score"
+    GOOD_BOT_VERIFIED = "good-bot-verified"
+    GOOD_BOT_SPOOFED = "good-bot-spoofed"
+    UA_ALLOWED = "ua-allow-listed"
+    UA_DENIED = "ua-deny-listed"
+    # Honeypot
+    NOT_FILLED = "not-filled"
+    HONEYPOT_FILLED = "honeypot-filled"
+    # ProofOfWork
+    NOT_COVERED = "not-covered"
+    CLEARED = "cleared"
+    NO_CLEARANCE = "no-clearance"
+    CLEARANCE_SPENT = "clearance-spent"
+    PREFIX_TRAFFIC_EXCEEDED = "prefix-traffic-exceeded"
+    CHALLENGE_RATE_EXCEEDED = "challenge-rate-exceeded"
+    CHALLENGE_CEILING_REACHED = "challenge-ceiling-reached"
+    REDEEM_RATE_EXCEEDED = "redeem-rate-exceeded"
+    SOLVED = "solved"
+    WRONG_ANSWER = "wrong-answer"
+    WRONG_DIFFICULTY = "wrong-difficulty"
+    REPLAYED = "replayed"
+    AUTOMATION_TELLS = "automation-tells"
+    ASSET = "asset"
+    NOT_FOUND = "not-found"
+    ACTION_PROVED = "action-proved"
+    ACTION_PROOF_REQUIRED = "action-proof-required"
+    ACTION_CHALLENGE = "action-challenge"
+    NOT_AN_ACTION = "not-an-action"
 
 
 class Reply(NamedTuple):

@@ -164,7 +164,7 @@ def _scope(
 
 
 # -- ASGI, called directly ---------------------------------------------------------------------
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None)
 @given(st.one_of(headers, many_duplicates), peer, path, query, method, st.booleans())
 def test_asgi_direct_hostile_requests_get_clean_answers(
     hdrs: list[tuple[bytes, bytes]], client: Any, p: str, q: bytes, m: str, shadow: bool
@@ -273,7 +273,7 @@ def _call_wsgi(app: Any, environ: dict[str, Any]) -> tuple[int, list[tuple[bytes
     return status, [(k.encode("latin-1"), v.encode("latin-1")) for k, v in seen["headers"]], body
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None)
 @given(
     st.one_of(headers, many_duplicates),
     st.sampled_from(["127.0.0.1", "10.1.2.3", "203.0.113.9", "not-an-ip", "", "::1"]),

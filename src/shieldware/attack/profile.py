@@ -32,7 +32,6 @@ from ..layers.challenge import (
     ANSWER_HEADER,
     BASE_PATH,
     CLEARANCE_HEADER,
-    PowReason,
     ProofOfWork,
 )
 from ..layers.ratelimit import RateLimit, TokenBucket
@@ -40,7 +39,7 @@ from ..match import Matcher, path_regex
 from ..ops import Add, Get
 from ..pow import tokens
 from ..rate import Rate
-from ..verdict import Verdict
+from ..verdict import Reason, Verdict
 
 __all__ = ["AttackGate", "AttackProfile", "is_navigation", "tightened"]
 
@@ -257,7 +256,7 @@ class AttackGate:
 
     def _remembering(self, facts: Facts, out: Verdict | Flow | Ask) -> Flow:
         verdict = yield from as_flow(out)
-        if verdict.reason == PowReason.SOLVED and self.new is not self.known:
+        if verdict.reason == Reason.SOLVED and self.new is not self.known:
             prefix, _ = self._client(facts)
             yield Add(HISTORY_PREFIX + prefix, self.profile.history_ttl)
         return verdict

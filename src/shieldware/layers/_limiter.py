@@ -14,19 +14,14 @@ from collections.abc import Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar
 
 from ..errors import ConfigurationError
-from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, sf_string
+from ..headers import HeaderStyle, LimitPolicy, Usage, check_style, format_headers, sf_string
 from ..layer import Ask, FailurePolicy, check_failure_policy
 from ..memo import Memo
 from ..ops import Op
-from ..verdict import Action, Verdict
+from ..verdict import Action, Reason, Verdict
 from .blocks import LocalBlocks
 
 __all__ = ["Limiter"]
-
-RATE_LIMITED = "rate-limited"
-LOCALLY_BLOCKED = "rate-limited-locally"
-COST_TOO_HIGH = "cost-exceeds-limit"
-WITHIN_LIMIT = "within-limit"
 
 
 ItemT = TypeVar("ItemT")
@@ -86,7 +81,7 @@ class Limiter(Generic[ItemT]):
         self.jitter = jitter
         self.status = status
         self.blocks = LocalBlocks(local_cache)
-        self._pass = Verdict(Action.PASS, name, "not-applicable")
+        self._pass = Verdict(Action.PASS, name, Reason.NOT_APPLICABLE)
         self._batches: Memo[Hashable, Batch[ItemT]] = Memo(_BATCHES)
         self._blocked_headers: Memo[tuple[int, str, float], tuple[Any, ...]] = Memo(
             _BLOCKED_HEADERS
@@ -106,7 +101,7 @@ class Limiter(Generic[ItemT]):
     def _key_cost(self, item: ItemT) -> tuple[str, int]:
         raise NotImplementedError
 
-    def _policy(self, item: ItemT) -> tuple[Policy, str, str]:
+    def _policy(self, item: ItemT) -> tuple[LimitPolicy, str, str]:
         """(policy, precomputed policy header item, verdict rule name)."""
         raise NotImplementedError
 
@@ -134,7 +129,7 @@ class Limiter(Generic[ItemT]):
             return Verdict(
                 Action.PASS,
                 self.name,
-                WITHIN_LIMIT,
+                Reason.WITHIN_LIMIT,
                 headers=self._pass_headers(batch, states),
             )
         refused = [i for i, s in enumerate(states) if not s.allowed]
@@ -142,7 +137,7 @@ class Limiter(Generic[ItemT]):
             return Verdict(
                 Action.PASS,
                 self.name,
-                WITHIN_LIMIT,
+                Reason.WITHIN_LIMIT,
                 headers=self._pass_headers(batch, states),
             )
         worst = max(refused, key=lambda i: states[i].retry_after)
@@ -150,9 +145,9 @@ class Limiter(Generic[ItemT]):
         rule = self._policy(items[worst])[2]
         wait: float | None
         if not math.isfinite(retry):
-            wait, reason = None, COST_TOO_HIGH  # it can never fit: promise no retry
+            wait, reason = None, Reason.COST_EXCEEDS_LIMIT  # it can never fit: promise no retry
         else:
-            wait, reason = self._jittered(retry), RATE_LIMITED
+            wait, reason = self._jittered(retry), Reason.RATE_LIMITED
             for i in refused:
                 key, cost = batch.keys[i]
                 self.blocks.block(key, states[i].retry_after, cost)
@@ -217,7 +212,7 @@ class Limiter(Generic[ItemT]):
         return Verdict(
             Action.THROTTLE,
             rule,
-            LOCALLY_BLOCKED,
+            Reason.RATE_LIMITED_LOCALLY,
             status=self.status,
             retry_after=jittered,
             headers=headers,

@@ -31,7 +31,7 @@ from ..pow.tells import Tells, TellScore
 from ..pow.tells import resolve as resolve_tells
 from ..rate import Rate
 from ..secret import SecretInput, resolve_secrets
-from ..verdict import Action, Reply, Verdict
+from ..verdict import Action, Reason, Reply, Verdict
 
 __all__ = [
     "ANSWER_HEADER",
@@ -39,7 +39,6 @@ __all__ = [
     "CLEARANCE_HEADER",
     "FORM_FIELD",
     "ProofOfWork",
-    "PowReason",
 ]
 
 #: Reserved path prefix the layer answers under (assets and the verify endpoint).
@@ -54,32 +53,8 @@ CLEARANCE_HEADER = "shieldware-clearance"
 DEFAULT_TIERS: tuple[tuple[float, int], ...] = ((10.0, 1), (15.0, 2), (20.0, 3))
 
 
-class PowReason:
-    """Reasons this layer gives."""
-
-    NOT_COVERED = "not-covered"
-    CLEARED = "cleared"
-    NO_CLEARANCE = "no-clearance"
-    SPENT = "clearance-spent"
-    PREFIX_BUSY = "prefix-traffic-exceeded"
-    ISSUE_RATE = "challenge-rate-exceeded"
-    CEILING = "challenge-ceiling-reached"
-    REDEEM_RATE = "redeem-rate-exceeded"
-    SOLVED = "solved"
-    WRONG_ANSWER = "wrong-answer"
-    TOO_EASY = "wrong-difficulty"
-    REPLAYED = "replayed"
-    TELLS = "automation-tells"
-    ASSET = "asset"
-    NOT_FOUND = "not-found"
-    ACTION_PROVED = "action-proved"
-    ACTION_PROOF = "action-proof-required"
-    ACTION_ISSUED = "action-challenge"
-    NOT_AN_ACTION = "not-an-action"
-
-
 #: Reasons of a request this layer let through: a threshold's challenge must not charge it twice.
-_PASSED = frozenset({PowReason.CLEARED, PowReason.SOLVED, PowReason.ACTION_PROVED})
+_PASSED = frozenset({Reason.CLEARED, Reason.SOLVED, Reason.ACTION_PROVED})
 #: What `_mint` answers: the new challenge, or why none was issued.
 MintFlow = Generator[Op[Any], Any, "tokens.Challenge | Verdict"]
 
@@ -208,7 +183,7 @@ class ProofOfWork:
         self._ceiling = Bucket(
             self._keys + "ceiling", Rate.parse(ceiling_rate).interval_us, ceiling_burst
         )
-        self._pass = Verdict(Action.PASS, name, PowReason.NOT_COVERED)
+        self._pass = Verdict(Action.PASS, name, Reason.NOT_COVERED)
 
     def __repr__(self) -> str:
         return (
@@ -245,7 +220,7 @@ class ProofOfWork:
         for verdict in progress.trail:
             if verdict.rule == self.name and verdict.reason in _PASSED:
                 # already metered and weighed in the chain: pass without charging twice
-                return Verdict(Action.PASS, self.name, PowReason.CLEARED)
+                return Verdict(Action.PASS, self.name, Reason.CLEARED)
         return self._gate(facts, progress)
 
     def _covers(self, facts: Facts, progress: Progress) -> bool:
@@ -318,7 +293,7 @@ class ProofOfWork:
             return Verdict(
                 Action.THROTTLE,
                 self.name + "/traffic",
-                PowReason.PREFIX_BUSY,
+                Reason.PREFIX_TRAFFIC_EXCEEDED,
                 status=429,
                 retry_after=traffic.retry_after,
                 headers=extra,
@@ -328,14 +303,14 @@ class ProofOfWork:
             # clearance and asking afresh gets the same level (a fresh challenge reads it).
             raised: int = yield Incr(self._level_key(prefix), self.level_ttl)
             level = max(clearance.level + 1, raised)
-            why = PowReason.SPENT
+            why = Reason.CLEARANCE_SPENT
             verdict = yield from self._issue(facts, progress, prefix, bound, now, level, why)
             return verdict
         # An answer redeemed in a header (API mode) is a solve too: say so for the reporters.
         return Verdict(
             Action.PASS,
             self.name,
-            PowReason.SOLVED if solved else PowReason.CLEARED,
+            Reason.SOLVED if solved else Reason.CLEARED,
             weight=(self.fast_weight if clearance.fast else 0.0) + clearance.tells,
             headers=extra,
             detail={
@@ -375,7 +350,7 @@ class ProofOfWork:
             return Verdict(
                 Action.THROTTLE,
                 self.name + "/issue",
-                PowReason.ISSUE_RATE,
+                Reason.CHALLENGE_RATE_EXCEEDED,
                 status=429,
                 retry_after=issue.retry_after,
             )
@@ -384,7 +359,7 @@ class ProofOfWork:
             return Verdict(
                 Action.THROTTLE,
                 self.name + "/ceiling",
-                PowReason.CEILING,
+                Reason.CHALLENGE_CEILING_REACHED,
                 status=503,
                 retry_after=max(1.0, ceiling[0].retry_after),
             )
@@ -417,7 +392,7 @@ class ProofOfWork:
         challenge = yield from self._mint(progress, prefix, bound, now, level)
         if isinstance(challenge, Verdict):
             return challenge
-        reason = why or PowReason.NO_CLEARANCE
+        reason = why or Reason.NO_CLEARANCE
         rule = self.name + "/challenge"
         detail = {
             "bits": challenge.bits,
@@ -469,7 +444,7 @@ class ProofOfWork:
         answer = facts.header(ANSWER_HEADER)
         if answer is None and body is not None:
             answer = form_value(body, self.form_field)
-        why = PowReason.ACTION_PROOF
+        why = Reason.ACTION_PROOF_REQUIRED
         if answer:
             token, _, nonces = answer.partition(";")
             verdict = yield from self._redeem(
@@ -482,7 +457,7 @@ class ProofOfWork:
                 return Verdict(
                     Action.PASS,
                     self.name,
-                    PowReason.ACTION_PROVED,
+                    Reason.ACTION_PROVED,
                     weight=verdict.weight,
                     detail=detail,
                 )
@@ -561,7 +536,7 @@ class ProofOfWork:
         if nonces is None:
             return self._refused(tokens.MALFORMED)
         if challenge.bits < self.bits or challenge.puzzles < self.count:
-            return self._refused(PowReason.TOO_EASY)
+            return self._refused(Reason.WRONG_DIFFICULTY)
         states: tuple[LimitState, ...] = yield Take(
             (self._bucket("redeem", prefix, self._redeem_spec),)
         )
@@ -569,23 +544,27 @@ class ProofOfWork:
             return Verdict(
                 Action.THROTTLE,
                 self.name + "/redeem",
-                PowReason.REDEEM_RATE,
+                Reason.REDEEM_RATE_EXCEEDED,
                 status=429,
                 retry_after=states[0].retry_after,
             )
         if not puzzle.check(challenge.cid, challenge.bits, nonces):
-            return self._refused(PowReason.WRONG_ANSWER)
+            return self._refused(Reason.WRONG_ANSWER)
         fresh: bool = yield Add(
             self._keys + "spent:" + challenge.cid, max(1.0, challenge.expires - now + 1)
         )
         if not fresh:
-            return self._refused(PowReason.REPLAYED)
+            return self._refused(Reason.REPLAYED)
         told: dict[str, Any] = {}
         if judged is not None and (judged.fired or judged.shadow):
             told = {"tells": judged.detail(), "signals": judged.fired}
             if judged.refused:
                 return Verdict(
-                    Action.DENY, self.name + "/verify", PowReason.TELLS, status=403, detail=told
+                    Action.DENY,
+                    self.name + "/verify",
+                    Reason.AUTOMATION_TELLS,
+                    status=403,
+                    detail=told,
                 )
         carried = judged.carried if judged is not None else 0
         elapsed = max(0.001, now - challenge.issued_ms / 1000)
@@ -611,7 +590,7 @@ class ProofOfWork:
         return Verdict(
             Action.ALLOW,
             self.name + "/verify",
-            PowReason.SOLVED,
+            Reason.SOLVED,
             weight=(self.fast_weight if fast else 0.0) + carried,
             detail=detail,
         )
@@ -631,11 +610,11 @@ class ProofOfWork:
             return Verdict(
                 Action.DENY,
                 self.name + "/asset",
-                PowReason.NOT_FOUND,
+                Reason.NOT_FOUND,
                 status=404,
                 reply=Reply(404, (("content-type", "text/plain; charset=utf-8"),), b"Not found\n"),
             )
-        return Verdict(Action.ALLOW, self.name + "/asset", PowReason.ASSET, reply=reply)
+        return Verdict(Action.ALLOW, self.name + "/asset", Reason.ASSET, reply=reply)
 
     def _action_challenge(self, facts: Facts, progress: Progress) -> Flow:
         """``/.shieldware/pow/challenge?a=<path>[&m=POST]``: a challenge for one action, as JSON.
@@ -653,7 +632,7 @@ class ProofOfWork:
             return Verdict(
                 Action.DENY,
                 self.name + "/action",
-                PowReason.NOT_AN_ACTION,
+                Reason.NOT_AN_ACTION,
                 status=404,
                 reply=replies.not_an_action(),
             )
@@ -675,7 +654,7 @@ class ProofOfWork:
         return Verdict(
             Action.ALLOW,
             self.name + "/action",
-            PowReason.ACTION_ISSUED,
+            Reason.ACTION_CHALLENGE,
             reply=reply,
             detail=detail,
         )

@@ -14,16 +14,14 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..facts import Facts
-from ..headers import HeaderStyle, Policy, Usage, check_style, format_headers, policy_item
+from ..headers import HeaderStyle, LimitPolicy, Usage, check_style, format_headers, policy_item
 from ..keys import Key, KeyInput, KeyPlan, KeySpace, as_key, by_ip, encode_key, mounted
 from ..layer import FailurePolicy, Progress, check_failure_policy
 from ..match import Matcher
 from ..ops import Acquire, Op, Release
-from ..verdict import Action, Verdict
+from ..verdict import Action, Reason, Verdict
 
 __all__ = ["Concurrency"]
-
-TOO_MANY_IN_FLIGHT = "too-many-in-flight"
 
 
 class Concurrency:
@@ -68,10 +66,10 @@ class Concurrency:
         self.name = name
         self.status = status
         self.rule = "concurrency" if name == "concurrency" else f"concurrency/{name}"
-        self.policy = Policy(name, limit, None, unit="concurrent-requests")
+        self.policy = LimitPolicy(name, limit, None, unit="concurrent-requests")
         self._policy_item = policy_item(self.policy)
         self._plan = KeyPlan(name, [self.key])
-        self._pass = Verdict(Action.PASS, name, "not-applicable")
+        self._pass = Verdict(Action.PASS, name, Reason.NOT_APPLICABLE)
 
     def __repr__(self) -> str:
         return f"Concurrency({self.limit}, key={self.key!r}, name={self.name!r})"
@@ -114,7 +112,7 @@ class Concurrency:
             return Verdict(
                 Action.PASS,
                 self.name,
-                "lease-taken",
+                Reason.LEASE_TAKEN,
                 headers=headers,
                 after=(Release(key, lease),),
                 detail={"in_flight": state.in_flight},
@@ -122,7 +120,7 @@ class Concurrency:
         return Verdict(
             Action.THROTTLE,
             self.rule,
-            TOO_MANY_IN_FLIGHT,
+            Reason.TOO_MANY_IN_FLIGHT,
             status=self.status,
             retry_after=self.retry_after,
             headers=headers,

@@ -56,7 +56,7 @@ from ..fingerprint.ua import UAClassifier
 from ..layer import Progress, Threshold
 from ..match import Matcher
 from ..memo import Memo
-from ..verdict import Action, Verdict
+from ..verdict import Action, Reason, Verdict
 
 if TYPE_CHECKING:
     from ..origin.value import Origin, OriginLookup
@@ -220,7 +220,7 @@ class Fingerprint:
         self._plans: dict[
             int, tuple[tuple[Signal, ...], tuple[tuple[str, tuple[str, ...]], ...]]
         ] = {}
-        self._pass = Verdict(Action.PASS, name, "not-scored")
+        self._pass = Verdict(Action.PASS, name, Reason.NOT_SCORED)
         # The shipped signals read the user agent only through its parse (`UAInfo`) and the three
         # raw tells in `_ua_key`, so heads are cached by what the UA *says*, not its exact text:
         # a flood of never-seen User-Agents (a fresh build number each) reuses one evaluation.
@@ -298,7 +298,7 @@ class Fingerprint:
             return Verdict(
                 Action.DENY,
                 f"{self.name}/score",
-                "fingerprint-score",
+                Reason.FINGERPRINT_SCORE,
                 weight=result.score,
                 headers=headers,
                 detail=detail,
@@ -306,7 +306,7 @@ class Fingerprint:
         return Verdict(
             Action.PASS,
             f"{self.name}/{result.band}",
-            "fingerprint-score",
+            Reason.FINGERPRINT_SCORE,
             weight=result.score,
             headers=headers,
             detail=detail,
@@ -329,14 +329,14 @@ class Fingerprint:
             return Verdict(
                 Action.ALLOW,
                 f"{self.name}/verified-bot",
-                "good-bot-verified",
+                Reason.GOOD_BOT_VERIFIED,
                 detail={"good_bot": info},
             )
         if check.outcome == "failed" and check.method == "fcrdns" and self.deny_spoofed:
             return Verdict(
                 Action.DENY,
                 f"{self.name}/spoofed-bot",
-                "good-bot-spoofed",
+                Reason.GOOD_BOT_SPOOFED,
                 detail={"good_bot": info},
             )
         return None
@@ -431,9 +431,9 @@ class Fingerprint:
     def _evaluate(self, facts: Facts, secure: bool, order: bool, trusted: bool) -> _Entry:
         ua_raw = facts.user_agent
         if self._allow_ua is not None and self._allow_ua.search(ua_raw):
-            return _Entry(hard=Verdict(Action.ALLOW, f"{self.name}/allow-ua", "ua-allow-listed"))
+            return _Entry(hard=Verdict(Action.ALLOW, f"{self.name}/allow-ua", Reason.UA_ALLOWED))
         if self._deny_ua is not None and self._deny_ua.search(ua_raw):
-            return _Entry(hard=Verdict(Action.DENY, f"{self.name}/deny-ua", "ua-deny-listed"))
+            return _Entry(hard=Verdict(Action.DENY, f"{self.name}/deny-ua", Reason.UA_DENIED))
         head = self._head(facts, secure, order, trusted)
         ua = head.ua
         flags = self._flags(head) | self._origin_flag

@@ -15,12 +15,9 @@ from ..facts import Facts
 from ..layer import Progress
 from ..match import Matcher
 from ..pow.form import HONEYPOT_FIELD
-from ..verdict import Action, Verdict
+from ..verdict import Action, Reason, Verdict
 
-__all__ = ["HONEYPOT_FILLED", "Honeypot"]
-
-#: The reason of a refused post.
-HONEYPOT_FILLED = "honeypot-filled"
+__all__ = ["Honeypot"]
 
 
 class Honeypot:
@@ -59,12 +56,12 @@ class Honeypot:
         self._refusal = Verdict(
             Action.DENY,
             f"{name}/filled",
-            HONEYPOT_FILLED,
+            Reason.HONEYPOT_FILLED,
             weight=weight,
             status=status,
             detail={"field": field},
         )
-        self._pass = Verdict(Action.PASS, name, "not-filled")
+        self._pass = Verdict(Action.PASS, name, Reason.NOT_FILLED)
 
     def __repr__(self) -> str:
         return f"Honeypot(field={self.field!r}, match={self.match!r})"

@@ -41,7 +41,7 @@ class IPList:
         self.match = match
         self._allowed = Verdict(Action.ALLOW, f"{name}/allow", Reason.IP_ALLOWED)
         self._denied = Verdict(Action.DENY, f"{name}/deny", Reason.IP_DENIED)
-        self._pass = Verdict(Action.PASS, name, "not-listed")
+        self._pass = Verdict(Action.PASS, name, Reason.NOT_LISTED)
 
     def __repr__(self) -> str:
         return f"IPList(allow={self.allow!r}, deny={self.deny!r}, match={self.match!r})"

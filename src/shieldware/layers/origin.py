@@ -11,21 +11,13 @@ from ..layer import Challenger, Flow, Progress
 from ..match import Matcher
 from ..memo import Memo
 from ..origin.value import Category, Origin, OriginLookup, parse_asn, parse_country
-from ..verdict import Action, Verdict
+from ..verdict import Action, Reason, Verdict
 
-__all__ = ["OriginList", "OriginReason"]
+__all__ = ["OriginList"]
 
 Entry = int | str
 #: Distinct origins (AS, organisation, category, country) whose decision is remembered.
 DECISIONS = 8192
-
-
-class OriginReason:
-    """Reasons of `OriginList` verdicts."""
-
-    ALLOWED = "origin-allow-listed"
-    CHALLENGED = "origin-challenge-listed"
-    DENIED = "origin-deny-listed"
 
 
 class _Rules:
@@ -123,7 +115,7 @@ class OriginList:
         self.ops = frozenset(getattr(challenger, "ops", ()))
         #: Empty lists can say nothing: the Shield leaves this layer out of its chain.
         self.inert = not (self.allowed or self.challenged or self.denied)
-        self._pass = Verdict(Action.PASS, name, "not-listed")
+        self._pass = Verdict(Action.PASS, name, Reason.NOT_LISTED)
         # One decision per distinct origin: the verdict, or the challenger to hand the request to.
         self._decided: Memo[Origin, Verdict | Challenger] = Memo(DECISIONS)
 
@@ -148,14 +140,14 @@ class OriginList:
     def _decide(self, origin: Origin) -> Verdict | Challenger:
         """What every request from `origin` gets (computed once per distinct origin)."""
         if origin in self.allowed:
-            return self._verdict(Action.ALLOW, "allow", OriginReason.ALLOWED, origin)
+            return self._verdict(Action.ALLOW, "allow", Reason.ORIGIN_ALLOWED, origin)
         if origin in self.denied:
-            return self._verdict(Action.DENY, "deny", OriginReason.DENIED, origin)
+            return self._verdict(Action.DENY, "deny", Reason.ORIGIN_DENIED, origin)
         if origin in self.challenged:
             if self.challenger is not None:
                 return self.challenger
             return self._verdict(
-                Action.PASS, "challenge", OriginReason.CHALLENGED, origin, self.challenge_weight
+                Action.PASS, "challenge", Reason.ORIGIN_CHALLENGED, origin, self.challenge_weight
             )
         return self._pass
 

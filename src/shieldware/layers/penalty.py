@@ -26,14 +26,12 @@ from ..facts import Facts
 from ..keys import Key, KeyInput, KeyPlan, as_key, by_ip, encode_key
 from ..layer import Ask, Challenger, Flow, Layer, Progress, as_flow
 from ..ops import Add, Get, Incr, Op
-from ..verdict import Action, Verdict
+from ..verdict import Action, Reason, Verdict
 from .blocks import LocalBlocks
 
 __all__ = ["PenaltyBox"]
 
 log = logging.getLogger("shieldware")
-
-BANNED = "penalty-box"
 
 
 class PenaltyBox:
@@ -154,7 +152,7 @@ class PenaltyBox:
         return Verdict(
             Action.THROTTLE,
             self.rule,
-            BANNED,
+            Reason.PENALTY_BOX,
             status=429,
             retry_after=float(max(1, math.ceil(seconds))),
             detail=detail,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from ..errors import ConfigurationError
 from ..facts import Facts
-from ..headers import Policy, policy_item
+from ..headers import LimitPolicy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, KeySpace, as_key, by_ip, encode_key, mounted
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
@@ -37,7 +37,7 @@ class _Limit:
     rate: Rate
     name: str
     rule: str
-    policy: Policy
+    policy: LimitPolicy
     header: str
 
 
@@ -103,7 +103,7 @@ class Quota(Limiter[_Item]):
 
     def _limit(self, rate: Rate, count: int) -> _Limit:
         name = self.name if count == 1 else f"{self.name}-{rate.amount}-per-{rate.period:g}s"
-        policy = Policy(name, rate.amount, rate.period)
+        policy = LimitPolicy(name, rate.amount, rate.period)
         rule = f"quota/{self.name}" if count == 1 else f"quota/{name}"
         return _Limit(rate, name, rule, policy, policy_item(policy))
 
@@ -169,7 +169,7 @@ class Quota(Limiter[_Item]):
     def _key_cost(self, item: _Item) -> tuple[str, int]:
         return item.window.key, item.window.cost
 
-    def _policy(self, item: _Item) -> tuple[Policy, str, str]:
+    def _policy(self, item: _Item) -> tuple[LimitPolicy, str, str]:
         return item.limit.policy, item.limit.header, item.limit.rule
 
     def _next(self, item: _Item, state: LimitState) -> float | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..facts import Facts
-from ..headers import Policy, policy_item
+from ..headers import LimitPolicy, policy_item
 from ..keys import Key, KeyInput, KeyPlan, KeySpace, as_key, by_ip, encode_key, mounted
 from ..layer import Ask, FailurePolicy, Progress
 from ..match import Matcher
@@ -73,7 +73,7 @@ class TokenBucket:
         self.match = match
         self.name = name
         self.rule = "ratelimit" if name == "ratelimit" else f"ratelimit/{name}"
-        self.policy = Policy(name, self.rate.amount, self.rate.period, self.burst)
+        self.policy = LimitPolicy(name, self.rate.amount, self.rate.period, self.burst)
         self._options = options
         self._layer = RateLimit([self], name=name, **options)
         self.ops = self._layer.ops
@@ -229,7 +229,7 @@ class RateLimit(Limiter[_Item]):
     def _key_cost(self, item: _Item) -> tuple[str, int]:
         return item.bucket.key, item.bucket.cost
 
-    def _policy(self, item: _Item) -> tuple[Policy, str, str]:
+    def _policy(self, item: _Item) -> tuple[LimitPolicy, str, str]:
         return item.rule.policy, item.header, item.rule.rule
 
     def _next(self, item: _Item, state: LimitState) -> float | None:
