@@ -145,7 +145,7 @@ class Networks:
     ``match.network`` and the fingerprint layer all use it.
     """
 
-    __slots__ = ("_entries", "_tables", "_text")
+    __slots__ = ("_entries", "_text", "_v4", "_v6")
 
     def __init__(self, items: Iterable[str]) -> None:
         if isinstance(items, str):
@@ -165,11 +165,10 @@ class Networks:
             raise ConfigurationError(
                 f"not an IP address or network: {', '.join(map(repr, errors))}"
             )
-        # Longest prefixes first, so the most specific entry answers.
-        self._tables = tuple(
-            (version, _mask(version, plen), frozenset(nets))
-            for (version, plen), nets in sorted(tables.items(), key=lambda kv: -kv[0][1])
-        )
+        # One table per family and prefix length, longest prefixes first.
+        ordered = sorted(tables.items(), key=lambda kv: -kv[0][1])
+        self._v4 = tuple((_mask(4, plen), frozenset(nets)) for (v, plen), nets in ordered if v == 4)
+        self._v6 = tuple((_mask(6, plen), frozenset(nets)) for (v, plen), nets in ordered if v == 6)
         self._entries = tuple(entries)
         self._text: tuple[str, ...] | None = None
 
@@ -185,8 +184,11 @@ class Networks:
     def __contains__(self, address: IPAddress | None) -> bool:
         if address is None:
             return False
-        value, version = int(address), address.version
-        return any(v == version and (value & mask) in nets for v, mask, nets in self._tables)
+        value = int(address)
+        for mask, nets in self._v4 if address.version == 4 else self._v6:
+            if (value & mask) in nets:
+                return True
+        return False
 
     def __len__(self) -> int:
         return len(self._entries)
