@@ -268,7 +268,11 @@ class PackMatcher:
             best = min(grams, key=lambda g: (g in common, load.get(g, 0)))
             load[best] = load.get(best, 0) + 1
             index.setdefault(best, []).append(position)
-        self._index = {k: tuple(v) for k, v in index.items()}
+        # Keyed by the gram's three characters as a tuple: `match` intersects the keys with the
+        # user agent's ``zip`` of three shifted copies, never building its set of substrings.
+        self._index: dict[tuple[str, ...], tuple[int, ...]] = {
+            tuple(k): tuple(v) for k, v in index.items()
+        }
         self._compiled: list[re.Pattern[str] | None] = [None] * len(self.rules)
         self._keys = frozenset(self._index)
         self._always = tuple(always)
@@ -281,9 +285,8 @@ class PackMatcher:
     def match(self, ua: str, limit: int = 4) -> tuple[Rule, ...]:
         """The rules matching `ua`, highest-priority pack first, at most `limit`."""
         lower = ua.lower()
-        grams = {lower[i : i + _GRAM] for i in range(len(lower) - _GRAM + 1)}
         positions: list[int] = list(self._always)
-        for gram in self._keys.intersection(grams):
+        for gram in self._keys.intersection(zip(lower, lower[1:], lower[2:], strict=False)):
             positions.extend(self._index[gram])
         if not positions:
             return ()
