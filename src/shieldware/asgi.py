@@ -77,7 +77,8 @@ async def _buffer(facts: Facts, receive: Receive) -> tuple[Facts, Receive]:
     leaves) is replayed as far as it was read, then the rest comes from the server as usual.
     """
     length = facts.header("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+    announced = length is None or (length.isascii() and length.isdigit())
+    if not announced or (length is not None and int(length) > MAX_BODY):
         return facts, receive
     messages: list[Message] = []
     size = 0

@@ -111,16 +111,22 @@ def form_fields(body: Body) -> list[tuple[str, str]] | None:
 
 
 def form_value(body: Body, name: str) -> str | None:
-    """The first value of field `name` in a form body, or None."""
+    """The first value of text field `name` in a form body, or None.
+
+    Unlike `form_fields`, a multipart form that also carries files (an avatar, an empty file
+    input a browser sends as ``filename=""``) is read: its file parts are skipped.
+    """
     if name.encode() not in body.data:  # most bodies: no parsing at all
         return None
-    for key, value in form_fields(body) or ():
+    kind = body.content_type.split(";", 1)[0].strip().lower()
+    fields = _multipart(body, files="skip") if kind == _MULTIPART else form_fields(body)
+    for key, value in fields or ():
         if key == name:
             return value
     return None
 
 
-def _multipart(body: Body) -> list[tuple[str, str]] | None:
+def _multipart(body: Body, files: str = "refuse") -> list[tuple[str, str]] | None:
     found = _BOUNDARY.search(body.content_type)
     if found is None:
         return None
@@ -136,15 +142,20 @@ def _multipart(body: Body) -> list[tuple[str, str]] | None:
         if not sep:
             return None
         disposition = b""
+        text = True
         for line in head.split(b"\r\n"):
             key, _, rest = line.partition(b":")
             lowered = key.strip().lower()
             if lowered == b"content-disposition":
                 disposition = rest
             elif lowered == b"content-type" and not rest.strip().lower().startswith(b"text/plain"):
-                return None
+                text = False
         if b"filename" in disposition.lower():
+            if files == "skip":
+                continue
             return None  # a file: not text
+        if not text:
+            return None
         named = _NAME.search(disposition)
         if named is None:
             return None

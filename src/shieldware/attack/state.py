@@ -156,7 +156,10 @@ def _number(value: object) -> bool:
 
 
 def _clock(epoch: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+    except (OSError, OverflowError, ValueError):
+        return f"{epoch:.0f} (epoch seconds)"
 
 
 def parse_until(value: str | float | datetime | timedelta | None, now: float) -> float | None:
@@ -181,10 +184,14 @@ def parse_until(value: str | float | datetime | timedelta | None, now: float) ->
         raise ValueError(f"cannot read an until from {value!r}")
     if not math.isfinite(until) or until <= now:
         raise ValueError("until must be in the future")
+    if until > now + MAX_UNTIL:
+        raise ValueError("until must be within ten years")
     return until
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+#: The furthest an ``until`` may lie ahead (ten years).
+MAX_UNTIL = 10 * 365 * 86400
 
 
 def _parse_text(text: str, now: float) -> float:
@@ -322,7 +329,9 @@ class Switch:
     ) -> AttackState:
         """Write a flip to the store and apply it here at once; `StoreError` if it cannot."""
         state = new_state(on, reason=reason, by=by, until=until, now=self.clock())
-        write_state(self.store, state)
+        # Written to the shared store itself: a `FallbackStore` would keep it in this process
+        # only, and the other workers would never follow.
+        write_state(self._read_store, state)
         self._apply(state, "flip")
         return state
 
@@ -336,7 +345,7 @@ class Switch:
     ) -> AttackState:
         """`set` for async code."""
         state = new_state(on, reason=reason, by=by, until=until, now=self.clock())
-        await awrite_state(self.store, state)
+        await awrite_state(self._read_store, state)
         self._apply(state, "flip")
         return state
 

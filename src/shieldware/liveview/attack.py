@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from ..errors import ConfigurationError
+from ..secret import resolve_secrets
+
 __all__ = ["SESSION_COOKIE", "AttackPanel", "Outcome"]
 
 SESSION_COOKIE = "shieldware_live_session"
@@ -46,13 +49,24 @@ class Outcome:
     flip: dict[str, Any] | None = None
 
 
+def _seed(token: str | None) -> bytes:
+    """What the CSRF key derives from: the same in every worker (the live view's token, else
+    ``SHIELDWARE_SECRET``), so a form from one worker is accepted by another; a random key per
+    process only when neither is set (one worker, or a sticky session)."""
+    if token is not None:
+        return token.encode()
+    try:
+        return resolve_secrets(None, purpose="the live view's CSRF tokens")[-1]
+    except ConfigurationError:
+        return secrets.token_bytes(32)
+
+
 class AttackPanel:
     """The panel of one `LiveView`, bound to a Shield that has an under-attack switch."""
 
     def __init__(self, shield: Any, token: str | None) -> None:
         self.shield = shield
-        seed = token.encode() if token is not None else secrets.token_bytes(32)
-        self._key = hmac.new(seed, b"shieldware-live-csrf", hashlib.sha256).digest()
+        self._key = hmac.new(_seed(token), b"shieldware-live-csrf", hashlib.sha256).digest()
 
     @property
     def switch(self) -> Any:
