@@ -128,6 +128,34 @@ def person_chromium_args() -> tuple[str, ...]:
     return ("--disable-blink-features=AutomationControlled", "--user-agent=" + ua)
 
 
+#: Debian's Chromium, which every browser test drives (never a downloaded one).
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium launched as a person's browser (`person_chromium_args`), one per module."""
+    from playwright.sync_api import sync_playwright
+
+    args = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(
+            executable_path=CHROMIUM, args=[*args, *person_chromium_args()], headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     needed = [name for mark in item.iter_markers("needs") for name in mark.args]
     if item.get_closest_marker("browser") is not None:

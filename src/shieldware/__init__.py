@@ -10,8 +10,9 @@ The top level holds what an app author needs; matchers are the `shieldware.match
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+from .lazy import loader as _loader
 
 if _typing.TYPE_CHECKING:
     from . import match
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 #: Where each public name lives. Names load on first use (PEP 562), so ``import shieldware``
 #: costs almost nothing and an app pays only for the layers, stores and reporters it uses.
 _HOME: dict[str, str] = {
+    "match": "match",
     "Action": "verdict",
     "BadRequest": "errors",
     "CircuitBreaker": "stores.resilience",
@@ -94,22 +96,8 @@ _HOME: dict[str, str] = {
 }
 
 
-if not _typing.TYPE_CHECKING:
-    # Hidden from type checkers, which see the imports above: a misspelt name stays an error.
-
-    def __getattr__(name: str) -> _typing.Any:
-        if name == "match":
-            return _importlib.import_module(".match", __name__)
-        home = _HOME.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(_importlib.import_module(f".{home}", __name__), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above: typos stay errors
+    __getattr__, __dir__ = _loader(__name__, _HOME, globals())
 
 
 __all__ = [

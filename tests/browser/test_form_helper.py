@@ -23,18 +23,9 @@ from shieldware import Shield, ShieldMiddleware
 from shieldware.contrib import jinja
 from shieldware.layers import ProofOfWork
 from shieldware.match import path
-from tests.conftest import SECRET, person_chromium_args
+from tests.conftest import SECRET
 from tests.servers import run_asgi
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-sync",
-    *person_chromium_args(),  # a person's Chrome: no automation flag, no "HeadlessChrome"
-]
 CSP = (
     "default-src 'self'; script-src 'self'; worker-src 'self'; style-src 'self'; "
     "connect-src 'self'; form-action 'self'"
@@ -73,18 +64,6 @@ def server() -> Iterator[str]:
     shield = Shield([ProofOfWork(SECRET, actions=path("/join"), count=4, bits=12)])
     with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def _page(browser: Any) -> tuple[Any, Any, list[str]]:

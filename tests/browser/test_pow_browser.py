@@ -17,20 +17,9 @@ from starlette.routing import Route
 
 from shieldware import Shield, ShieldMiddleware
 from shieldware.layers import ProofOfWork
-from tests.conftest import SECRET, person_chromium_args
+from tests.conftest import SECRET
 from tests.servers import run_asgi
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    *person_chromium_args(),  # a person's browser: automation tells would refuse plain headless
-]
 pytestmark = [
     pytest.mark.browser,
 ]
@@ -47,18 +36,6 @@ def server() -> Iterator[str]:
     shield = Shield([ProofOfWork(SECRET)])  # default count and bits
     with run_asgi(ShieldMiddleware(app, shield=shield)) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_browser_solves_and_lands_on_the_original_url(server: str, browser: object) -> None:

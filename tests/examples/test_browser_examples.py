@@ -19,35 +19,14 @@ from typing import Any
 
 import pytest
 from sw_servers import EXAMPLES_DIR, SRC, python, serve
-from tests.conftest import SECRET, person_chromium_args
+from tests.conftest import SECRET
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-sync",
-    *person_chromium_args(),  # a person's browser: automation tells would refuse plain headless
-]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
 ]
 #: Small puzzles: the browser's solving is not what these tests measure.
 POW = {"count": "4", "bits": "10"}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 @pytest.fixture(scope="module")

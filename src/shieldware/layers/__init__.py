@@ -5,8 +5,9 @@ Each loads on first use (PEP 562), so an app pays only for the layers it builds.
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+from ..lazy import loader as _loader
 
 if _typing.TYPE_CHECKING:
     from .challenge import ProofOfWork
@@ -34,20 +35,8 @@ _HOME: dict[str, str] = {
 }
 
 
-if not _typing.TYPE_CHECKING:
-    # Hidden from type checkers, which see the imports above: a misspelt name stays an error.
-
-    def __getattr__(name: str) -> _typing.Any:
-        home = _HOME.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(_importlib.import_module(f".{home}", __name__), name)
-        globals()[name] = value
-        return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+if not _typing.TYPE_CHECKING:  # type checkers see the imports above: typos stay errors
+    __getattr__, __dir__ = _loader(__name__, _HOME, globals())
 
 
 __all__ = [

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from ..errors import ConfigurationError
+from ..lazy import loader as _loader
 from .base import Store, require_ops
 from .memory import MemoryStore
 from .resilience import CircuitBreaker, CircuitOpen, FallbackStore
@@ -14,16 +15,9 @@ if TYPE_CHECKING:
     from .redis import RedisStore
 
 
-if not TYPE_CHECKING:
-    # Hidden from type checkers, which see the import above: a misspelt name stays an error.
-
-    def __getattr__(name: str) -> Any:
-        # The Redis store (redis-py, asyncio, ssl) loads on first use: memory-only apps never pay.
-        if name == "RedisStore":
-            from .redis import RedisStore
-
-            return RedisStore
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+if not TYPE_CHECKING:  # type checkers see the import above: typos stay errors
+    # The Redis store (redis-py, asyncio, ssl) loads on first use: memory-only apps never pay.
+    __getattr__, __dir__ = _loader(__name__, {"RedisStore": "redis"}, globals())
 
 
 __all__ = [
