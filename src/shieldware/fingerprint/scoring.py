@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from ..errors import ConfigurationError
-from .head import Head
-from .signals import Signal
+
+S = TypeVar("S", contravariant=True)
 
 __all__ = [
     "DEFAULT_BANDS",
@@ -99,14 +100,30 @@ class Score:
         return f"score={self.score:g}; band={self.band}; signals={parts or '-'}"
 
 
+class Weighed(Protocol[S]):
+    """A named, weighted check of some evidence `S`: a fingerprint `Signal` (of a `Head`) or a
+    proof-of-work tell (of the page's report)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def weight(self) -> float: ...
+    @property
+    def group(self) -> str: ...
+    @property
+    def shadow(self) -> bool: ...
+    @property
+    def check(self) -> Callable[[S], object]: ...
+
+
 def fire(
-    sig: Signal,
-    head: Head,
+    sig: Weighed[S],
+    head: S,
     sums: dict[str, float],
     fired: list[tuple[str, float, str, str]],
     shadow: list[tuple[str, float, str]],
 ) -> None:
-    """Run one signal, recording it as fired (or shadowed) and adding to its group's sum."""
+    """Run one check, recording it as fired (or shadowed) and adding to its group's sum."""
     out = sig.check(head)
     if not out:
         return
@@ -116,6 +133,23 @@ def fire(
         return
     fired.append((sig.name, sig.weight, sig.group, evidence))
     sums[sig.group] = sums.get(sig.group, 0.0) + sig.weight
+
+
+def apply_caps(
+    sums: Mapping[str, float], caps: Mapping[str, float]
+) -> tuple[float, list[tuple[str, float, float]]]:
+    """The total of the group sums, each held to its cap (a negative cap is a floor), and the
+    groups that were capped as ``(group, sum, cap)``."""
+    total = 0.0
+    capped: list[tuple[str, float, float]] = []
+    for group, raw in sums.items():
+        cap = caps.get(group)
+        value = raw
+        if cap is not None and ((cap >= 0 and raw > cap) or (cap < 0 and raw < cap)):
+            value = cap
+            capped.append((group, raw, cap))
+        total += value
+    return total, capped
 
 
 class PathGlob:

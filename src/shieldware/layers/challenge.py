@@ -257,9 +257,8 @@ class ProofOfWork:
         answer = facts.header(ANSWER_HEADER)
         if answer is not None:
             token, _, nonces = answer.partition(";")
-            judged = self._judge(None, facts, api=True)
             verdict = yield from self._redeem(
-                facts, prefix, bound, now, token.strip(), nonces, judged
+                facts, prefix, bound, now, token.strip(), nonces, report=(None, True)
             )
             if verdict.action is Action.THROTTLE:
                 return verdict
@@ -519,15 +518,17 @@ class ProofOfWork:
         now: float,
         token: str,
         answer: str,
-        judged: TellScore | None = None,
         *,
+        report: tuple[str | None, bool] | None = None,
         mint: bool = True,
     ) -> Flow:
         """Check an answer; ALLOW with the new clearance in ``detail["clearance"]`` (when `mint`),
         or refuse.
 
-        Tells are judged only after the proof is checked and spent, so probing which tells fire
-        costs a solve each time.
+        :param report: the automation tells' report and whether the answer came in API mode, to
+            judge (`shieldware.pow.tells`); None to judge none. Judged only after the proof is
+            checked and spent, so probing which tells fire costs a solve each time, and a forged
+            answer costs no parsing.
         """
         challenge = self.kit.read_challenge(token, now=now, bound=bound)
         if isinstance(challenge, str):
@@ -555,6 +556,7 @@ class ProofOfWork:
         )
         if not fresh:
             return self._refused(Reason.REPLAYED)
+        judged = None if report is None else self._judge(report[0], facts, api=report[1])
         told: dict[str, Any] = {}
         if judged is not None and (judged.fired or judged.shadow):
             told = {"tells": judged.detail(), "signals": judged.fired}
@@ -669,8 +671,15 @@ class ProofOfWork:
             token, _, answer = header.partition(";")
         target = safe_return(facts.query_param("r"))
         api = self._wants_api(facts)
-        judged = self._judge(facts.query_param(TELLS_PARAM), facts, api=api)
-        verdict = yield from self._redeem(facts, prefix, bound, now, token.strip(), answer, judged)
+        verdict = yield from self._redeem(
+            facts,
+            prefix,
+            bound,
+            now,
+            token.strip(),
+            answer,
+            report=(facts.query_param(TELLS_PARAM), api),
+        )
         if verdict.action is not Action.ALLOW:
             status = verdict.status or 403
             reply = replies.refusal(

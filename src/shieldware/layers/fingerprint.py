@@ -43,6 +43,7 @@ from ..fingerprint.scoring import (
     Band,
     PathGlob,
     Score,
+    apply_caps,
     fire,
 )
 from ..fingerprint.signals import (
@@ -553,16 +554,7 @@ class Fingerprint:
         if check is not None and check.outcome == "failed":
             sums = {**sums, "goodbot": sums.get("goodbot", 0.0) + _UNCONFIRMED}
             fired = (*fired, ("good-bot-unconfirmed", _UNCONFIRMED, "goodbot", check.bot.name))
-        total = 0.0
-        capped: list[tuple[str, float, float]] = []
-        caps = self.caps
-        for group, raw in sums.items():
-            cap = caps.get(group)
-            value = raw
-            if cap is not None and ((cap >= 0 and raw > cap) or (cap < 0 and raw < cap)):
-                value = cap
-                capped.append((group, raw, cap))
-            total += value
+        total, capped = apply_caps(sums, self.caps)
         exempt = ""
         if entry.category in SAFE_CATEGORIES:
             exempt = f"ua:{entry.category}"

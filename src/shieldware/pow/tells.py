@@ -30,6 +30,7 @@ from typing import Any, Literal
 from ..errors import ConfigurationError
 from ..facts import Facts
 from ..fingerprint.head import parse_brands
+from ..fingerprint.scoring import apply_caps, fire
 from ..fingerprint.ua import MAX_UA, parse_browser
 
 __all__ = [
@@ -418,19 +419,22 @@ def worker_mismatch(e: Evidence) -> object:
 @tell("worker-cores-mismatch", 2.0, group="worker")
 def worker_cores_mismatch(e: Evidence) -> object:
     """navigator.hardwareConcurrency differs between the page and its worker."""
-    r = e.report
-    if r is None or r.worker is None or r.page.cores is None or r.worker.cores is None:
-        return False
-    return r.page.cores != r.worker.cores
+    return _worker_differs(e, "cores")
 
 
 @tell("worker-languages-mismatch", 2.0, group="worker")
 def worker_languages_mismatch(e: Evidence) -> object:
     """navigator.languages differs between the page and its worker."""
+    return _worker_differs(e, "languages")
+
+
+def _worker_differs(e: Evidence, field: str) -> bool:
+    """Both the page and its worker reported `field` (an `Env` field), and they differ."""
     r = e.report
-    if r is None or r.worker is None or r.page.languages is None or r.worker.languages is None:
+    if r is None or r.worker is None:
         return False
-    return r.page.languages != r.worker.languages
+    page, worker = getattr(r.page, field), getattr(r.worker, field)
+    return page is not None and worker is not None and page != worker
 
 
 @tell("worker-features-missing", 2.0, group="worker")
@@ -618,23 +622,8 @@ class Tells:
         fired: list[tuple[str, float, str, str]] = []
         shadow: list[tuple[str, float, str]] = []
         for t in self.tells:
-            out = t.check(evidence)
-            if not out:
-                continue
-            why = out if isinstance(out, str) else ""
-            if t.shadow:
-                shadow.append((t.name, t.weight, why))
-                continue
-            fired.append((t.name, t.weight, t.group, why))
-            sums[t.group] = sums.get(t.group, 0.0) + t.weight
-        total = 0.0
-        capped: list[tuple[str, float, float]] = []
-        for group, raw in sums.items():
-            cap = self.caps.get(group)
-            if cap is not None and raw > cap:
-                capped.append((group, raw, cap))
-                raw = cap
-            total += raw
+            fire(t, evidence, sums, fired, shadow)
+        total, capped = apply_caps(sums, self.caps)
         total = round(total, 3)
         refused = self.deny_at is not None and total >= self.deny_at
         return TellScore(
