@@ -43,10 +43,10 @@ from benchmarks.redisserver import PrivateRedis
 from shieldware import Facts, MemoryStore, Shield, TokenBucket
 from shieldware.ops import Bucket, Take
 from shieldware.stores import RedisStore
+from shieldware.stores.redis import DRIVERS
 
 Case = Callable[[int], float]
 FACTS = Facts("GET", "/", client_ip=ipaddress.ip_address("203.0.113.7"))
-DRIVERS = ("auto", "redis-py")
 
 
 def per_op_us(fn: Callable[[], Any], n: int) -> float:

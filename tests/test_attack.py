@@ -33,6 +33,7 @@ from shieldware.ops import Add, GetText, Op
 from shieldware.pow import solve
 from shieldware.stores import MemoryStore
 from tests.conftest import SECRET
+from tests.test_challenge import challenge_of
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0 Safari/537.36"
 HTML = "text/html,application/xhtml+xml"
@@ -106,19 +107,6 @@ def shield_with(
     assert shield.switch is not None
     shield.switch.clock = clock
     return shield
-
-
-def challenge_of(shield: Shield, f: Facts) -> tuple[str, int, int]:
-    decision = shield.decide(f)
-    assert decision.action is Action.CHALLENGE, decision.explain()
-    detail = decision.verdict.detail
-    reply = decision.verdict.reply
-    assert reply is not None
-    if reply.status == 401:
-        token = json.loads(reply.body)["challenge"]["token"]
-    else:
-        token = reply.body.decode().split('data-challenge="', 1)[1].split('"', 1)[0]
-    return token, int(detail["count"]), int(detail["bits"])
 
 
 def solve_and_verify(shield: Shield, f: Facts) -> str:

@@ -37,11 +37,17 @@ def test_repeats_are_held_back_and_counted(caplog: pytest.LogCaptureFixture) -> 
     ]
 
 
-def test_a_disabled_level_costs_nothing_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_disabled_level_formats_nothing_and_logs_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Unformattable:
+        def __str__(self) -> str:
+            raise AssertionError("formatted although the level is off")
+
     quiet = QuietLog(logging.getLogger("sw-test-off"))
     logging.getLogger("sw-test-off").setLevel(logging.ERROR)
     with caplog.at_level(logging.ERROR, logger="sw-test-off"):
-        quiet.warning("k", "nothing")
+        quiet.warning("k", "nothing %s", Unformattable())
     assert caplog.records == []
 
 

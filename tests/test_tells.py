@@ -369,4 +369,12 @@ def test_the_docs_example_runs() -> None:
     doc = (Path(__file__).parent.parent / "docs" / "proof-of-work.md").read_text()
     section = doc[doc.index("## Automation tells") :]
     code = section[section.index("```python") + len("```python") : section.index("```\n\n")]
-    exec(code, {"secret": SECRET})
+    # The example's first statement is the configured layer: build it and check what it says.
+    first = code[: code.index("\nProofOfWork(secret, tells=False)")]
+    scope: dict[str, Any] = {"secret": SECRET}
+    exec(first.replace("\nProofOfWork(", "\nlayer = ProofOfWork(", 1), scope)
+    tells = scope["layer"].tells
+    assert tells.deny_at == 12.0
+    assert "no-plugins" not in {t.name for t in tells.tells}  # weight 0: switched off
+    assert {t.name for t in tells.tells if t.shadow} == {"worker-cores-mismatch"}
+    exec(code, {"secret": SECRET})  # and the whole example runs

@@ -54,7 +54,7 @@ class ShieldMiddleware:
             return await self.app(scope, receive, send)
         gate = self.gate
         facts = read_facts(_from_scope, scope, self._proxies)
-        if gate.wants_body(facts) and scope["type"] == "http":
+        if scope["type"] == "http" and gate.wants_body(facts):
             facts, receive = await _buffer(facts, receive)  # type: ignore[arg-type]
         entry = await gate.aenter(facts)
         scope.setdefault("state", {})[DECISION_KEY] = decision = entry.decision

@@ -247,10 +247,17 @@ def _percentiles(values: list[float]) -> dict[str, float | None]:
         return {"p50": None, "p90": None, "p99": None, "max": None}
     ordered = sorted(values)
 
-    def at(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 2)
+    return {
+        "p50": at_ms(ordered, 0.5),
+        "p90": at_ms(ordered, 0.9),
+        "p99": at_ms(ordered, 0.99),
+        "max": round(ordered[-1] * 1000, 2),
+    }
 
-    return {"p50": at(0.5), "p90": at(0.9), "p99": at(0.99), "max": round(ordered[-1] * 1000, 2)}
+
+def at_ms(ordered: list[float], q: float, ndigits: int = 2) -> float:
+    """The `q` quantile of sorted seconds, in milliseconds."""
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, ndigits)
 
 
 class _Run:
@@ -450,7 +457,7 @@ async def _browse(
     solved = False
     try:
         response = await client.get(route, headers=headers)
-        if solve and response.status_code == 403 and _is_challenge(response):
+        if solve and response.status_code == 403 and is_challenge(response):
             # A browser runs the challenge page's worker; we ask for the machine-readable
             # challenge instead and let the Python client solve it (the time counts).
             retry = {**headers, "accept": "application/json"}
@@ -463,11 +470,13 @@ async def _browse(
     run.record(run.legit, route, response, time.perf_counter() - started, solved)
 
 
-def _is_challenge(response: Any) -> bool:
+def is_challenge(response: Any) -> bool:
+    """The response is the proof-of-work interstitial (the demo says so in a header; any other
+    app, by the page's own markup)."""
     action = response.headers.get(ACTION_HEADER)
     if action is not None:
         return bool(action == "challenge")
-    return "shieldware-pow" in response.text[:4096].lower()
+    return 'data-challenge="' in response.text[:8192]
 
 
 def _bot_headers(run: _Run, scenario: str, index: int, rng: random.Random) -> dict[str, str]:

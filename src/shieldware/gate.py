@@ -26,7 +26,7 @@ from typing import Any, ParamSpec
 
 from .body import SAFE_METHODS
 from .facts import Facts
-from .layer import Shadowed
+from .layer import unwrap
 from .policy import Shield
 from .quietlog import QuietLog
 from .render import BAD_REQUEST, Renderer
@@ -104,7 +104,7 @@ class Gate:
         self.render = renderer if renderer is not None else Renderer()
         readers = []
         for layer in shield.layers:
-            inner = layer.layer if isinstance(layer, Shadowed) else layer
+            inner = unwrap(layer)
             wants = getattr(inner, "wants_body", None)
             if callable(wants):
                 readers.append(wants)

@@ -43,6 +43,7 @@ __all__ = [
     "as_flow",
     "shadowed",
     "store_failed",
+    "unwrap",
     "store_overloaded",
 ]
 
@@ -132,6 +133,11 @@ class Shadowed:
 def shadowed(layer: Layer) -> Layer:
     """Run `layer` in shadow mode: see what it would do without letting it decide."""
     return Shadowed(layer)
+
+
+def unwrap(layer: Layer) -> Layer:
+    """The layer itself, seen through `shadowed` (what it is, whether it counts or not)."""
+    return layer.layer if isinstance(layer, Shadowed) else layer
 
 
 def as_flow(out: Verdict | Flow | Ask) -> Flow:

@@ -39,11 +39,11 @@ from .layer import (
     Layer,
     Progress,
     Reporter,
-    Shadowed,
     Threshold,
     check_failure_policy,
     store_failed,
     store_overloaded,
+    unwrap,
 )
 from .quietlog import QuietLog
 from .stores import MemoryStore, Store, require_ops, store_from_url
@@ -144,7 +144,7 @@ class Shield:
         )
         self.reporters: tuple[Reporter, ...] = tuple(reporters)
         for layer in self.layers:
-            inner = layer.layer if isinstance(layer, Shadowed) else layer
+            inner = unwrap(layer)
             require_ops(self.store, getattr(inner, "ops", ()), f"layer {layer.name!r}")
         self._steps = tuple(self._step(layer) for layer in self.layers if not _inert(layer))
         self._challenge_step = (
@@ -175,7 +175,7 @@ class Shield:
 
     # -- compilation -------------------------------------------------------------------------
     def _step(self, layer: Layer) -> Step:
-        inner = layer.layer if isinstance(layer, Shadowed) else layer
+        inner = unwrap(layer)
         return Step(layer.name, layer.check, inner is not layer, self._policy_of(inner))
 
     def _compile_attack(self, profile: AttackProfile) -> Switch:
@@ -188,7 +188,7 @@ class Shield:
         except ConfigurationError as exc:
             raise ConfigurationError(f"{exc} (or build the Shield with attack=None)") from None
         for layer in layers:
-            inner = layer.layer if isinstance(layer, Shadowed) else layer
+            inner = unwrap(layer)
             require_ops(self.store, getattr(inner, "ops", ()), f"attack layer {layer.name!r}")
         steps = tuple(self._step(layer) for layer in layers if not _inert(layer))
         self.attack_profile = profile
@@ -444,18 +444,12 @@ class Shield:
             while True:
                 try:
                     self.store.run(op)
-                except StoreOverloaded as exc:
-                    wait = next(waits, None)
+                except StoreError as exc:
+                    wait = next(waits, None) if isinstance(exc, StoreOverloaded) else None
                     if wait is not None:
                         time.sleep(wait)
                         continue
-                    self._quiet.warning(
-                        "after", "shieldware: after-response op %r failed: %s", op, exc
-                    )
-                except StoreError as exc:
-                    self._quiet.warning(
-                        "after", "shieldware: after-response op %r failed: %s", op, exc
-                    )
+                    self._after_failed(op, exc)
                 break
 
     async def afinish(self, decision: Decision) -> None:
@@ -465,19 +459,16 @@ class Shield:
             while True:
                 try:
                     await self.store.arun(op)
-                except StoreOverloaded as exc:
-                    wait = next(waits, None)
+                except StoreError as exc:
+                    wait = next(waits, None) if isinstance(exc, StoreOverloaded) else None
                     if wait is not None:
                         await asyncio.sleep(wait)
                         continue
-                    self._quiet.warning(
-                        "after", "shieldware: after-response op %r failed: %s", op, exc
-                    )
-                except StoreError as exc:
-                    self._quiet.warning(
-                        "after", "shieldware: after-response op %r failed: %s", op, exc
-                    )
+                    self._after_failed(op, exc)
                 break
+
+    def _after_failed(self, op: object, exc: StoreError) -> None:
+        self._quiet.warning("after", "shieldware: after-response op %r failed: %s", op, exc)
 
     def close(self) -> None:
         """Release what the chain holds: layers' background work, then the store's connections.
@@ -485,7 +476,7 @@ class Shield:
         Call it on application shutdown (a lifespan handler, ``atexit``); idempotent.
         """
         for layer in self.layers:
-            inner = layer.layer if isinstance(layer, Shadowed) else layer
+            inner = unwrap(layer)
             close = getattr(inner, "close", None)
             if callable(close):
                 try:
@@ -510,7 +501,7 @@ class Shield:
 
 
 def _inert(layer: Layer) -> bool:
-    inner = layer.layer if isinstance(layer, Shadowed) else layer
+    inner = unwrap(layer)
     return getattr(inner, "inert", False) is True
 
 

@@ -56,9 +56,9 @@ class QuietLog:
             held = last[1] if last is not None else 0
             if last is not None or len(self._last) < self._kinds:
                 self._last[kind] = (now, 0)
-        if held:
+        if held and last is not None:
             msg += " (and %d more like it in the last %.0f s)"
-            args = (*args, held, now - last[0]) if last is not None else args
+            args = (*args, held, now - last[0])
         self.logger.log(level, msg, *args, exc_info=exc_info)
 
     def warning(self, key: str, msg: str, *args: object) -> None:

@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from .body import MAX_BODY, with_body
+from .body import attach_body
 from .facts import Facts
 from .gate import Entry, Gate, decision_in, read_facts
 from .policy import Shield
@@ -70,20 +70,17 @@ class ShieldWSGIMiddleware:
 
 def _buffer(facts: Facts, environ: WSGIEnvironment) -> Facts:
     """Read a body of at most `MAX_BODY` bytes for the layers; the app reads the same bytes."""
-    try:
-        length = int(environ["CONTENT_LENGTH"])
-    except (KeyError, TypeError, ValueError):
-        return facts  # no length (chunked): never read here
-    if not 0 <= length <= MAX_BODY:
-        return facts
-    try:
-        data = environ["wsgi.input"].read(length) if length else b""
-    except Exception:  # the client left: the app meets the same short stream
-        data = b""
-    environ["wsgi.input"] = io.BytesIO(data)
-    if len(data) != length:
-        return facts
-    return with_body(facts, environ.get("CONTENT_TYPE"), data)
+
+    def read() -> bytes:
+        length = int(environ["CONTENT_LENGTH"])  # attach_body checked it
+        try:
+            data: bytes = environ["wsgi.input"].read(length) if length else b""
+        except Exception:  # the client left: the app meets the same short stream
+            data = b""
+        environ["wsgi.input"] = io.BytesIO(data)
+        return data
+
+    return attach_body(facts, environ.get("CONTENT_LENGTH"), environ.get("CONTENT_TYPE"), read)
 
 
 def decision_of(environ: WSGIEnvironment) -> Decision | None:

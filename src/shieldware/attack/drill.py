@@ -24,12 +24,20 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from ..drill import BOT_NET, BROWSER_HEADERS, BROWSER_UA, USER_NET, check_target, pow_solver
+from ..drill import (
+    BOT_NET,
+    BROWSER_HEADERS,
+    BROWSER_UA,
+    USER_NET,
+    at_ms,
+    check_target,
+    is_challenge,
+    pow_solver,
+)
 from ..errors import ConfigurationError
 
 __all__ = ["FloodDrill", "format_flood_report", "run_flood_drill"]
 
-ACTION_HEADER = "x-shieldware-action"
 #: Pages people and bots GET.
 PAGES = ("/", "/api/hello", "/login")
 MAX_BOTS = 2000
@@ -107,7 +115,7 @@ async def _people(config: FloodDrill, start: float, seed: float) -> list[View]:
                 status = 0
                 try:
                     response = await client.get(route, headers=headers)
-                    if response.status_code == 403 and _is_challenge(response) and auth:
+                    if response.status_code == 403 and is_challenge(response) and auth:
                         # The page's script would solve it; the Python client does, same work.
                         json_headers = {**headers, "accept": "application/json"}
                         response = await client.get(route, headers=json_headers)
@@ -123,13 +131,6 @@ async def _people(config: FloodDrill, start: float, seed: float) -> list[View]:
 
     await asyncio.gather(*(person(i) for i in range(config.users)))
     return views
-
-
-def _is_challenge(response: Any) -> bool:
-    action = response.headers.get(ACTION_HEADER)
-    if action is not None:
-        return bool(action == "challenge")
-    return 'data-challenge="' in response.text[:8192]
 
 
 # -- bots and the poller -------------------------------------------------------------------------
@@ -300,16 +301,13 @@ def _people_figures(views: list[View]) -> dict[str, Any]:
     seconds = sorted(v[2] for v in views)
     solved = sorted(v[2] for v in views if v[3])
 
-    def at(values: list[float], q: float) -> float:
-        return round(values[min(len(values) - 1, int(q * len(values)))] * 1000, 1)
-
     return {
         "views": len(views),
         "success": _share(sum(v[1] for v in views), len(views)),
-        "p50_ms": at(seconds, 0.5),
-        "p90_ms": at(seconds, 0.9),
+        "p50_ms": at_ms(seconds, 0.5, 1),
+        "p90_ms": at_ms(seconds, 0.9, 1),
         "challenged": len(solved),
-        "challenged_p50_ms": at(solved, 0.5) if solved else None,
+        "challenged_p50_ms": at_ms(solved, 0.5, 1) if solved else None,
         "mean_ms": round(statistics.fmean(seconds) * 1000, 1),
         "statuses": dict(sorted(Counter(str(v[4] or "error") for v in views).items())),
     }

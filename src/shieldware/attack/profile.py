@@ -27,7 +27,7 @@ from typing import Any
 
 from ..errors import ConfigurationError
 from ..facts import Facts
-from ..layer import Ask, Flow, Layer, Progress, Shadowed, as_flow
+from ..layer import Ask, Flow, Layer, Progress, Shadowed, as_flow, unwrap
 from ..layers.challenge import (
     ANSWER_HEADER,
     BASE_PATH,
@@ -111,7 +111,7 @@ class AttackProfile:
             pow_layer = next(
                 (
                     inner
-                    for inner in (_inner(layer) for layer in layers)
+                    for inner in (unwrap(layer) for layer in layers)
                     if isinstance(inner, ProofOfWork)
                 ),
                 None,
@@ -128,13 +128,13 @@ class AttackProfile:
         out: list[Layer] = []
         for layer in layers:
             promoted = isinstance(layer, Shadowed) and layer.name in self.promote
-            inner = _inner(layer)
+            inner = unwrap(layer)
             if gate is not None and inner is pow_layer:
                 new: Layer = gate
             else:
                 new = _Tightened.wrap(inner, self.budget_factor, cleared)
             out.append(new if promoted or not isinstance(layer, Shadowed) else Shadowed(new))
-        if gate is not None and not any(_inner(layer) is pow_layer for layer in layers):
+        if gate is not None and not any(unwrap(layer) is pow_layer for layer in layers):
             out.append(gate)  # the challenger was given apart from the layers
         return out
 
@@ -156,10 +156,6 @@ class AttackProfile:
             lines.append("enforced: " + ", ".join(self.promote))
         lines.append("clearance holders pass as before")
         return lines
-
-
-def _inner(layer: Layer) -> Layer:
-    return layer.layer if isinstance(layer, Shadowed) else layer
 
 
 def _variant(pow_layer: ProofOfWork, bits: int) -> ProofOfWork:

@@ -21,7 +21,7 @@ from typing import Any, TypeAlias
 from ..errors import ConfigurationError
 from ..gate import Gate
 from ..keys import KeySpace
-from ..layer import Layer, Shadowed
+from ..layer import Layer, Shadowed, unwrap
 from ..policy import Mode, Shield
 
 __all__ = ["ProtectTarget", "Protection", "check_clashes", "mount", "stacked_on"]
@@ -119,7 +119,7 @@ def mount(layer: Layer) -> Layer:
 
 
 def _spaces(layer: Layer) -> tuple[tuple[KeySpace, object], ...]:
-    inner: Any = layer.layer if isinstance(layer, Shadowed) else layer
+    inner: Any = unwrap(layer)
     spaces = getattr(inner, "key_spaces", None)
     return tuple(spaces()) if callable(spaces) else ()
 

@@ -233,6 +233,7 @@ class Fingerprint:
         self._cache_headers = heads
         self._cache_bytes = frozenset(h.encode("latin-1") for h in heads)
         self._cache: Memo[tuple[Any, ...], _Entry] = Memo(max(1, cache_size))
+        self._ua_keys: Memo[str, tuple[Any, ...]] = Memo(max(1, cache_size))
         self._uncached = any(not s.cacheable and _NEEDS_ORIGIN not in s.needs for s in self.signals)
         #: Where clients come from, or None (no origin signal, no lookup).
         self.origin = origin
@@ -404,7 +405,14 @@ class Fingerprint:
         return tuple(parts)
 
     def _ua_key(self, raw: str) -> tuple[Any, ...]:
-        """What the shipped signals and the layer read of a user agent (see ``_ua_by_class``)."""
+        """What the shipped signals and the layer read of a user agent (see ``_ua_by_class``),
+        worked out once per distinct user agent (a bounded memo)."""
+        key = self._ua_keys.get(raw)
+        if key is None:
+            key = self._ua_keys.put(raw, self._read_ua(raw))
+        return key
+
+    def _read_ua(self, raw: str) -> tuple[Any, ...]:
         info = self.classifier(raw)
         bot = self.verifier.claimed(raw) if self.verifier is not None and info.hits else None
         return (

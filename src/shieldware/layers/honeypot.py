@@ -71,10 +71,8 @@ class Honeypot:
         return facts.method not in SAFE_METHODS and (self.match is None or self.match(facts))
 
     def check(self, facts: Facts, progress: Progress) -> Verdict:
-        if not self.wants_body(facts):
-            return self._pass
-        body = body_of(facts)
-        if body is None:
+        body = body_of(facts)  # None for almost every request: no matcher runs for them
+        if body is None or (self.match is not None and not self.match(facts)):
             return self._pass
         value = form_value(body, self.field)
         return self._refusal if value else self._pass

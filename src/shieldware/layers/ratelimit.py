@@ -74,7 +74,6 @@ class TokenBucket:
         self.name = name
         self.rule = "ratelimit" if name == "ratelimit" else f"ratelimit/{name}"
         self.policy = LimitPolicy(name, self.rate.amount, self.rate.period, self.burst)
-        self._options = options
         self._layer = RateLimit([self], name=name, **options)
         self.ops = self._layer.ops
         #: Used alone, the bucket is its `RateLimit`'s check (no forwarding call per request).
@@ -101,7 +100,7 @@ class TokenBucket:
             cost=self.cost,
             match=self.match,
             name=self.name,
-            **self._options,
+            **self._layer.options,
         )
 
     def key_spaces(self) -> tuple[tuple[KeySpace, object], ...]:

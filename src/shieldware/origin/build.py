@@ -103,7 +103,6 @@ class _Collector:
         self.countries: dict[str, int] = {}
         self.errors: list[str] = []
         self.overlaps = 0
-        self.overlap_examples: list[str] = []
 
     def add(self, where: str, row: list[str]) -> None:
         try:
@@ -137,7 +136,7 @@ class _Collector:
 
         The published data is not always clean (a ``/15`` announced by one AS with a ``/22``
         inside it announced by another); the more specific route is the one packets follow.
-        Each overlap is counted in `overlaps` and its rows named in `overlap_examples`.
+        Each overlap is counted in `overlaps`.
         """
         # (start, end, width of the original row, value, where): a trimmed piece keeps its
         # row's width, so it is judged as the route it is part of
@@ -152,8 +151,6 @@ class _Collector:
                 continue
             last = out[-1]  # it starts at or before `start` and overlaps it
             self.overlaps += 1
-            if len(self.overlap_examples) < 3:
-                self.overlap_examples.append(f"{where} overlaps {last[4]}")
             if width < last[2]:  # the newcomer is narrower: it wins
                 out.pop()
                 if last[0] < start:

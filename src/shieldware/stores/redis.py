@@ -183,11 +183,11 @@ class _RedisPy(_Client):
 class _Direct(_Client):
     """Our RESP client (`shieldware.stores.resp`) on one standalone server."""
 
-    def __init__(self, client: SyncClient) -> None:
-        self.client = client
+    def __init__(self, client: SyncClient | AsyncClient) -> None:
+        self.client: Any = client
 
     def evalsha(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return self.client.evalsha(_sha(name), _lua(name), keys, args)
+        return self.client.evalsha(_sha(name), _lua(name), keys, args)  # async: a coroutine
 
     def close(self) -> None:
         self.client.close()
@@ -196,14 +196,8 @@ class _Direct(_Client):
         self.client.close()
 
 
-class _DirectAsync(_Client):
+class _DirectAsync(_Direct):
     """`_Direct` for asyncio: one pipelined connection on this loop."""
-
-    def __init__(self, client: AsyncClient) -> None:
-        self.client = client
-
-    def evalsha(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        return self.client.evalsha(_sha(name), _lua(name), keys, args)  # a coroutine
 
     def close(self) -> None:  # pragma: no cover - closed through aclose, on its loop
         pass
@@ -384,19 +378,22 @@ class RedisStore:
     def _with_pool(self, options: dict[str, Any], pool_class: Any) -> dict[str, Any]:
         """Standalone servers get a *blocking* pool: a burst waits briefly for a connection
         instead of failing with "Too many connections" (redis-py's default pool holds 100)."""
+        from .resp import STANDALONE
+
         options = dict(options)
-        if not self.url.startswith(("redis://", "rediss://", "redis+unix://")):
+        if not self.url.startswith(STANDALONE):
             options.pop("pool_timeout", None)  # cluster and sentinel clients keep their own pools
             return options
         if "connection_pool" in options:
             options.pop("pool_timeout", None)
             return options
-        size = options.pop("max_connections", DEFAULT_MAX_CONNECTIONS)
-        wait = options.pop("pool_timeout", max(self.timeout * 10, 0.5))
+        options.pop("max_connections", None)
+        options.pop("pool_timeout", None)
+        limits = self._limits()
         url = self.url.replace("redis+unix://", "unix://", 1)
         return {
             "connection_pool": pool_class.from_url(
-                url, max_connections=size, timeout=wait, **options
+                url, max_connections=limits["limit"], timeout=limits["wait"], **options
             )
         }
 

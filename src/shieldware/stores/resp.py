@@ -54,6 +54,9 @@ __all__ = [
     "reply_error",
 ]
 
+#: The URLs of one standalone server: what this client (and a blocking redis-py pool) serves.
+STANDALONE = ("redis://", "rediss://", "redis+unix://")
+
 
 class ConnectionLost(rx.ConnectionError):
     """A connection that had answered before went away (a restarted server, an idle socket a
@@ -130,7 +133,7 @@ class Endpoint:
     def from_url(cls, url: str, options: Mapping[str, Any]) -> Endpoint | None:
         """The endpoint for a ``redis://``, ``rediss://`` or ``redis+unix://`` URL (query
         parameters win over `options`, as in redis-py), or None when redis-py must serve it."""
-        if hiredis is None or not url.startswith(("redis://", "rediss://", "redis+unix://")):
+        if hiredis is None or not url.startswith(STANDALONE):
             return None
         kwargs = {**options, **parse_url(url.replace("redis+unix://", "unix://", 1))}  # type: ignore[no-untyped-call]
         if not OPTIONS.issuperset(kwargs):
